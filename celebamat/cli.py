@@ -1,0 +1,57 @@
+"""``celebamat`` command line: parses arguments and calls library functions, nothing more.
+
+Each sub-command lives in ``celebamat/commands/<name>.py`` and exposes ``register(subparsers)``, which adds
+its parser and sets ``func`` (a callable taking the parsed namespace and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from celebamat import __version__
+from celebamat.errors import CelebAMatError
+
+# Order is the order shown by ``celebamat --help``.
+_COMMAND_MODULES = (
+    "celebamat.commands.build",
+    "celebamat.commands.verify",
+    "celebamat.commands.preview",
+    "celebamat.commands.hub",
+    "celebamat.commands.faces",
+    "celebamat.commands.occluders",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="celebamat",
+        description="Build, check and publish CelebAMat, synthetic face-matting data under occlusion.",
+    )
+    parser.add_argument("--version", action="version", version=f"celebamat {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except CelebAMatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
