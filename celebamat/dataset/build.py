@@ -1,0 +1,387 @@
+"""``celebamat build``: parallel, deterministic, resumable sharded builds.
+
+One task per shard through joblib: the process backend (loky) on one machine, or joblib's Dask backend on a
+Dask cluster (``--scheduler``) or a local one. Every shard's bytes depend only on the recipe, the faces and
+the occluder library, so any worker count, either backend, and any history of interruptions give the same
+files. A re-run resumes: shards whose file matches its recorded checksum are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from celebamat import __version__
+from celebamat.dataset.plan import BuildPlan, ShardTask, make_plan
+from celebamat.dataset.recipe import Recipe
+from celebamat.dataset.schema import SPLITS
+from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, write_shard
+from celebamat.errors import CelebAMatError
+from celebamat.utils.io import atomic_write_text, sha256_file
+
+log = logging.getLogger("celebamat.build")
+
+#: Where ``celebamat build`` writes when no ``--out`` is given (relative to the working directory).
+DEFAULT_OUT = "celebamat-data"
+BACKENDS = ("loky", "dask")
+_FACE_SCAN_CHUNK = 64
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    splits: dict[str, int]
+    shards_written: int
+    shards_reused: int
+    seconds: float
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.splits.values())
+
+    def summary(self) -> str:
+        lines = [f"built {self.total} samples into {self.out}"]
+        lines += [f"  {s:<10} {n:>8} rows" for s, n in self.splits.items()]
+        rate = self.total / self.seconds if self.seconds > 0 else float("nan")
+        lines.append(
+            f"  {self.shards_written} shards written, {self.shards_reused} reused, {self.seconds:.1f} s, "
+            f"{rate:.2f} samples/s overall"
+        )
+        if self.skipped:
+            lines.append(f"  skipped {len(self.skipped)} faces:")
+            for s in self.skipped:
+                lines.append(f"    {s['face']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else ""))
+        else:
+            lines.append("  no faces skipped")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` for the whole build; a second build into it is refused."""
+    state = out / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    fh = open(state / "lock", "w")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CelebAMatError(
+                f"another build is writing into {out} right now; wait for it to finish or choose another --out"
+            ) from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def library_digest(library: Any) -> str:
+    """sha256 over (asset id, image sha256, metadata) of every asset: the library a build used."""
+    h = hashlib.sha256()
+    for a in library.assets:
+        h.update(a.id.encode())
+        h.update(sha256_file(a.path).encode())
+        h.update(json.dumps(a.metadata(), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _build_key(recipe: Recipe, lib_digest: str) -> str:
+    return hashlib.sha256(f"{recipe.fingerprint()}:{lib_digest}:{__version__}".encode()).hexdigest()
+
+
+def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool) -> None:
+    """Refuse to mix builds: a folder holding another recipe's shards needs ``overwrite``."""
+    state = out / STATE_DIR / "build.json"
+    if state.exists():
+        prev = json.loads(state.read_text())
+        if prev.get("key") == key:
+            return
+        if not overwrite:
+            raise CelebAMatError(
+                f"{out} holds a build of another recipe or occluder library (recipe {prev.get('recipe')!r}); "
+                "pass --overwrite to replace it, or choose another --out"
+            )
+    elif (out / "data").exists() or (out / "manifest.json").exists():
+        if not overwrite:
+            raise CelebAMatError(f"{out} already holds a dataset not made by this build; pass --overwrite")
+    if overwrite:
+        for name in ("data", "README.md", "manifest.json", "preview.png"):
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        shutil.rmtree(out / STATE_DIR / "shards", ignore_errors=True)
+        (out / STATE_DIR / "faces.json").unlink(missing_ok=True)
+    (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(state, json.dumps({"key": key, "recipe": recipe.name}, sort_keys=True))
+
+
+@contextlib.contextmanager
+def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None]:
+    import joblib
+
+    if backend == "loky":
+        with joblib.parallel_config(backend="loky", n_jobs=workers):
+            yield
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise CelebAMatError("--backend dask needs dask and distributed: pip install 'celebamat[dask]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        n = workers if not scheduler else max(1, sum(client.nthreads().values()))
+        with joblib.parallel_config(backend="dask", n_jobs=n):
+            yield
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
+    """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker)."""
+    import joblib
+
+    if workers == 1 and backend == "loky":
+        for it in items:
+            yield fn(it)
+        return
+    par = joblib.Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")
+    yield from par(joblib.delayed(fn)(it) for it in items)
+
+
+def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool) -> list[dict[str, Any]]:
+    from tqdm.auto import tqdm
+
+    cache = out / STATE_DIR / "faces.json"
+    if cache.exists():
+        return json.loads(cache.read_text())["faces"]
+    keys = source_for(recipe).keys()
+    chunks = [keys[i : i + _FACE_SCAN_CHUNK] for i in range(0, len(keys), _FACE_SCAN_CHUNK)]
+    results: list[dict[str, Any]] = []
+    with tqdm(total=len(keys), desc="scanning faces", unit="face", disable=not progress) as bar:
+        for part in _run(_ScanTask(recipe), chunks, workers, backend):
+            results.extend(part)
+            bar.update(len(part))
+    results.sort(key=lambda r: r["key"])
+    atomic_write_text(cache, json.dumps({"faces": results}, sort_keys=True))
+    return results
+
+
+class _ScanTask:
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+
+    def __call__(self, keys: list[str]) -> list[dict[str, Any]]:
+        return scan_faces(self.recipe, keys)
+
+
+class _ShardTaskRunner:
+    def __init__(self, recipe: Recipe, out: str) -> None:
+        self.recipe, self.out = recipe, out
+
+    def __call__(self, task: ShardTask) -> dict[str, Any]:
+        return write_shard(self.recipe, task, self.out)
+
+
+def completed_shards(out: Path, tasks: list[ShardTask]) -> dict[str, dict[str, Any]]:
+    """Shards already written and intact: file present and its sha256 equal to the recorded one."""
+    done = {}
+    for t in tasks:
+        rec = out / STATE_DIR / "shards" / (Path(t.name).name + ".json")
+        f = out / t.name
+        if not (rec.exists() and f.exists()):
+            continue
+        try:
+            summary = json.loads(rec.read_text())
+        except json.JSONDecodeError:
+            continue
+        if summary.get("rows") == len(t.rows) and summary.get("sha256") == sha256_file(f):
+            done[t.name] = summary
+    return done
+
+
+def _clean_stale(out: Path, tasks: list[ShardTask]) -> None:
+    """Remove temporary files of killed runs and shards that belong to no task of this plan."""
+    data = out / "data"
+    if not data.is_dir():
+        return
+    names = {Path(t.name).name for t in tasks}
+    for p in data.iterdir():
+        if p.name.startswith(".tmp-") or (p.suffix == ".parquet" and p.name not in names):
+            p.unlink()
+
+
+def build_dataset(
+    recipe: Recipe,
+    out: str | Path = DEFAULT_OUT,
+    *,
+    workers: int = 1,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    finalize: bool = True,
+) -> BuildReport:
+    """Build (or resume building) a dataset from ``recipe`` into ``out``.
+
+    Args:
+        recipe: a resolved :class:`~celebamat.dataset.recipe.Recipe` (overrides already applied).
+        out: output folder (created); see :data:`DEFAULT_OUT`.
+        workers: parallel worker processes (more than the cores is allowed).
+        backend: ``loky`` (processes on this machine) or ``dask``.
+        scheduler: address of a Dask scheduler (``tcp://host:8786``); ``None`` starts a local cluster.
+        overwrite: replace a build of another recipe in ``out``.
+        progress: show progress bars.
+        finalize: write ``manifest.json``, ``README.md`` and ``preview.png`` at the end.
+
+    Returns:
+        A :class:`BuildReport` (counts per split, shards written and reused, time, skipped faces).
+    """
+    from tqdm.auto import tqdm
+
+    if backend not in BACKENDS:
+        raise CelebAMatError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if workers < 1:
+        raise CelebAMatError(f"--workers must be at least 1, got {workers}")
+    out = Path(out)
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    with build_lock(out):
+        library = library_for(recipe)
+        if library.skipped:
+            for path, fault in library.skipped:
+                log.warning("occluder asset skipped: %s", fault)
+        key = _build_key(recipe, library_digest(library))
+        _prepare_out(out, key, recipe, overwrite)
+        with _backend(backend, workers, scheduler):
+            scan = _scan(recipe, out, workers, backend, progress)
+            usable = [(r["key"], r["identity"]) for r in scan if r["ok"]]
+            skipped = [{"face": r["key"], "reason": r["reason"], "detail": r["detail"]} for r in scan if not r["ok"]]
+            for s in skipped:
+                log.warning("skipped face %s: %s%s", s["face"], s["reason"],
+                            f" ({s['detail']})" if s["detail"] else "")
+            plan = make_plan(recipe, usable)
+            tasks = plan.shards(recipe.output.rows_per_shard)
+            _clean_stale(out, tasks)
+            done = completed_shards(out, tasks)
+            todo = [t for t in tasks if t.name not in done]
+            summaries = dict(done)
+            todo_rows = sum(len(t.rows) for t in todo)
+            with tqdm(total=plan.total, initial=plan.total - todo_rows, desc="building", unit="sample",
+                      disable=not progress, smoothing=0.1) as bar:
+                for s in _run(_ShardTaskRunner(recipe, str(out)), todo, workers, backend):
+                    summaries[s["path"]] = s
+                    bar.update(s["rows"])
+        report = BuildReport(
+            out=out,
+            splits={s: len(plan.splits[s]) for s in SPLITS if plan.splits.get(s)},
+            shards_written=len(todo),
+            shards_reused=len(done),
+            seconds=time.perf_counter() - t0,
+            skipped=skipped,
+        )
+        if finalize:
+            ordered = [summaries[t.name] for t in tasks]
+            finalize_dataset(out, recipe, plan, ordered, skipped, library, key, progress=progress)
+    return report
+
+
+def finalize_dataset(
+    out: Path,
+    recipe: Recipe,
+    plan: BuildPlan,
+    shards: list[dict[str, Any]],
+    skipped: list[dict[str, str]],
+    library: Any,
+    key: str,
+    progress: bool = True,
+) -> None:
+    """Write ``manifest.json``, ``preview.png`` and the ``README.md`` card (each atomically)."""
+    from celebamat.dataset.card import write_card
+    from celebamat.dataset.preview import render_dataset_preview
+
+    source = source_for(recipe)
+    manifest = {
+        "format": "celebamat/1",
+        "name": recipe.name,
+        "build_key": key,
+        "recipe": recipe.to_dict(),
+        "seed": recipe.seed,
+        "faces": {
+            "source": recipe.faces.source,
+            "faces_used": len({k for v in plan.splits.values() for k in v}),
+            "skipped": len(skipped),
+            "license": getattr(source, "license", ""),
+        },
+        "occluder_library": {
+            "assets": len(library.assets),
+            "by_kind": library.counts(),
+            "digest": library_digest(library),
+        },
+        "splits": {s: len(plan.splits[s]) for s in SPLITS if plan.splits.get(s)},
+        "split_faces": {s: len(set(plan.faces.get(s, ()))) for s in SPLITS if plan.splits.get(s)},
+        "shards": [
+            {k: s[k] for k in ("path", "split", "index", "rows", "sha256", "bytes")} for s in shards
+        ],
+        "statistics": _statistics(shards),
+        "skipped": skipped,
+        "versions": _versions(),
+    }
+    if recipe.output.preview_samples:
+        render_dataset_preview(out, out / "preview.png", n=recipe.output.preview_samples)
+    write_card(out, manifest)
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _statistics(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    stats: dict[str, Any] = {}
+    for s in shards:
+        st = stats.setdefault(s["split"], {"rows": 0, "kinds": {}, "subtypes": {}, "occluders_per_sample": {},
+                                           "occlusion_hist": [0] * len(s["occlusion_hist"])})
+        st["rows"] += s["rows"]
+        for field_ in ("kinds", "subtypes", "occluders_per_sample"):
+            for k, v in s[field_].items():
+                st[field_][k] = st[field_].get(k, 0) + v
+        st["occlusion_hist"] = [a + b for a, b in zip(st["occlusion_hist"], s["occlusion_hist"])]
+    for st in stats.values():
+        for field_ in ("kinds", "subtypes", "occluders_per_sample"):
+            st[field_] = dict(sorted(st[field_].items()))
+    return stats
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"celebamat": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "opencv-contrib-python", "mediapipe", "datasets", "pyarrow", "pillow"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+

@@ -1,0 +1,182 @@
+"""The dataset card (``README.md``): YAML front matter that ``datasets`` and the Hub read, and the text users read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from celebamat.dataset.schema import COLUMNS, SPLITS, features
+from celebamat.dataset.shards import OCCLUSION_BINS
+from celebamat.utils.io import atomic_write_text
+
+_NONCOMMERCIAL = (
+    "The clean faces come from CelebAMask-HQ, which is licensed for **non-commercial research only** and may "
+    "not be redistributed. This dataset is derived from it: keep it private (the default of "
+    "`celebamat push-to-hub`), use it for non-commercial research only, and do not share it publicly."
+)
+
+
+def card_yaml(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The YAML front matter as a dict: ``configs`` (data files per split) and ``dataset_info``."""
+    splits = [s for s in SPLITS if manifest["splits"].get(s)]
+    nbytes = {s: sum(sh["bytes"] for sh in manifest["shards"] if sh["split"] == s) for s in splits}
+    noncommercial = manifest["faces"]["source"].startswith("celebamask-hq")
+    return {
+        "license": "other" if noncommercial else "cc0-1.0",
+        "pretty_name": f"CelebAMat ({manifest['name']})",
+        "task_categories": ["image-segmentation"],
+        "tags": ["matting", "face", "occlusion", "synthetic", "celebamat"],
+        "size_categories": [_size_category(sum(manifest["splits"].values()))],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+            }
+        ],
+        "dataset_info": {
+            "features": features()._to_yaml_list(),
+            "splits": [{"name": s, "num_bytes": nbytes[s], "num_examples": manifest["splits"][s]} for s in splits],
+            "download_size": sum(nbytes.values()),
+            "dataset_size": sum(nbytes.values()),
+        },
+    }
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def card_text(manifest: dict[str, Any]) -> str:
+    """The Markdown body of the card."""
+    stats = manifest["statistics"]
+    splits = [s for s in SPLITS if manifest["splits"].get(s)]
+    src = manifest["faces"]["source"]
+    noncommercial = src.startswith("celebamask-hq")
+    parts = [
+        f"# CelebAMat ({manifest['name']})",
+        "",
+        "Synthetic **face matting under occlusion**: clean, aligned face photos with hands, hair, accessories, "
+        "translucent and textured occluders composited on them by landmark-aware placement, and the exact "
+        "ground-truth matte of the visible skin. Built by celebamat "
+        f"{manifest['versions'].get('celebamat', '')} from the recipe below.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        'ds = load_dataset("path/to/this/folder")  # or the Hub repo id',
+        'ds["train"][0]["image"], ds["train"][0]["alpha"]',
+        "```",
+        "",
+        "## Alpha semantics",
+        "",
+        "`alpha` is an 8-bit single-channel PNG: **255 = visible face skin, 0 = occluder or background**, "
+        "fractional values at soft edges (hair strands, blur, translucent occluders). It is computed in float "
+        "and quantised once: `alpha = skin * prod_i(1 - a_i)` and `occluder_alpha = 1 - prod_i(1 - a_i)`, where "
+        "`a_i` are the warped occluder alphas (times opacity, blurred exactly like their colours). Where no "
+        "occluder reaches, `alpha == skin`. Skin covers face skin, brows, eyes, nose, mouth and lips; hair, "
+        "ears, neck and clothes are not skin. Convert with `np.asarray(row['alpha']) / 255.0`.",
+        "",
+        "## Columns",
+        "",
+        _table([[f"`{k}`", v] for k, v in COLUMNS.items()], ["column", "meaning"]),
+        "",
+        "## Splits and statistics",
+        "",
+        _table(
+            [
+                [
+                    s,
+                    str(manifest["splits"][s]),
+                    str(manifest.get("split_faces", {}).get(s, "")),
+                    ", ".join(f"{k} {v}" for k, v in stats.get(s, {}).get("kinds", {}).items()),
+                    ", ".join(f"{k}: {v}" for k, v in stats.get(s, {}).get("occluders_per_sample", {}).items()),
+                ]
+                for s in splits
+            ],
+            ["split", "samples", "faces", "occluders by kind", "samples by occluder count"],
+        ),
+        "",
+        "Occluder subtypes per split:",
+        "",
+        _table(
+            [[s, ", ".join(f"{k} {v}" for k, v in stats.get(s, {}).get("subtypes", {}).items())] for s in splits],
+            ["split", "subtypes"],
+        ),
+        "",
+        "Share of the skin occluded (`occluded_fraction`), samples per bin:",
+        "",
+        _table(
+            [[s] + [str(v) for v in stats.get(s, {}).get("occlusion_hist", [])] for s in splits],
+            ["split"] + [f"{a:.2f}-{min(b, 1.0):.2f}" for a, b in zip(OCCLUSION_BINS[:-1], OCCLUSION_BINS[1:])],
+        ),
+        "",
+        "Test rows use only occluder assets of the library's test split; train and validation rows only its "
+        "train split." + (
+            " Faces are split identity-disjoint." if manifest["recipe"]["splits"]["assign"] == "identity" else (
+                " Faces are split face-disjoint." if manifest["recipe"]["splits"]["assign"] == "face" else
+                " Every split draws from the same (few) faces: this build is for trying the toolkit, not for "
+                "measuring generalisation to new people."
+            )
+        ),
+        "",
+        "![preview](preview.png)",
+        "",
+        "## Sources and licences",
+        "",
+        f"- Faces: `{src}`. {manifest['faces'].get('license', '')}",
+        f"- Occluders: {manifest['occluder_library']['assets']} assets from the celebamat occluder library "
+        "(procedurally generated by celebamat, CC0-1.0, unless imported sets were added; see each asset's "
+        "`license`).",
+        f"- {manifest['faces'].get('skipped', 0)} faces of the source were skipped; `manifest.json` lists each "
+        "with its reason.",
+    ]
+    if noncommercial:
+        parts += ["", "**Licence.** " + _NONCOMMERCIAL]
+    parts += [
+        "",
+        "## Recipe",
+        "",
+        "Rebuild this dataset byte for byte with the same recipe, seed, faces and occluder library "
+        "(`manifest.json` records the versions and checksums):",
+        "",
+        "```json",
+        json.dumps(manifest["recipe"], indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Citation",
+        "",
+        "The task follows *Uncertainty-Guided Face Matting for Occlusion-Aware Face Transformation* "
+        "(Cho and Lee, ACM MM 2025, arXiv:2508.03055).",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_card(out: str | Path, manifest: dict[str, Any]) -> Path:
+    """Write ``README.md`` with YAML front matter and the card text (atomically)."""
+    import yaml
+
+    front = yaml.safe_dump(card_yaml(manifest), sort_keys=False, allow_unicode=True)
+    path = Path(out) / "README.md"
+    atomic_write_text(path, f"---\n{front}---\n\n{card_text(manifest)}")
+    return path
+
+
+def read_card_yaml(path: str | Path) -> dict[str, Any]:
+    """The YAML front matter of a card (``{}`` when there is none)."""
+    import yaml
+
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return {}
+    end = text.find("\n---", 4)
+    return yaml.safe_load(text[4:end]) or {}

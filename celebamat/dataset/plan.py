@@ -1,0 +1,142 @@
+"""The build plan: which face every sample uses, which split it is in, and how rows group into shards.
+
+The plan is a pure function of the recipe and the list of usable faces (with identities), so it is the same
+for any worker count and any history of interruptions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from celebamat.dataset.recipe import Recipe
+from celebamat.dataset.schema import SPLITS
+from celebamat.errors import CelebAMatError
+
+# Distinct streams of the recipe seed (sample seeds use SeedSequence([seed, sample_index])).
+_SPLIT_STREAM = 0x5111
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard: rows ``[start, start + len(rows))`` of ``split``; ``rows`` are (sample index, face key)."""
+
+    split: str
+    index: int
+    count: int
+    start: int
+    rows: tuple[tuple[int, str], ...]
+
+    @property
+    def name(self) -> str:
+        return shard_name(self.split, self.index, self.count)
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+    """Relative path of a shard: ``data/<split>-<kkkkk>-of-<nnnnn>.parquet``."""
+    return f"data/{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    splits: dict[str, tuple[str, ...]]  # split -> face key of each row, in row order
+    offsets: dict[str, int]  # split -> global sample index of its first row
+    faces: dict[str, tuple[str, ...]]  # split -> the faces it may use
+
+    def shards(self, rows_per_shard: int) -> list[ShardTask]:
+        tasks = []
+        for split in SPLITS:
+            keys = self.splits.get(split, ())
+            if not keys:
+                continue
+            count = math.ceil(len(keys) / rows_per_shard)
+            for k in range(count):
+                a, b = k * rows_per_shard, min(len(keys), (k + 1) * rows_per_shard)
+                rows = tuple((self.offsets[split] + i, keys[i]) for i in range(a, b))
+                tasks.append(ShardTask(split=split, index=k, count=count, start=a, rows=rows))
+        return tasks
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.splits.values())
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), _SPLIT_STREAM, *stream]))
+
+
+def make_plan(recipe: Recipe, faces: list[tuple[str, str | None]]) -> BuildPlan:
+    """Assign faces to splits and samples to faces.
+
+    Args:
+        recipe: the resolved recipe.
+        faces: usable faces as ``(key, identity)``, in the source's order.
+
+    Raises:
+        CelebAMatError: when there are no usable faces, or too few for identity- or face-disjoint splits.
+    """
+    if not faces:
+        raise CelebAMatError(
+            f"no usable faces in {recipe.faces.source!r}: every face was skipped (see the report above)"
+        )
+    cfg = recipe.splits
+    spf = cfg.samples_per_face
+    keys = sorted(k for k, _ in faces)
+    wanted = {s: cfg.counts.get(s, 0) for s in SPLITS}
+
+    if cfg.assign == "sample":
+        pools = {s: tuple(keys) for s in SPLITS}
+    else:
+        groups: dict[str, list[str]] = {}
+        for key, ident in sorted(faces):
+            g = key if cfg.assign == "face" or not ident else f"id:{ident}"
+            groups.setdefault(g, []).append(key)
+        order = sorted(groups)
+        perm = _rng(recipe.seed, 1).permutation(len(order))
+        shuffled = [order[i] for i in perm]
+        pools = {}
+        pos = 0
+        # Fixed-size splits first (test, then validation), so their sizes hold whatever the face set.
+        fill_order = [s for s in ("test", "validation", "train") if wanted[s] is not None] + [
+            s for s in SPLITS if wanted[s] is None
+        ]
+        for s in fill_order:
+            need = wanted[s]
+            taken: list[str] = []
+            if need is None:
+                for g in shuffled[pos:]:
+                    taken.extend(groups[g])
+                pos = len(shuffled)
+            else:
+                need_faces = math.ceil(need / spf) if need else 0
+                while len(taken) < need_faces and pos < len(shuffled):
+                    taken.extend(groups[shuffled[pos]])
+                    pos += 1
+                if len(taken) < need_faces:
+                    raise CelebAMatError(
+                        f"split {s!r} needs {need_faces} faces for {need} samples "
+                        f"({spf} per face, {cfg.assign}-disjoint) but only {len(taken)} are left of "
+                        f"{len(keys)} usable faces; lower the split sizes or raise splits.samples_per_face"
+                    )
+            pools[s] = tuple(sorted(taken))
+
+    splits: dict[str, tuple[str, ...]] = {}
+    for si, s in enumerate(SPLITS):
+        pool = pools.get(s, ())
+        n = wanted[s] if wanted[s] is not None else len(pool) * spf
+        if n and not pool:
+            raise CelebAMatError(f"split {s!r} has {n} samples but no faces")
+        rows: list[str] = []
+        cycle = 0
+        while len(rows) < n:
+            perm = _rng(recipe.seed, 2, si, cycle).permutation(len(pool))
+            rows.extend(pool[i] for i in perm[: n - len(rows)])
+            cycle += 1
+        splits[s] = tuple(rows)
+    offsets, acc = {}, 0
+    for s in SPLITS:
+        offsets[s] = acc
+        acc += len(splits[s])
+    return BuildPlan(splits=splits, offsets=offsets, faces=pools)

@@ -1,0 +1,218 @@
+"""Worker side of a build: render the rows of one shard and write it atomically.
+
+A task is one shard. The worker loads what it needs (face source, occluder library, faces) once per process,
+renders its rows, writes ``data/.tmp-...`` and renames it into place, then records the shard's checksum in
+``.celebamat/shards/``. Only a small summary goes back to the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from celebamat.dataset.plan import ShardTask
+from celebamat.dataset.recipe import Recipe
+from celebamat.utils.io import atomic_write_text, sha256_file, temp_path
+from celebamat.utils.images import encode_jpeg, encode_png
+
+STATE_DIR = ".celebamat"
+#: Edges of the occluded-fraction histogram kept per shard (for the card's statistics).
+OCCLUSION_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0001)
+
+
+@dataclass
+class ShardSummary:
+    """What a worker sends back: counts and checksums, never pixels."""
+
+    path: str
+    split: str
+    index: int
+    rows: int
+    sha256: str
+    bytes: int
+    seconds: float
+    kinds: dict[str, int] = field(default_factory=dict)
+    subtypes: dict[str, int] = field(default_factory=dict)
+    occluders_per_sample: dict[str, int] = field(default_factory=dict)
+    occlusion_hist: list[int] = field(default_factory=list)
+    pid: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Per-process caches of heavy, read-only inputs (sources hold file indexes, libraries hold decoded assets).
+@lru_cache(maxsize=4)
+def _source(spec: str, size: int, options_json: str):
+    from celebamat.faces import open_source
+
+    return open_source(spec, size=size, **json.loads(options_json))
+
+
+@lru_cache(maxsize=4)
+def _library(bundled: bool, extra: tuple[str, ...]):
+    from celebamat.occluders.asset import bundled_library_dir, load_library
+
+    paths = ([bundled_library_dir()] if bundled else []) + [Path(p) for p in extra]
+    return load_library(paths)
+
+
+def source_for(recipe: Recipe):
+    return _source(recipe.faces.source, recipe.faces.size, json.dumps(recipe.faces.options, sort_keys=True))
+
+
+def library_for(recipe: Recipe):
+    occ = recipe.synth.occluders
+    return _library(occ.bundled, tuple(occ.extra_libraries))
+
+
+class _FaceCache:
+    """Small LRU of loaded faces: consecutive rows often reuse faces (always, for the demo source)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._items: dict[str, Any] = {}
+
+    def get(self, source, key: str):
+        if key in self._items:
+            face = self._items.pop(key)
+        else:
+            face = source.load(key)
+            if len(self._items) >= self.capacity:
+                self._items.pop(next(iter(self._items)))
+        self._items[key] = face
+        return face
+
+
+_FACES = _FaceCache()
+
+
+def render_row(recipe: Recipe, split: str, row: int, index: int, key: str) -> tuple[dict[str, Any], Any]:
+    """Render sample ``index`` (row ``row`` of ``split``) from face ``key``; returns (row dict, params)."""
+    from celebamat.synth.render import render
+    from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
+
+    source, library = source_for(recipe), library_for(recipe)
+    face = _FACES.get(source, key)
+    seed = sample_seed(recipe.seed, index)
+    params = sample_params(sample_rng(recipe.seed, index), face, library, recipe.synth, split=split, seed=seed)
+    assets = {op.asset_id: library.get(op.asset_id) for op in params.occluders}
+    s = render(face, assets, params)
+    out = recipe.output
+    enc = (lambda im: encode_jpeg(im, out.jpeg_quality)) if out.image_format == "jpeg" else encode_png
+    skin_sum = float(s.skin.astype(np.float64).sum())
+    frac = 1.0 - float(s.alpha.astype(np.float64).sum()) / skin_sum if skin_sum > 0 else 0.0
+    row_dict = {
+        "id": f"{split}-{row:07d}",
+        "image": {"bytes": enc(s.image), "path": None},
+        "alpha": {"bytes": encode_png(s.alpha), "path": None},
+        "skin": {"bytes": encode_png(s.skin), "path": None},
+        "occluder_alpha": {"bytes": encode_png(s.occluder_alpha), "path": None},
+        "clean": {"bytes": enc(s.clean), "path": None} if out.store_clean else None,
+        "landmarks": (face.landmarks / float(face.size)).astype(np.float32),
+        "occluders": [
+            {
+                "kind": op.kind,
+                "subtype": op.subtype,
+                "asset_id": op.asset_id,
+                "transform": list(op.transform),
+                "opacity": op.opacity,
+                "mirrored": op.mirrored,
+                "depth": op.depth,
+                "tone_transfer": op.tone_transfer,
+                "light_match": op.light_match,
+                "shadow_opacity": op.shadow_opacity,
+                "defocus_sigma": op.defocus_sigma,
+                "motion_blur": op.motion_blur,
+            }
+            for op in params.occluders
+        ],
+        "occluded_fraction": max(0.0, frac),
+        "face_id": face.face_id,
+        "identity": face.identity or "",
+        "source": face.source,
+        "seed": seed,
+        "split": split,
+        "params": params.to_json(),
+    }
+    return row_dict, params
+
+
+def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]:
+    """Render and write one shard; returns its :class:`ShardSummary` as a dict.
+
+    The parquet file appears under its final name only when complete (temporary name, fsync, rename), and
+    its checksum is recorded in ``.celebamat/shards/<name>.json`` the same way, so a killed build loses at
+    most the shards in flight.
+    """
+    import datasets
+    import pyarrow.parquet as pq
+
+    from celebamat.dataset.schema import features
+
+    datasets.disable_progress_bars()
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    rows, kinds, subtypes, per_sample = [], Counter(), Counter(), Counter()
+    hist = np.zeros(len(OCCLUSION_BINS) - 1, dtype=np.int64)
+    for i, (index, key) in enumerate(task.rows):
+        row, params = render_row(recipe, task.split, task.start + i, index, key)
+        rows.append(row)
+        per_sample[str(len(params.occluders))] += 1
+        for op in params.occluders:
+            kinds[op.kind] += 1
+            subtypes[f"{op.kind}/{op.subtype}"] += 1
+        hist += np.histogram([row["occluded_fraction"]], bins=OCCLUSION_BINS)[0]
+    table = datasets.Dataset.from_list(rows, features=features()).data.table
+    final = out / task.name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(final)
+    try:
+        pq.write_table(table, tmp, row_group_size=min(len(rows), 100), compression="snappy")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    summary = ShardSummary(
+        path=task.name,
+        split=task.split,
+        index=task.index,
+        rows=len(rows),
+        sha256=sha256_file(final),
+        bytes=final.stat().st_size,
+        seconds=time.perf_counter() - t0,
+        kinds=dict(sorted(kinds.items())),
+        subtypes=dict(sorted(subtypes.items())),
+        occluders_per_sample=dict(sorted(per_sample.items())),
+        occlusion_hist=[int(x) for x in hist],
+        pid=os.getpid(),
+    )
+    record = out / STATE_DIR / "shards" / (Path(task.name).name + ".json")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, json.dumps(summary.to_dict(), sort_keys=True))
+    return summary.to_dict()
+
+
+def scan_faces(recipe: Recipe, keys: list[str]) -> list[dict[str, Any]]:
+    """Try to load each face; returns ``{"key", "ok", "identity", "reason", "detail"}`` per key (worker side)."""
+    from celebamat.errors import FaceSkipped
+
+    source = source_for(recipe)
+    out = []
+    for key in keys:
+        try:
+            face = _FACES.get(source, key)
+            out.append({"key": key, "ok": True, "identity": face.identity, "reason": "", "detail": ""})
+        except FaceSkipped as exc:
+            out.append({"key": key, "ok": False, "identity": None, "reason": exc.reason, "detail": exc.detail})
+    return out

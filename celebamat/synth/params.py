@@ -1,0 +1,98 @@
+"""Frozen, serialisable parameters of one composite: everything random about a sample, drawn once.
+
+:func:`celebamat.synth.sampling.sample_params` draws them; :func:`celebamat.synth.render.render` is a pure
+function of (face, assets, params). The params travel in each dataset row as JSON, so a row can be rendered
+again from its params and the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OccluderParams:
+    """One placed occluder.
+
+    Attributes:
+        asset_id, kind, subtype: which asset (see ``celebamat.occluders``).
+        transform: 2 x 3 affine, row-major, from asset pixels (of the unmirrored asset) to image pixels;
+            a mirrored placement has a negative determinant.
+        mirrored: whether the transform mirrors the asset.
+        extend: asset border that is extended by edge replication (a forearm, a handle), or ``""``.
+        opacity: multiplier of the asset's alpha, in [0, 1].
+        depth: stacking order (bigger is on top).
+        tone_transfer: strength in [0, 1] of the shift of the asset's colours towards the face's skin colour.
+        light_match: strength in [0, 1] of brightness / white-balance matching to the face photo.
+        shadow_opacity: darkening of the cast shadow on the layers below (0 = no shadow).
+        shadow_offset: ``(dx, dy)`` shift of the shadow in pixels.
+        shadow_blur: Gaussian sigma of the shadow in pixels.
+        defocus_sigma: Gaussian sigma applied to colour and alpha alike (0 = sharp).
+        motion_blur: length in pixels of a linear motion blur (0 = none), at ``motion_angle`` degrees.
+    """
+
+    asset_id: str
+    kind: str
+    subtype: str
+    transform: tuple[float, float, float, float, float, float]
+    mirrored: bool = False
+    extend: str = ""
+    opacity: float = 1.0
+    depth: int = 0
+    tone_transfer: float = 0.0
+    light_match: float = 0.0
+    shadow_opacity: float = 0.0
+    shadow_offset: tuple[float, float] = (0.0, 0.0)
+    shadow_blur: float = 0.0
+    defocus_sigma: float = 0.0
+    motion_blur: float = 0.0
+    motion_angle: float = 0.0
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The transform as a ``(2, 3)`` float64 array."""
+        return np.asarray(self.transform, dtype=np.float64).reshape(2, 3)
+
+
+@dataclass(frozen=True)
+class CompositeParams:
+    """All random choices of one sample.
+
+    Attributes:
+        seed: the sample's seed (``SeedSequence([recipe seed, sample index])`` entropy); it also seeds the noise.
+        face_id: the face the sample is made from.
+        size: output side in pixels.
+        occluders: placed occluders, bottom to top.
+        noise_sigma: sensor noise standard deviation in 8-bit levels (0 = none).
+        jpeg_quality: JPEG quality of the final image, 0 = no JPEG round trip.
+    """
+
+    seed: int
+    face_id: str
+    size: int
+    occluders: tuple[OccluderParams, ...] = ()
+    noise_sigma: float = 0.0
+    jpeg_quality: int = 0
+
+    def to_json(self) -> str:
+        """Compact, key-sorted JSON (byte-stable for equal params)."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> CompositeParams:
+        d: dict[str, Any] = json.loads(text)
+        occ = tuple(
+            OccluderParams(
+                **{
+                    **o,
+                    "transform": tuple(o["transform"]),
+                    "shadow_offset": tuple(o["shadow_offset"]),
+                }
+            )
+            for o in d.pop("occluders")
+        )
+        return cls(**d, occluders=occ)

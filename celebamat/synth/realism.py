@@ -1,0 +1,135 @@
+"""Pure image operations that make a composite look photographed: colour matching, shadows, blur, noise, JPEG.
+
+Colours are float32 in [0, 1] (sRGB), alphas float32 in [0, 1]. Nothing here draws random numbers: strengths
+come from the sample's params, noise from a generator the caller seeds from them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+
+def skin_statistics(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Median CIE-Lab colour of the confident skin of a face.
+
+    Args:
+        image: ``(H, W, 3)`` float32 RGB in [0, 1].
+        skin: ``(H, W)`` float32 in [0, 1].
+
+    Returns:
+        ``(3,)`` float32 Lab median (L in [0, 100]); of the whole image when the skin is nearly empty.
+    """
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    sel = skin > 0.95
+    if sel.sum() < 64:
+        sel = np.ones(skin.shape, dtype=bool)
+    return np.median(lab[sel], axis=0).astype(np.float32)
+
+
+def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, strength: float) -> np.ndarray:
+    """Shift the colours of a skin-coloured occluder (a hand) towards a face's skin colour.
+
+    The median Lab of the opaque part of ``rgb`` moves ``strength`` of the way to ``target_lab`` (chroma fully,
+    lightness by 60 %), keeping the asset's own shading. ``rgb`` is ``(h, w, 3)`` float32 in [0, 1], straight
+    (not premultiplied); ``alpha`` ``(h, w)``.
+    """
+    if strength <= 0:
+        return rgb
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    sel = alpha > 0.9
+    if sel.sum() < 16:
+        return rgb
+    src = np.median(lab[sel], axis=0)
+    delta = (np.asarray(target_lab, dtype=np.float32) - src) * strength
+    delta[0] *= 0.6
+    out = cv2.cvtColor(lab + delta.astype(np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(out, 0.0, 1.0)
+
+
+def scene_light(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """Grey-world white balance gains and the median luminance of a photo (``(H, W, 3)`` float32 RGB)."""
+    mean = image.reshape(-1, 3).mean(0) + 1e-6
+    gains = mean / mean.mean()
+    lum = float(np.median(image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)))
+    return gains.astype(np.float32), lum
+
+
+def light_match(rgb: np.ndarray, gains: np.ndarray, luminance: float, strength: float) -> np.ndarray:
+    """Tint and brighten or darken an occluder towards the photo's light.
+
+    Half of the grey-world cast and of the brightness ratio to mid-grey (clipped to [0.6, 1.35]) are applied,
+    scaled by ``strength`` in [0, 1]: an occluder that was rendered under neutral light picks up the scene's.
+    """
+    if strength <= 0:
+        return rgb
+    bright = float(np.clip(luminance / 0.45, 0.6, 1.35)) ** (0.5 * strength)
+    tint = np.power(np.clip(gains, 0.5, 2.0), 0.5 * strength).astype(np.float32)
+    return np.clip(rgb * (tint * bright), 0.0, 1.0)
+
+
+def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with reflected borders (``sigma`` in pixels; 0 returns the input)."""
+    if sigma <= 0:
+        return image
+    k = int(2 * math.ceil(3 * sigma) + 1)
+    return cv2.GaussianBlur(image, (k, k), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT101)
+
+
+def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
+    """Normalised linear motion-blur kernel of ``length`` pixels at ``angle_deg``."""
+    n = max(int(math.ceil(length)) | 1, 3)
+    k = np.zeros((n, n), dtype=np.float32)
+    c = n // 2
+    dx, dy = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    for t in np.linspace(-length / 2, length / 2, 4 * n):
+        x, y = c + t * dx, c + t * dy
+        x0, y0 = int(math.floor(x)), int(math.floor(y))
+        fx, fy = x - x0, y - y0
+        for xx, yy, w in ((x0, y0, (1 - fx) * (1 - fy)), (x0 + 1, y0, fx * (1 - fy)),
+                          (x0, y0 + 1, (1 - fx) * fy), (x0 + 1, y0 + 1, fx * fy)):
+            if 0 <= xx < n and 0 <= yy < n:
+                k[yy, xx] += w
+    return k / k.sum()
+
+
+def motion_blur(image: np.ndarray, length: float, angle_deg: float) -> np.ndarray:
+    """Linear motion blur (``length`` 0 returns the input)."""
+    if length <= 0:
+        return image
+    return cv2.filter2D(image, -1, motion_kernel(length, angle_deg), borderType=cv2.BORDER_REFLECT101)
+
+
+def cast_shadow(alpha: np.ndarray, offset: tuple[float, float], blur: float, opacity: float) -> np.ndarray:
+    """Darkening map of the soft shadow an occluder with ``alpha`` casts on what lies beneath it.
+
+    Returns ``(H, W)`` float32 in [0, opacity]: multiply the layers below by ``1 - shadow``.
+    """
+    if opacity <= 0:
+        return np.zeros_like(alpha)
+    m = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
+    moved = cv2.warpAffine(alpha, m, (alpha.shape[1], alpha.shape[0]), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(gaussian(moved, blur) * opacity, 0.0, 1.0)
+
+
+def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows."""
+    if sigma <= 0:
+        return image
+    lum = image.mean(axis=2, keepdims=True)
+    scale = (sigma / 255.0) * (0.6 + 0.8 * np.sqrt(np.clip(1.0 - lum, 0, 1)))
+    noise = rng.standard_normal(image.shape, dtype=np.float32) * scale
+    return np.clip(image + noise, 0.0, 1.0)
+
+
+def jpeg_roundtrip(image_u8: np.ndarray, quality: int) -> np.ndarray:
+    """Encode an ``(H, W, 3)`` uint8 RGB image as JPEG at ``quality`` and decode it (0 returns the input)."""
+    if quality <= 0:
+        return image_u8
+    ok, buf = cv2.imencode(".jpg", image_u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()

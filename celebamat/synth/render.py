@@ -1,0 +1,178 @@
+"""Rendering: a pure function of (face, assets, params) to a composite and its exact ground truth.
+
+For occluders ``i = 1..n`` (bottom to top) with warped alphas ``a_i`` and premultiplied colours ``c_i``::
+
+    canvas_0 = clean face
+    canvas_i = c_i + (1 - a_i) * (canvas_{i-1} * (1 - shadow_i))
+    alpha          = skin * prod_i (1 - a_i)
+    occluder_alpha = 1 - prod_i (1 - a_i)
+
+computed in float and quantised once (255 = skin). Shadows darken the layers below but never change a matte.
+Blur of an occluder is applied to its colour and alpha alike, so image and matte cannot disagree. Sensor noise
+and JPEG touch only the final image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import cv2
+import numpy as np
+
+from celebamat.faces.record import FaceRecord
+from celebamat.synth import realism
+from celebamat.synth.params import CompositeParams, OccluderParams
+from celebamat.synth.placement import compose
+
+_MAX_EXTEND = 4096
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One warped occluder: premultiplied colour ``(S, S, 3)`` and alpha ``(S, S)``, float32 in [0, 1]."""
+
+    color: np.ndarray
+    alpha: np.ndarray
+    shadow: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A rendered sample. Images uint8 RGB ``(S, S, 3)``; mattes uint8 ``(S, S)`` with 255 = full."""
+
+    image: np.ndarray
+    alpha: np.ndarray
+    skin: np.ndarray
+    occluder_alpha: np.ndarray
+    clean: np.ndarray
+    alpha_float: np.ndarray
+    occluder_alpha_float: np.ndarray
+
+
+def quantize(x: np.ndarray) -> np.ndarray:
+    """Float matte in [0, 1] to uint8 with 255 = 1 (round half to even, the one quantisation step)."""
+    return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _extend(rgba: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Extend an asset beyond ``edge`` by replicating its border pixels so a limb reaches the image border."""
+    scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
+    pad = int(min(_MAX_EXTEND, math.ceil(1.5 * size / max(scale, 1e-3))))
+    top, bottom, left, right = (pad if edge == e else 0 for e in ("top", "bottom", "left", "right"))
+    out = cv2.copyMakeBorder(rgba, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    shift = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
+    return out, compose(m, shift)
+
+
+def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Warp a straight-alpha float RGBA asset into the image, in premultiplied alpha (no dark fringes).
+
+    Args:
+        rgba: ``(h, w, 4)`` float32 in [0, 1], straight alpha, colours already adjusted.
+        op: the occluder's params (``transform``, ``extend``, blur settings).
+        size: output side.
+
+    Returns:
+        ``(color, alpha)``: premultiplied ``(size, size, 3)`` and ``(size, size)``, float32 in [0, 1].
+    """
+    prem = np.empty_like(rgba)
+    prem[..., :3] = rgba[..., :3] * rgba[..., 3:4]
+    prem[..., 3] = rgba[..., 3]
+    m = op.matrix
+    if op.extend:
+        prem, m = _extend(prem, op.extend, m, size)
+    scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
+    if scale < 0.5:
+        # Shrink first with an area filter: bilinear warping alone would alias thin strands and frames.
+        f = min(1.0, 2.0 * scale)
+        h, w = prem.shape[:2]
+        nw, nh = max(1, round(w * f)), max(1, round(h * f))
+        prem = cv2.resize(prem, (nw, nh), interpolation=cv2.INTER_AREA)
+        m = compose(m, np.array([[w / nw, 0.0, 0.5 * (w / nw - 1)], [0.0, h / nh, 0.5 * (h / nh - 1)]]))
+    out = cv2.warpAffine(prem, m.astype(np.float64), (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    if op.defocus_sigma > 0:
+        out = realism.gaussian(out, op.defocus_sigma)
+    if op.motion_blur > 0:
+        out = realism.motion_blur(out, op.motion_blur, op.motion_angle)
+    out = np.clip(out, 0.0, 1.0)
+    alpha = out[..., 3] * op.opacity
+    color = np.minimum(out[..., :3] * op.opacity, alpha[..., None])
+    return color.astype(np.float32), alpha.astype(np.float32)
+
+
+def render_layers(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams) -> list[Layer]:
+    """Warp every occluder of ``params`` (bottom to top) with its colour adjustments and shadow."""
+    size = params.size
+    clean = face.image.astype(np.float32) / 255.0
+    skin_lab = gains = lum = None
+    layers = []
+    for op in params.occluders:
+        asset = assets[op.asset_id]
+        rgba = asset.rgba().astype(np.float32) / 255.0
+        rgb, a = rgba[..., :3], rgba[..., 3]
+        if op.tone_transfer > 0:
+            if skin_lab is None:
+                skin_lab = realism.skin_statistics(clean, face.skin)
+            rgb = realism.tone_transfer(rgb, a, skin_lab, op.tone_transfer)
+        if op.light_match > 0:
+            if gains is None:
+                gains, lum = realism.scene_light(clean)
+            rgb = realism.light_match(rgb, gains, lum, op.light_match)
+        color, alpha = warp_occluder(np.dstack([rgb, a]).astype(np.float32), op, size)
+        shadow = None
+        if op.shadow_opacity > 0:
+            shadow = realism.cast_shadow(alpha, op.shadow_offset, op.shadow_blur, op.shadow_opacity)
+        layers.append(Layer(color=color, alpha=alpha, shadow=shadow))
+    return layers
+
+
+def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack ``layers`` over ``clean`` (``(S, S, 3)`` float32 [0, 1]).
+
+    Returns:
+        ``(image, alpha, occluder_alpha)`` in float: image ``(S, S, 3)`` float32, mattes ``(S, S)`` float64.
+    """
+    canvas = clean.astype(np.float32).copy()
+    keep = np.ones(skin.shape, dtype=np.float64)
+    for layer in layers:
+        if layer.shadow is not None:
+            canvas *= (1.0 - layer.shadow)[..., None]
+        canvas = layer.color + (1.0 - layer.alpha)[..., None] * canvas
+        keep *= 1.0 - layer.alpha.astype(np.float64)
+    alpha = skin.astype(np.float64) * keep
+    return np.clip(canvas, 0.0, 1.0), alpha, 1.0 - keep
+
+
+def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams) -> Sample:
+    """Render one sample.
+
+    Args:
+        face: the clean face (its ``image`` must be ``params.size`` square).
+        assets: asset id -> ``OccluderAsset`` for every occluder in ``params``.
+        params: from :func:`celebamat.synth.sampling.sample_params`.
+
+    Returns:
+        A :class:`Sample`. Deterministic: equal inputs give equal bytes.
+    """
+    if face.image.shape[:2] != (params.size, params.size):
+        raise ValueError(f"face {face.face_id} is {face.image.shape[:2]}, params expect {params.size}")
+    clean = face.image.astype(np.float32) / 255.0
+    skin = np.clip(face.skin.astype(np.float32), 0.0, 1.0)
+    layers = render_layers(face, assets, params)
+    image, alpha, occ = composite(clean, skin, layers)
+    if params.noise_sigma > 0:
+        image = realism.add_noise(image, params.noise_sigma, np.random.default_rng([params.seed, 1]))
+    image_u8 = np.rint(image * 255.0).astype(np.uint8)
+    image_u8 = realism.jpeg_roundtrip(image_u8, params.jpeg_quality)
+    return Sample(
+        image=image_u8,
+        alpha=quantize(alpha),
+        skin=quantize(skin),
+        occluder_alpha=quantize(occ),
+        clean=face.image,
+        alpha_float=alpha,
+        occluder_alpha_float=occ,
+    )

@@ -1,0 +1,36 @@
+"""Image encoding helpers (deterministic: the same pixels always give the same bytes)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an ``(H, W)`` uint8 (mode L) or ``(H, W, 3)`` uint8 RGB image."""
+    arr = image if image.ndim == 2 else np.ascontiguousarray(image[..., ::-1])
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
+    """JPEG bytes (4:2:0, baseline) of an ``(H, W, 3)`` uint8 RGB image."""
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def decode_image(data: bytes, gray: bool = False) -> np.ndarray:
+    """Decode encoded image bytes to uint8 RGB ``(H, W, 3)`` or, with ``gray``, ``(H, W)``."""
+    flag = cv2.IMREAD_UNCHANGED if gray else cv2.IMREAD_COLOR
+    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    if arr is None:
+        raise ValueError("undecodable image bytes")
+    if gray:
+        if arr.ndim != 2:
+            raise ValueError(f"expected a single-channel image, got shape {arr.shape}")
+        return arr
+    return np.ascontiguousarray(arr[..., ::-1])
