@@ -1,0 +1,11 @@
+"""Face sources: aligned faces with exact skin mattes, landmarks, identities and provenance.
+
+``open_source(spec, size=512, **options)`` opens ``demo``, ``folder:DIR`` or ``celebamask-hq:ROOT``; see
+``docs/faces.md``. Submodules: ``align`` (alignment transforms), ``skin`` (skin mattes), ``io`` (reading
+photos), ``photo`` (aligning arbitrary photos), ``inspect`` (contact sheets).
+"""
+
+from celebamat.faces.base import FaceSource, open_source
+from celebamat.faces.record import FaceRecord
+
+__all__ = ["FaceRecord", "FaceSource", "open_source"]

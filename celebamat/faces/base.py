@@ -1,0 +1,82 @@
+"""The face-source interface and the ``open_source`` factory."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+
+from celebamat.errors import CelebAMatError
+from celebamat.faces.record import FaceRecord
+
+
+class FaceSource(abc.ABC):
+    """A collection of faces addressed by key.
+
+    Attributes:
+        name: source kind (``demo``, ``folder``, ``celebamask-hq``).
+        spec: the spec string it was opened from.
+        size: side of the aligned faces it yields.
+        license: licence text for the dataset card.
+    """
+
+    name: str = ""
+    license: str = ""
+
+    def __init__(self, spec: str, size: int) -> None:
+        if int(size) < 32:
+            raise CelebAMatError(f"face size must be at least 32 px, got {size}")
+        self.spec = spec
+        self.size = int(size)
+
+    @abc.abstractmethod
+    def keys(self) -> list[str]:
+        """All face keys, sorted; cheap (no decoding). A key is also the face id of its record."""
+
+    def identity(self, key: str) -> str | None:
+        """Person id of a face (cheap), or ``None`` when unknown."""
+        return None
+
+    @abc.abstractmethod
+    def load(self, key: str) -> FaceRecord:
+        """The aligned face of ``key``. Raises :class:`celebamat.errors.FaceSkipped` for an unusable face."""
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(spec={self.spec!r}, size={self.size})"
+
+
+def open_source(spec: str, size: int = 512, **options) -> FaceSource:
+    """Open a face source from its spec.
+
+    Specs:
+        ``demo``: the public-domain photos shipped by scikit-image and matplotlib, several variants each.
+        ``folder:DIR``: any folder of face photos (recursive), aligned from their landmarks.
+        ``celebamask-hq:ROOT``: the CelebAMask-HQ dataset as distributed.
+
+    Options (``celebamask-hq``): ``skin_parts``, ``occlusion_filter`` (float threshold or ``None``),
+    ``occlusion_parts``. (``folder``): ``mask_suffix``. (``demo``): ``variants``.
+
+    Raises:
+        CelebAMatError: unknown spec, missing folder or a root that does not look like the dataset.
+    """
+    kind, _, arg = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind == "demo":
+        from celebamat.faces.demo import DemoSource
+
+        return DemoSource(spec, size, **options)
+    if kind == "folder":
+        from celebamat.faces.folder import FolderSource
+
+        if not arg:
+            raise CelebAMatError("folder source needs a directory: folder:DIR")
+        return FolderSource(spec, Path(arg).expanduser(), size, **options)
+    if kind in ("celebamask-hq", "celebamaskhq", "celebamask"):
+        from celebamat.faces.celebamask import CelebAMaskHQSource
+
+        if not arg:
+            raise CelebAMatError("celebamask-hq source needs the dataset root: celebamask-hq:ROOT")
+        return CelebAMaskHQSource(spec, Path(arg).expanduser(), size, **options)
+    raise CelebAMatError(f"unknown face source {spec!r}; expected demo, folder:DIR or celebamask-hq:ROOT")

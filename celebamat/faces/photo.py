@@ -1,0 +1,180 @@
+"""Aligning a face in an arbitrary photo: detect, crop, mesh, align, warp, mesh again.
+
+The legacy face mesh only finds faces that fill much of the frame, so a photo goes through the
+full-range detector first; the mesh then runs on a generous crop around the chosen face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from celebamat.errors import FaceSkipped
+from celebamat.faces.align import align_image, alignment_transform, transform_points, transform_scale
+from celebamat.faces.skin import landmark_skin
+from celebamat.landmarks import Landmarker, get_landmarker
+
+#: A second face whose box area is at least this fraction of the largest one makes the photo ambiguous.
+SEVERAL_FACES_AREA_RATIO = 0.35
+#: Largest allowed upsampling from the photo to the aligned face.
+MAX_UPSAMPLING = 3.0
+#: Side of the square the mesh runs on (crops are resized to it; the mesh works at 192 px internally).
+_MESH_INPUT = 512
+
+
+@dataclass
+class AlignedFace:
+    """An aligned face: ``image`` (S,S,3) uint8, ``landmarks`` (478,2) float32 in it, ``transform`` (2,3)
+    from photo px to aligned px, ``skin`` (S,S) float32 when computed, and notes for the provenance."""
+
+    image: np.ndarray
+    landmarks: np.ndarray
+    transform: np.ndarray
+    skin: np.ndarray | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _pick_nearest(faces: list[np.ndarray], point: np.ndarray) -> np.ndarray | None:
+    if not faces:
+        return None
+    return min(faces, key=lambda f: float(np.hypot(*(f.mean(axis=0) - point))))
+
+
+def _mesh_in_square(
+    image: np.ndarray, center: np.ndarray, side: float, lm: Landmarker
+) -> np.ndarray | None:
+    """Mesh the face nearest ``center`` in a square crop of ``side`` px (padded where it leaves the photo);
+    landmarks are returned in photo coordinates."""
+    s = _MESH_INPUT / side
+    m = np.array([[s, 0.0, _MESH_INPUT / 2 - s * center[0]], [0.0, s, _MESH_INPUT / 2 - s * center[1]]])
+    crop = align_image(image, m, _MESH_INPUT, border="constant")
+    faces = lm.mesh(crop)
+    best = _pick_nearest(faces, np.array([_MESH_INPUT / 2, _MESH_INPUT / 2]))
+    if best is None:
+        return None
+    return transform_points(best, np.array([[1 / s, 0, center[0] - _MESH_INPUT / 2 / s], [0, 1 / s, center[1] - _MESH_INPUT / 2 / s]]))
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def detect_faces(image: np.ndarray, lm: Landmarker | None = None) -> list[tuple[float, float, float, float, float]]:
+    """Face boxes ``(x0, y0, x1, y1, score)`` in photo px, largest first.
+
+    The full-range detector sees the photo at 192 px, so a small face in a large photo can vanish; when it
+    finds nothing in a photo larger than 640 px, overlapping half-size windows (3 x 3) are searched too.
+    """
+    lm = lm or get_landmarker()
+    boxes = list(lm.detect(image))
+    h, w = image.shape[:2]
+    if not boxes and max(h, w) > 640:
+        wh, ww = max(1, h // 2), max(1, w // 2)
+        found = []
+        for y in (0, (h - wh) // 2, h - wh):
+            for x in (0, (w - ww) // 2, w - ww):
+                for b in lm.detect(image[y: y + wh, x: x + ww]):
+                    found.append((b[0] + x, b[1] + y, b[2] + x, b[3] + y, b[4]))
+        for b in sorted(found, key=lambda b: -b[4]):
+            if all(_iou(b, k) < 0.3 for k in boxes):
+                boxes.append(b)
+        boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    return boxes
+
+
+def locate_face(image: np.ndarray, key: str, lm: Landmarker | None = None) -> np.ndarray:
+    """Landmarks ``(478, 2)`` float64 (photo px) of the one main face in a photo.
+
+    Raises:
+        FaceSkipped: ``"no face"``, or ``"several faces"`` when another face is of similar size (a much
+            smaller background face is ignored).
+    """
+    lm = lm or get_landmarker()
+    h, w = image.shape[:2]
+    boxes = detect_faces(image, lm)
+    if len(boxes) >= 2:
+        a0 = (boxes[0][2] - boxes[0][0]) * (boxes[0][3] - boxes[0][1])
+        a1 = (boxes[1][2] - boxes[1][0]) * (boxes[1][3] - boxes[1][1])
+        if a1 >= SEVERAL_FACES_AREA_RATIO * a0:
+            raise FaceSkipped(key, "several faces", f"{len(boxes)} faces found, the two largest of similar size "
+                              f"({a1 / a0:.0%} of the area); crop the photo to one face")
+    if boxes:
+        x0, y0, x1, y1, _ = boxes[0]
+        center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+        box = max(x1 - x0, y1 - y0)
+        tries = [2.2 * box, 1.6 * box, 3.2 * box]
+    else:
+        # The detector can miss a face that fills the whole frame; the mesh then finds it directly.
+        center = np.array([w / 2, h / 2])
+        tries = [float(max(h, w))]
+    for side in tries:
+        pts = _mesh_in_square(image, center, side, lm)
+        if pts is not None:
+            return pts
+    raise FaceSkipped(key, "no face", "no face found by the face detector and face mesh")
+
+
+def align_photo(
+    image: np.ndarray,
+    size: int,
+    key: str,
+    *,
+    landmarks: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    zoom: float = 1.0,
+    roll_deg: float = 0.0,
+    lm: Landmarker | None = None,
+    max_upsampling: float = MAX_UPSAMPLING,
+) -> AlignedFace:
+    """Align the main face of a photo and compute its skin matte.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB photo.
+        size: side of the aligned face.
+        key: the face's key, for error messages.
+        landmarks: photo landmarks when already known (skips detection).
+        mask: optional ``(H, W)`` float skin matte of the photo (a sidecar mask); warped with the face.
+            Without it the matte is derived from the landmarks (:func:`celebamat.faces.skin.landmark_skin`).
+        zoom, roll_deg: variations passed to :func:`alignment_transform`.
+
+    Raises:
+        FaceSkipped: ``"no face"``, ``"several faces"``, ``"face too small"``.
+    """
+    lm = lm or get_landmarker()
+    pts = locate_face(image, key, lm) if landmarks is None else np.asarray(landmarks, np.float64)
+    m = alignment_transform(pts, size, zoom=zoom, roll_deg=roll_deg)
+    up = transform_scale(m)
+    if up > max_upsampling:
+        raise FaceSkipped(key, "face too small", f"the face would be upsampled {up:.1f}x to {size} px "
+                          f"(at most {max_upsampling:g}x); use a larger photo or a smaller --size")
+    aligned = align_image(image, m, size, interpolation=cv2.INTER_CUBIC if up > 1 else cv2.INTER_LINEAR)
+    # Landmarks again on the aligned face: sharper than mapped ones, since the face now fills the frame.
+    faces = lm.mesh(aligned)
+    mapped = transform_points(pts, m)
+    final = _pick_nearest(faces, mapped.mean(axis=0))
+    notes: dict[str, Any] = {"upsampling": round(up, 4)}
+    if final is None or float(np.abs(final.mean(axis=0) - mapped.mean(axis=0)).max()) > 0.1 * size:
+        final, notes["landmarks"] = mapped, "mapped from the photo (no face mesh on the aligned face)"
+    if mask is not None:
+        if mask.shape[:2] != image.shape[:2]:
+            raise ValueError(f"{key}: mask size {mask.shape[1]}x{mask.shape[0]} differs from the photo "
+                             f"{image.shape[1]}x{image.shape[0]}")
+        skin = align_image(mask.astype(np.float32), m, size, border="constant")
+        notes["skin"] = "sidecar mask"
+    else:
+        skin = landmark_skin(aligned, final, lm.person_mask(aligned))
+        notes["skin"] = "landmarks + person mask + skin colour"
+    return AlignedFace(
+        image=np.ascontiguousarray(aligned, dtype=np.uint8),
+        landmarks=np.asarray(final, np.float32),
+        transform=m,
+        skin=np.clip(skin, 0, 1).astype(np.float32),
+        notes=notes,
+    )

@@ -1,0 +1,266 @@
+"""Skin mattes as pure functions: the CelebAMask-HQ part logic and the landmark-derived matte.
+
+The skin matte of a clean face is the foreground of face matting: ``(H, W)`` float32 in [0, 1], 1 on
+visible face skin. "Skin" here is the common face definition (FaceOcc): skin, brows, eyes, nose, mouth and
+lips. Hair, hat, eyeglasses, ears, neck and cloth are not skin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import cv2
+import numpy as np
+
+from celebamat.landmarks import BROW_LEFT, BROW_RIGHT, EYE_LEFT_RING, EYE_RIGHT_RING, FACE_OVAL, LIPS_OUTER
+
+# ---------------------------------------------------------------------------------------------------------
+# CelebAMask-HQ parts
+
+#: CelebAMask-HQ part names in the order the dataset paints them (a later part covers an earlier one).
+CELEBAMASK_PARTS = (
+    "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
+    "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
+)
+
+#: Group names accepted in ``skin_parts`` / ``occlusion_parts`` besides the part names themselves.
+PART_GROUPS = {
+    "eyes": ("l_eye", "r_eye"),
+    "brows": ("l_brow", "r_brow"),
+    "lips": ("u_lip", "l_lip"),
+    "ears": ("l_ear", "r_ear"),
+    "eyeglasses": ("eye_g",),
+    "earrings": ("ear_r",),
+    "necklace": ("neck_l",),
+}
+
+#: Default skin definition (FaceOcc): skin, brows, eyes, nose, mouth and lips.
+DEFAULT_SKIN_PARTS = ("skin", "l_brow", "r_brow", "l_eye", "r_eye", "nose", "mouth", "u_lip", "l_lip")
+
+#: Default parts that make a face "already occluded" when they cover it: eyeglasses and hat.
+DEFAULT_OCCLUSION_PARTS = ("eye_g", "hat")
+
+
+def resolve_parts(names: Iterable[str], what: str = "skin_parts") -> tuple[str, ...]:
+    """Expand group names (``eyes``, ``brows``, ``lips``...) and check every name is a CelebAMask-HQ part.
+
+    Raises:
+        ValueError: naming the unknown entry and listing what is allowed.
+    """
+    if isinstance(names, str):
+        names = [names]
+    out: list[str] = []
+    for name in names:
+        parts = PART_GROUPS.get(name, (name,))
+        for p in parts:
+            if p not in CELEBAMASK_PARTS:
+                raise ValueError(
+                    f"{what}: unknown part {name!r}; allowed: {', '.join(CELEBAMASK_PARTS)} "
+                    f"or groups {', '.join(PART_GROUPS)}"
+                )
+            if p not in out:
+                out.append(p)
+    if not out:
+        raise ValueError(f"{what} is empty; name at least one part")
+    return tuple(out)
+
+
+def paint_parts(masks: Mapping[str, np.ndarray], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Paint part masks into one label map, in :data:`CELEBAMASK_PARTS` order (later parts cover earlier).
+
+    Args:
+        masks: part name -> ``(H, W)`` mask (bool, or numbers where > 0.5 (or > 127 for uint8) is inside).
+            Absent parts are simply missing from the mapping.
+        shape: ``(H, W)`` of the label map when ``masks`` is empty.
+
+    Returns:
+        ``(H, W)`` uint8 labels: 0 = background, ``k`` = ``CELEBAMASK_PARTS[k - 1]``.
+    """
+    unknown = set(masks) - set(CELEBAMASK_PARTS)
+    if unknown:
+        raise ValueError(f"unknown CelebAMask-HQ parts {sorted(unknown)}; allowed: {', '.join(CELEBAMASK_PARTS)}")
+    if shape is None:
+        if not masks:
+            raise ValueError("paint_parts needs a shape when no part mask is given")
+        shape = next(iter(masks.values())).shape[:2]
+    labels = np.zeros(shape, dtype=np.uint8)
+    for k, name in enumerate(CELEBAMASK_PARTS, start=1):
+        if name not in masks:
+            continue
+        m = np.asarray(masks[name])
+        if m.shape[:2] != tuple(shape):
+            raise ValueError(f"part {name!r} has shape {m.shape[:2]}, expected {tuple(shape)}")
+        inside = m > (127 if m.dtype == np.uint8 else 0.5) if m.dtype != np.bool_ else m
+        labels[inside] = k
+    return labels
+
+
+def labels_to_mask(labels: np.ndarray, parts: Iterable[str]) -> np.ndarray:
+    """Boolean ``(H, W)`` mask of the pixels whose painted label is one of ``parts`` (names or groups)."""
+    ids = [CELEBAMASK_PARTS.index(p) + 1 for p in resolve_parts(parts, "parts")]
+    return np.isin(labels, ids)
+
+
+def occluded_fraction(
+    labels: np.ndarray,
+    skin_parts: Iterable[str] = DEFAULT_SKIN_PARTS,
+    occlusion_parts: Iterable[str] = DEFAULT_OCCLUSION_PARTS,
+    face: np.ndarray | None = None,
+) -> float:
+    """Fraction of the face area covered by ``occlusion_parts`` (eyeglasses, hat by default).
+
+    The face area is the convex hull of the visible skin-part pixels, joined with ``face`` when given (pass
+    the raw ``skin`` part mask: CelebAMask-HQ annotates skin under glasses and hat brims, so a lens or a brim
+    covering the face counts, a hat high above the head does not). Returns 0.0 when there is no face.
+    """
+    area = labels_to_mask(labels, skin_parts)
+    if face is not None:
+        area = area | (np.asarray(face) > 0)
+    if not area.any():
+        return 0.0
+    ys, xs = np.nonzero(area)
+    hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+    region = np.zeros(labels.shape, np.uint8)
+    cv2.fillConvexPoly(region, hull, 1)
+    region = region.astype(bool)
+    occ = labels_to_mask(labels, occlusion_parts) & region
+    return float(occ.sum()) / float(region.sum())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Landmark-derived skin matte (folder and demo sources)
+
+# Mesh points at the centre of patches that are skin on most faces: upper and mid cheeks, nose ridge and
+# tip, forehead, chin. Any of them can be covered (sunglasses, fringe, beard, a face mask), so the colour
+# model is fitted on the largest group of probes that agree with each other, not on all of them.
+_SKIN_PROBES = (50, 280, 101, 330, 205, 425, 4, 5, 195, 197, 151, 108, 337, 200)
+
+
+def _fill(shape: tuple[int, int], polys: list[np.ndarray], supersample: int = 4) -> np.ndarray:
+    """Anti-aliased polygon fill, float32 in [0, 1] (sub-pixel vertices via OpenCV's shift)."""
+    img = np.zeros(shape, np.uint8)
+    # Continuous coordinates -> OpenCV pixel-centre coordinates, fixed point with 2 fractional bits.
+    pp = [np.round((np.asarray(p, np.float64) - 0.5) * supersample).astype(np.int32) for p in polys]
+    cv2.fillPoly(img, pp, 255, lineType=cv2.LINE_AA, shift=int(np.log2(supersample)))
+    return img.astype(np.float32) / 255.0
+
+
+def face_regions(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Soft ``(H, W)`` float32 masks from the landmarks: ``oval`` (face-mesh oval), ``eyes``, ``brows``,
+    ``lips`` (outer lip contour, mouth included)."""
+    pts = np.asarray(landmarks, np.float64)
+    return {
+        "oval": _fill(shape, [pts[list(FACE_OVAL)]]),
+        "eyes": _fill(shape, [pts[list(EYE_LEFT_RING)], pts[list(EYE_RIGHT_RING)]]),
+        "brows": _fill(shape, [pts[list(BROW_LEFT)], pts[list(BROW_RIGHT)]]),
+        "lips": _fill(shape, [pts[list(LIPS_OUTER)]]),
+    }
+
+
+def skin_color_probability(
+    image: np.ndarray, landmarks: np.ndarray, tolerance: float = 2.8
+) -> np.ndarray:
+    """Per-pixel agreement with this face's own skin colour, ``(H, W)`` float32 in [0, 1].
+
+    A Gaussian colour model in CIELAB is fitted robustly (median and MAD) on small patches on the upper
+    cheeks and the nose ridge. Lightness gets a wide spread (shading and highlights are still skin); the
+    chroma axes a tighter one (hair, beard, glasses frames and backgrounds differ mostly there and in
+    lightness by a large margin). ``tolerance`` is the distance (in spreads) where the probability is 0.5.
+    """
+    pts = np.asarray(landmarks, np.float64)
+    h, w = image.shape[:2]
+    lab = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    iod = float(np.hypot(*(pts[473] - pts[468]))) if len(pts) > 473 else float(np.hypot(*(pts[263] - pts[33])))
+    r = max(2, int(round(0.09 * iod)))
+    samples = []
+    for i in _SKIN_PROBES:
+        x, y = int(pts[i, 0]), int(pts[i, 1])
+        patch = lab[max(0, y - r): min(h, y + r + 1), max(0, x - r): min(w, x + r + 1)].reshape(-1, 3)
+        if len(patch):
+            samples.append(patch)
+    if not samples:
+        return np.ones((h, w), np.float32)
+    # Keep the probes that agree with the most other probes (the face's dominant skin colour).
+    meds = np.array([np.median(p, axis=0) for p in samples])
+    dist = np.sqrt((((meds[:, None] - meds[None]) / np.array([40.0, 9.0, 9.0])) ** 2).sum(axis=2))
+    votes = (dist < 1.0).sum(axis=1)
+    keep = dist[int(np.argmax(votes))] < 1.5
+    s = np.concatenate([p for p, k in zip(samples, keep) if k])
+    med = np.median(s, axis=0)
+    mad = np.median(np.abs(s - med), axis=0) * 1.4826
+    # Caps keep a mixed or wrinkled patch from producing a model so wide that dark hair passes.
+    spread = np.clip(mad * np.array([3.0, 1.6, 1.6]), [22.0, 4.5, 5.5], [45.0, 10.0, 11.0])
+    d = np.sqrt((((lab - med) / spread) ** 2).sum(axis=2))
+    return (1.0 / (1.0 + np.exp((d - tolerance) * 3.0))).astype(np.float32)
+
+
+def _fill_small_holes(hard: np.ndarray, oval: np.ndarray, max_area: float) -> np.ndarray:
+    """Fill non-skin blobs that lie wholly inside the oval and are small (wrinkles, shadows, spots).
+
+    Real occluders inside the face (a fringe, a beard, glasses frames) reach the oval border or are large,
+    so they stay out; a moustache is larger than ``max_area`` at any sensible size.
+    """
+    holes = ((hard == 0) & (oval > 0)).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
+    if n <= 1:
+        return hard
+    # Blobs touching the outside of the oval are not holes.
+    ring = cv2.dilate((oval == 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    touching = np.unique(lab[ring & (holes > 0)])
+    small = stats[:, cv2.CC_STAT_AREA] < max_area
+    small[0] = False
+    small[touching] = False
+    out = hard.copy()
+    out[small[lab]] = 1
+    return out
+
+
+def landmark_skin(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    person: np.ndarray | None = None,
+    *,
+    refine: bool = True,
+    tolerance: float = 2.8,
+) -> np.ndarray:
+    """Skin matte of a face derived from its landmarks, ``(H, W)`` float32 in [0, 1].
+
+    ``oval x person x max(colour, kept)``: the face-mesh oval (anti-aliased, softened by about 0.3 % of the
+    image side), intersected with the person mask (selfie segmentation) where given, and, with ``refine``,
+    with the face's own skin colour (:func:`skin_color_probability`) so that a fringe, a beard or glasses
+    frames inside the oval are not counted. Eyes, brows and lips (with the mouth) are kept even though they
+    are not skin-coloured.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB, normally the aligned face.
+        landmarks: ``(478, 2)`` pixel coordinates in ``image``.
+        person: optional ``(H, W)`` float person probability in [0, 1].
+    """
+    h, w = image.shape[:2]
+    reg = face_regions(landmarks, (h, w))
+    soft = max(0.8, 0.003 * max(h, w))
+    oval = cv2.GaussianBlur(reg["oval"], (0, 0), soft)
+    matte = oval
+    if person is not None:
+        p = np.clip((np.asarray(person, np.float32) - 0.15) / 0.5, 0.0, 1.0)
+        matte = matte * p
+    if refine:
+        prob = skin_color_probability(image, landmarks, tolerance)
+        # Clean the colour decision: close pinholes (pores, specular spots), drop specks, soften the edge.
+        k = max(3, int(round(0.008 * max(h, w))) | 1)
+        hard = (prob > 0.5).astype(np.uint8)
+        ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        hard = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, ker)
+        hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, ker)
+        # Eyelids are skin: keep a small margin around each eye contour.
+        pts = np.asarray(landmarks, np.float64)
+        iod = float(np.hypot(*(pts[list(EYE_RIGHT_RING)].mean(0) - pts[list(EYE_LEFT_RING)].mean(0))))
+        m = max(1, int(round(0.07 * iod)))
+        eyes = cv2.dilate(reg["eyes"], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * m + 1, 2 * m + 1)))
+        kept = np.clip(eyes + reg["brows"] + reg["lips"], 0.0, 1.0)
+        hard = np.maximum(hard, (kept > 0.5).astype(np.uint8))
+        hard = _fill_small_holes(hard, (reg["oval"] > 0.5).astype(np.uint8), 0.0025 * h * w)
+        prob = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), soft)
+        kept = cv2.GaussianBlur(kept, (0, 0), soft)
+        matte = matte * np.maximum(prob, kept)
+    return np.clip(matte, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,164 @@
+"""End-to-end builds on tiny recipes: determinism across workers and backends, resume, safety, skips."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from celebamat.dataset.build import build_dataset, build_lock
+from celebamat.dataset.recipe import load_recipe
+from celebamat.dataset.verify import verify_dataset
+from celebamat.errors import CelebAMatError
+
+
+def digest(folder: Path) -> dict[str, bytes]:
+    names = sorted(p.relative_to(folder).as_posix() for p in (folder / "data").glob("*.parquet"))
+    names += ["README.md", "manifest.json", "preview.png"]
+    return {n: (folder / n).read_bytes() for n in names}
+
+
+@pytest.fixture(scope="module")
+def tiny_recipe(tmp_path_factory, tiny_library_dir, recipe_factory):
+    make_recipe = recipe_factory
+    return make_recipe(tmp_path_factory.mktemp("recipe") / "tiny.toml", tiny_library_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_recipe):
+    out = tmp_path_factory.mktemp("ref") / "ds"
+    report = build_dataset(load_recipe(tiny_recipe), out, workers=1, progress=False)
+    return out, report
+
+
+def test_build_writes_a_loadable_verified_dataset(reference):
+    import datasets
+
+    out, report = reference
+    assert report.splits == {"train": 10, "validation": 3, "test": 3} and report.skipped == []
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "test-00000-of-00001.parquet", "train-00000-of-00003.parquet", "train-00001-of-00003.parquet",
+        "train-00002-of-00003.parquet", "validation-00000-of-00001.parquet"]
+    v = verify_dataset(out)
+    assert v.ok, v.faults
+    ds = datasets.load_dataset(str(out))
+    assert set(ds) == {"train", "validation", "test"} and ds["train"].num_rows == 10
+    row = ds["test"][0]
+    assert row["image"].mode == "RGB" and row["alpha"].mode == "L" and row["image"].size == (128, 128)
+    assert np.asarray(row["landmarks"]).shape == (478, 2)
+    alpha, skin = np.asarray(row["alpha"]), np.asarray(row["skin"])
+    assert alpha.max() == 255 and (alpha <= skin).all()
+    assert ds["train"].features["alpha"].__class__.__name__ == "Image"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["rows"] for s in manifest["shards"]] == [4, 4, 2, 3, 3]
+    assert manifest["recipe"]["seed"] == 3 and manifest["skipped"] == []
+    card = (out / "README.md").read_text()
+    assert "255 = visible face skin" in card and "configs:" in card and "![preview](preview.png)" in card
+
+
+def test_test_rows_use_only_test_assets(reference):
+    import pyarrow.parquet as pq
+
+    out, _ = reference
+    for f in (out / "data").glob("*.parquet"):
+        for row in pq.read_table(f, columns=["split", "occluders"]).to_pylist():
+            for o in row["occluders"]:
+                assert o["asset_id"].endswith("-test") == (row["split"] == "test")
+
+
+def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
+    ref, _ = reference
+    two = tmp_path / "two"
+    build_dataset(load_recipe(tiny_recipe), two, workers=2, progress=False)
+    assert digest(two) == digest(ref)
+    dask_out = tmp_path / "dask"
+    build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
+    assert digest(dask_out) == digest(ref)
+
+
+def test_resume_keeps_intact_shards_and_redoes_damaged_ones(tmp_path, tiny_recipe, reference):
+    ref, _ = reference
+    out = tmp_path / "ds"
+    build_dataset(load_recipe(tiny_recipe), out, progress=False)
+    (out / "data/train-00001-of-00003.parquet").unlink()
+    damaged = out / "data/test-00000-of-00001.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    (out / "data/.tmp-999-train-00000-of-00003.parquet").write_bytes(b"half a shard")
+    report = build_dataset(load_recipe(tiny_recipe), out, progress=False)
+    assert report.shards_written == 2 and report.shards_reused == 3
+    assert digest(out) == digest(ref)
+    assert not list((out / "data").glob(".tmp-*"))
+
+
+def test_kill_9_then_resume_gives_identical_bytes(tmp_path, tiny_library_dir, recipe_factory):
+    make_recipe = recipe_factory
+    recipe = make_recipe(tmp_path / "slow.toml", tiny_library_dir, train=40, rows_per_shard=2)
+    ref = tmp_path / "ref"
+    build_dataset(load_recipe(recipe), ref, progress=False)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "celebamat", "build", "--recipe", str(recipe), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "data").glob("train-*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    written = len(list((out / "data").glob("*.parquet")))
+    assert 3 <= written < 23, "the build was not interrupted midway"
+    assert not (out / "manifest.json").exists()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "reused" in done.stdout
+    assert digest(out) == digest(ref)
+
+
+def test_a_second_build_into_the_same_folder_is_refused(tmp_path, tiny_recipe):
+    out = tmp_path / "ds"
+    out.mkdir()
+    with build_lock(out):
+        with pytest.raises(CelebAMatError, match="another build is writing into"):
+            build_dataset(load_recipe(tiny_recipe), out, progress=False)
+
+
+def test_another_recipe_needs_overwrite(tmp_path, tiny_library_dir, recipe_factory):
+    make_recipe = recipe_factory
+    out = tmp_path / "ds"
+    build_dataset(load_recipe(make_recipe(tmp_path / "a.toml", tiny_library_dir)), out, progress=False)
+    other = load_recipe(make_recipe(tmp_path / "b.toml", tiny_library_dir, seed=4))
+    with pytest.raises(CelebAMatError, match="--overwrite"):
+        build_dataset(other, out, progress=False)
+    build_dataset(other, out, overwrite=True, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 4 and verify_dataset(out).ok
+
+
+def test_bad_faces_are_reported_and_nothing_is_lost(tmp_path, tiny_library_dir, recipe_factory):
+    make_recipe = recipe_factory
+    from PIL import Image
+
+    from celebamat.faces.demo import demo_photo
+
+    faces = tmp_path / "faces"
+    (faces / "sub").mkdir(parents=True)
+    Image.fromarray(demo_photo("astronaut")).save(faces / "astronaut.jpg")
+    Image.fromarray(demo_photo("grace_hopper")).save(faces / "sub" / "grace.png")
+    (faces / "empty.jpg").write_bytes(b"")
+    (faces / "notes.jpg").write_text("not an image")
+    Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save(faces / "wall.png")
+    recipe = load_recipe(make_recipe(tmp_path / "f.toml", tiny_library_dir, source=f"folder:{faces}"))
+    out = tmp_path / "ds"
+    report = build_dataset(recipe, out, progress=False)
+    reasons = {Path(s["face"].split(":", 1)[1]).name: s["reason"] for s in report.skipped}
+    assert reasons == {"empty.jpg": "empty file", "notes.jpg": "unreadable file", "wall.png": "no face"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {Path(s["face"].split(":", 1)[1]).name for s in manifest["skipped"]} == set(reasons)
+    assert manifest["splits"] == {"train": 10, "validation": 3, "test": 3}
+    assert sum(s["rows"] for s in manifest["shards"]) == 16
+    assert "skipped 3 faces" in report.summary()

@@ -1,0 +1,242 @@
+import warnings
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from celebamat.errors import CelebAMatError, FaceSkipped
+from celebamat.faces import FaceRecord, open_source
+from celebamat.faces.skin import CELEBAMASK_PARTS
+from celebamat.landmarks import EYE_LEFT_RING, EYE_RIGHT_RING, FACE_OVAL, face_anchors
+
+
+def _check_record(rec: FaceRecord, size: int):
+    assert rec.image.shape == (size, size, 3) and rec.image.dtype == np.uint8
+    assert rec.skin.shape == (size, size) and rec.skin.dtype == np.float32
+    assert 0.0 <= rec.skin.min() and rec.skin.max() <= 1.0
+    assert rec.landmarks.shape == (478, 2) and rec.landmarks.dtype == np.float32
+    assert 0.1 < rec.skin.mean() < 0.6
+
+
+# --- demo -------------------------------------------------------------------------------------------------
+
+def test_demo_keys_identities_and_records(demo_source, demo_faces):
+    keys = demo_source.keys()
+    assert keys == sorted(keys) and len(keys) == 12
+    assert "demo:astronaut-m1" in keys and "demo:grace_hopper-m0" in keys
+    assert demo_source.identity("demo:astronaut-m3") == "astronaut"
+    assert "Public domain" in demo_source.license
+    for name, rec in demo_faces.items():
+        _check_record(rec, 256)
+        assert rec.identity == name and rec.source == "demo" and rec.face_id == f"demo:{name}-m0"
+    with pytest.raises(KeyError):
+        demo_source.identity("demo:nobody-m0")
+
+
+def test_demo_variants_differ_and_are_deterministic(demo_source, demo_faces):
+    plain = demo_faces["astronaut"]
+    mirror = demo_source.load("demo:astronaut-m1")
+    again = open_source("demo", size=256).load("demo:astronaut-m1")
+    assert np.array_equal(mirror.image, again.image) and np.array_equal(mirror.skin, again.skin)
+    assert np.abs(mirror.image.astype(int) - plain.image.astype(int)).mean() > 5
+    # The mirror is the plain face flipped, up to landmark jitter in the alignment.
+    assert np.abs(mirror.image[:, ::-1].astype(int) - plain.image.astype(int)).mean() < 25
+    a = face_anchors(mirror.landmarks)
+    assert a["eye_left"][0] < a["eye_right"][0]
+
+
+# --- folder -----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory, astronaut, grace):
+    d = tmp_path_factory.mktemp("photos")
+    (d / "alice").mkdir()
+    Image.fromarray(astronaut).save(d / "alice" / "a1.jpg", quality=92)
+    Image.fromarray(grace).convert("L").save(d / "gray.png")
+    rgba = np.dstack([grace, np.full(grace.shape[:2], 255, np.uint8)])
+    Image.fromarray(rgba).save(d / "rgba.webp")
+    # Sidecar mask: a known rectangle, so the warped matte can be checked against the transform.
+    Image.fromarray(grace).save(d / "masked.jpg", quality=92)
+    m = np.zeros(grace.shape[:2], np.uint8)
+    m[200:400, 150:350] = 255
+    Image.fromarray(m).save(d / "masked.mask.png")
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "text.jpg").write_text("not an image")
+    raw = (d / "alice" / "a1.jpg").read_bytes()
+    (d / "cut.jpg").write_bytes(raw[: len(raw) // 3])
+    Image.fromarray(np.full((400, 400, 3), (120, 160, 90), np.uint8)).save(d / "flat.png")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)).save(d / "noise.png")
+    Image.fromarray(np.hstack([astronaut, astronaut])).save(d / "two.png")
+    tiny = cv2.resize(grace, (64, 75), interpolation=cv2.INTER_AREA)
+    canvas = np.full((300, 300, 3), 100, np.uint8)
+    canvas[100:175, 100:164] = tiny
+    Image.fromarray(canvas).save(d / "tiny.png")
+    (d / "readme.txt").write_text("ignored: not an image suffix")
+    return d
+
+
+EXPECTED_SKIPS = {
+    "folder:empty.jpg": "empty file",
+    "folder:text.jpg": "unreadable file",
+    "folder:cut.jpg": "unreadable file",
+    "folder:flat.png": "no face",
+    "folder:noise.png": "no face",
+    "folder:two.png": "several faces",
+    "folder:tiny.png": "face too small",
+}
+
+
+def test_folder_keys_and_identity(photo_folder):
+    src = open_source(f"folder:{photo_folder}", size=256)
+    keys = src.keys()
+    assert keys == sorted(keys)
+    assert "folder:alice/a1.jpg" in keys and "folder:masked.mask.png" not in keys
+    assert not any(k.endswith(".txt") for k in keys)
+    assert src.identity("folder:alice/a1.jpg") == "alice" and src.identity("folder:gray.png") is None
+
+
+@pytest.mark.parametrize("key,reason", sorted(EXPECTED_SKIPS.items()))
+def test_folder_bad_inputs_are_skipped_with_reason(photo_folder, key, reason):
+    src = open_source(f"folder:{photo_folder}", size=256)
+    with pytest.raises(FaceSkipped) as e:
+        src.load(key)
+    assert e.value.reason == reason and e.value.key == key
+    assert key.split(":", 1)[1].split("/")[-1] in str(e.value) or reason in ("no face", "several faces", "face too small")
+
+
+def test_folder_good_photos(photo_folder):
+    src = open_source(f"folder:{photo_folder}", size=256)
+    for key in ("folder:alice/a1.jpg", "folder:gray.png", "folder:rgba.webp"):
+        rec = src.load(key)
+        _check_record(rec, 256)
+        assert rec.source == "folder" and rec.face_id == key
+    gray = src.load("folder:gray.png")
+    assert np.array_equal(gray.image[..., 0], gray.image[..., 1])
+
+
+def test_folder_sidecar_mask_is_warped_with_the_face(photo_folder):
+    src = open_source(f"folder:{photo_folder}", size=256)
+    rec = src.load("folder:masked.jpg")
+    assert rec.provenance["skin"] == "sidecar mask"
+    m = np.array(rec.provenance["transform"])
+    # The photo-space rectangle's centre lands inside the matte, a photo corner maps outside it.
+    c = m[:, :2] @ np.array([250.0, 300.0]) + m[:, 2]
+    assert rec.skin[int(c[1]), int(c[0])] == pytest.approx(1.0, abs=1e-3)
+    assert set(np.unique(np.round(rec.skin, 3))) >= {0.0, 1.0}
+
+
+def test_folder_wrong_root(tmp_path):
+    with pytest.raises(CelebAMatError, match="not a directory"):
+        open_source(f"folder:{tmp_path / 'missing'}")
+    with pytest.raises(CelebAMatError, match="unknown face source"):
+        open_source("flickr:abc")
+
+
+# --- celebamask-hq ----------------------------------------------------------------------------------------
+
+def _poly_mask(pts, shape=(512, 512)):
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 255)
+    return m
+
+
+@pytest.fixture(scope="module")
+def celebamask_root(tmp_path_factory, demo_faces):
+    """A tiny CelebAMask-HQ layout: images 0, 1 (demo faces at 1024 px) and 2 (no skin annotation), part masks
+    drawn from the landmarks, the HQ -> CelebA mapping and CelebA identities."""
+    root = tmp_path_factory.mktemp("celebamask")
+    (root / "CelebA-HQ-img").mkdir()
+    ann = root / "CelebAMask-HQ-mask-anno" / "0"
+    ann.mkdir(parents=True)
+    truth = {}
+    for n, name in enumerate(["astronaut", "grace_hopper", "astronaut"]):
+        rec = demo_faces[name]
+        Image.fromarray(cv2.resize(rec.image, (1024, 1024), interpolation=cv2.INTER_CUBIC)).save(
+            root / "CelebA-HQ-img" / f"{n}.jpg", quality=95)
+        pts = rec.landmarks.astype(np.float64) * (512 / rec.size)
+        parts = {"skin": _poly_mask(pts[list(FACE_OVAL)]),
+                 "l_eye": _poly_mask(pts[list(EYE_LEFT_RING)]), "r_eye": _poly_mask(pts[list(EYE_RIGHT_RING)])}
+        a = face_anchors(pts)
+        hair = np.zeros((512, 512), np.uint8)
+        hair[: int(a["forehead"][1]) + 8] = 255  # fringe down to the forehead point
+        parts["hair"] = hair
+        if n == 1:
+            g = np.zeros((512, 512), np.uint8)
+            y = int(a["eyes_center"][1])
+            g[y - 25: y + 25, int(a["eye_left"][0]) - 45: int(a["eye_right"][0]) + 45] = 255
+            parts["eye_g"] = g
+        if n == 2:
+            del parts["skin"]
+        for p, m in parts.items():
+            Image.fromarray(m).save(ann / f"{n:05d}_{p}.png")
+        truth[n] = parts
+    (root / "CelebA-HQ-to-CelebA-mapping.txt").write_text(
+        "idx         orig_idx    orig_file\n0 119613 119614.jpg\n1 99094 099095.jpg\n2 200121 200122.jpg\n")
+    (root / "identity_CelebA.txt").write_text("119614.jpg 2880\n099095.jpg 2937\n200122.jpg 8692\n")
+    return root, truth
+
+
+def test_celebamask_skin_follows_painting_order(celebamask_root):
+    root, truth = celebamask_root
+    src = open_source(f"celebamask-hq:{root}", size=512)
+    assert src.keys() == ["celebamask-hq:00000", "celebamask-hq:00001", "celebamask-hq:00002"]
+    rec = src.load("celebamask-hq:00001")
+    _check_record(rec, 512)
+    t = {k: v > 127 for k, v in truth[1].items()}
+    # Expected: (skin | eyes) minus hair, minus glasses except where the eyes are painted over them.
+    expected = (t["skin"] & ~t["eye_g"] | t["l_eye"] | t["r_eye"]) & ~t["hair"]
+    assert np.array_equal(rec.skin > 0.5, expected)
+    assert set(np.unique(rec.skin)) <= {0.0, 1.0}
+    assert rec.identity == "celeba:2937" and src.identity("celebamask-hq:00000") == "celeba:2880"
+    assert rec.provenance["occluded_fraction"] > 0.05
+    assert "non-commercial" in src.license
+
+
+def test_celebamask_resize_and_options(celebamask_root):
+    root, truth = celebamask_root
+    src = open_source(f"celebamask-hq:{root}", size=256, skin_parts=["skin"])
+    rec = src.load("celebamask-hq:00000")
+    _check_record(rec, 256)
+    eye = cv2.resize((truth[0]["l_eye"] > 127).astype(np.float32), (256, 256), interpolation=cv2.INTER_AREA)
+    assert rec.skin[eye > 0.99].max() == 0.0  # eyes excluded when skin_parts is only "skin"
+    with pytest.raises(CelebAMatError, match="beard"):
+        open_source(f"celebamask-hq:{root}", skin_parts=["skin", "beard"])
+
+
+def test_celebamask_occlusion_filter_and_missing_mask(celebamask_root):
+    root, _ = celebamask_root
+    src = open_source(f"celebamask-hq:{root}", size=128, occlusion_filter=0.02)
+    with pytest.raises(FaceSkipped) as e:
+        src.load("celebamask-hq:00001")
+    assert e.value.reason == "already occluded"
+    assert src.load("celebamask-hq:00000").face_id == "celebamask-hq:00000"
+    with pytest.raises(FaceSkipped) as e:
+        src.load("celebamask-hq:00002")
+    assert e.value.reason == "mask missing" and "00002_skin.png" in str(e.value)
+
+
+def test_celebamask_without_identity_file_warns(celebamask_root, tmp_path):
+    root, _ = celebamask_root
+    alt = tmp_path / "alt"
+    alt.mkdir()
+    for d in ("CelebA-HQ-img", "CelebAMask-HQ-mask-anno"):
+        (alt / d).symlink_to(root / d)
+    src = open_source(f"celebamask-hq:{alt}")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ident = src.identity("celebamask-hq:00001")
+    assert ident == "celebahq:00001"
+    assert any("identity_CelebA.txt" in str(x.message) or "mapping" in str(x.message) for x in w)
+
+
+def test_celebamask_wrong_root(tmp_path):
+    with pytest.raises(CelebAMatError, match="does not exist"):
+        open_source(f"celebamask-hq:{tmp_path / 'nope'}")
+    with pytest.raises(CelebAMatError, match="CelebA-HQ-img"):
+        open_source(f"celebamask-hq:{tmp_path}")
+
+
+def test_parts_list_matches_dataset():
+    assert CELEBAMASK_PARTS[0] == "skin" and CELEBAMASK_PARTS[-1] == "cloth" and len(CELEBAMASK_PARTS) == 18
