@@ -44,6 +44,7 @@ class ShardSummary:
     occluders_per_sample: dict[str, int] = field(default_factory=dict)
     occlusion_hist: list[int] = field(default_factory=list)
     pid: int = 0
+    peak_rss_mb: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,11 +197,18 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
         occluders_per_sample=dict(sorted(per_sample.items())),
         occlusion_hist=[int(x) for x in hist],
         pid=os.getpid(),
+        peak_rss_mb=_peak_rss_mb(),
     )
     record = out / STATE_DIR / "shards" / (Path(task.name).name + ".json")
     record.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(record, json.dumps(summary.to_dict(), sort_keys=True))
     return summary.to_dict()
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def scan_faces(recipe: Recipe, keys: list[str]) -> list[dict[str, Any]]:

@@ -22,6 +22,10 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
     Returns:
         ``(3,)`` float32 Lab median (L in [0, 100]); of the whole image when the skin is nearly empty.
     """
+    # A quarter-resolution image gives the same medians to a fraction of a level, 16 times faster.
+    small = max(32, image.shape[0] // 4)
+    image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+    skin = cv2.resize(skin.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
     sel = skin > 0.95
     if sel.sum() < 64:
@@ -51,6 +55,8 @@ def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, st
 
 def scene_light(image: np.ndarray) -> tuple[np.ndarray, float]:
     """Grey-world white balance gains and the median luminance of a photo (``(H, W, 3)`` float32 RGB)."""
+    small = max(32, image.shape[0] // 4)
+    image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
     mean = image.reshape(-1, 3).mean(0) + 1e-6
     gains = mean / mean.mean()
     lum = float(np.median(image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)))
@@ -113,6 +119,23 @@ def cast_shadow(alpha: np.ndarray, offset: tuple[float, float], blur: float, opa
     moved = cv2.warpAffine(alpha, m, (alpha.shape[1], alpha.shape[0]), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return np.clip(gaussian(moved, blur) * opacity, 0.0, 1.0)
+
+
+def cast_shadow_roi(
+    alpha: np.ndarray, box: tuple[int, int, int, int], size: int, offset: tuple[float, float], blur: float,
+    opacity: float,
+) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """:func:`cast_shadow` of a layer stored on ``box``, computed on the box grown by the shift and blur.
+
+    Returns the shadow's box (clipped to the ``size`` x ``size`` image) and its darkening map on it.
+    """
+    x0, y0, x1, y1 = box
+    grow = int(math.ceil(3 * blur + 1 + max(abs(offset[0]), abs(offset[1]))))
+    sx0, sy0 = max(0, x0 - grow), max(0, y0 - grow)
+    sx1, sy1 = min(size, x1 + grow), min(size, y1 + grow)
+    canvas = np.zeros((sy1 - sy0, sx1 - sx0), dtype=np.float32)
+    canvas[y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0] = alpha
+    return (sx0, sy0, sx1, sy1), cast_shadow(canvas, offset, blur, opacity)
 
 
 def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:

@@ -31,11 +31,37 @@ _MAX_EXTEND = 4096
 
 @dataclass(frozen=True)
 class Layer:
-    """One warped occluder: premultiplied colour ``(S, S, 3)`` and alpha ``(S, S)``, float32 in [0, 1]."""
+    """One warped occluder, stored on its bounding box ``box = (x0, y0, x1, y1)`` in the image.
 
-    color: np.ndarray
-    alpha: np.ndarray
-    shadow: np.ndarray | None
+    ``color_roi`` is premultiplied ``(y1-y0, x1-x0, 3)`` and ``alpha_roi`` ``(y1-y0, x1-x0)``, float32 in
+    [0, 1]; ``shadow_roi`` (darkening, on ``shadow_box``) is ``None`` without a shadow. The full-frame
+    properties exist for inspection and tests; rendering works on the boxes.
+    """
+
+    size: int
+    box: tuple[int, int, int, int]
+    color_roi: np.ndarray
+    alpha_roi: np.ndarray
+    shadow_box: tuple[int, int, int, int] | None = None
+    shadow_roi: np.ndarray | None = None
+
+    def _full(self, roi: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        out = np.zeros((self.size, self.size) + roi.shape[2:], dtype=np.float32)
+        x0, y0, x1, y1 = box
+        out[y0:y1, x0:x1] = roi
+        return out
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self._full(self.alpha_roi, self.box)
+
+    @property
+    def color(self) -> np.ndarray:
+        return self._full(self.color_roi, self.box)
+
+    @property
+    def shadow(self) -> np.ndarray | None:
+        return None if self.shadow_roi is None else self._full(self.shadow_roi, self.shadow_box)
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,15 @@ def _extend(rgba: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[np.n
     return out, compose(m, shift)
 
 
-def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _bbox(m: np.ndarray, w: int, h: int, margin: float, size: int) -> tuple[int, int, int, int]:
+    corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64) @ m[:, :2].T + m[:, 2]
+    x0, y0 = np.floor(corners.min(0) - margin).astype(int)
+    x1, y1 = np.ceil(corners.max(0) + margin).astype(int)
+    return max(0, x0), max(0, y0), min(size, x1), min(size, y1)
+
+
+def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[tuple[int, int, int, int], np.ndarray,
+                                                                            np.ndarray]:
     """Warp a straight-alpha float RGBA asset into the image, in premultiplied alpha (no dark fringes).
 
     Args:
@@ -75,7 +109,8 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[np.n
         size: output side.
 
     Returns:
-        ``(color, alpha)``: premultiplied ``(size, size, 3)`` and ``(size, size)``, float32 in [0, 1].
+        ``(box, color, alpha)``: the bounding box ``(x0, y0, x1, y1)`` in the image (clipped to it), and the
+        premultiplied colour ``(y1-y0, x1-x0, 3)`` and alpha ``(y1-y0, x1-x0)`` on it, float32 in [0, 1].
     """
     prem = np.empty_like(rgba)
     prem[..., :3] = rgba[..., :3] * rgba[..., 3:4]
@@ -91,16 +126,24 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[np.n
         nw, nh = max(1, round(w * f)), max(1, round(h * f))
         prem = cv2.resize(prem, (nw, nh), interpolation=cv2.INTER_AREA)
         m = compose(m, np.array([[w / nw, 0.0, 0.5 * (w / nw - 1)], [0.0, h / nh, 0.5 * (h / nh - 1)]]))
-    out = cv2.warpAffine(prem, m.astype(np.float64), (size, size), flags=cv2.INTER_LINEAR,
+    # Blur spreads the layer: the box keeps a margin so blurring inside it equals blurring the whole frame.
+    margin = 2.0 + 3.0 * op.defocus_sigma + op.motion_blur + (4.0 if op.defocus_sigma > 0 else 0.0)
+    box = _bbox(m, prem.shape[1], prem.shape[0], margin, size)
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return (0, 0, 0, 0), np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32)
+    m_roi = m.copy()
+    m_roi[:, 2] -= (x0, y0)
+    out = cv2.warpAffine(prem, m_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
     if op.defocus_sigma > 0:
         out = realism.gaussian(out, op.defocus_sigma)
     if op.motion_blur > 0:
         out = realism.motion_blur(out, op.motion_blur, op.motion_angle)
-    out = np.clip(out, 0.0, 1.0)
-    alpha = out[..., 3] * op.opacity
-    color = np.minimum(out[..., :3] * op.opacity, alpha[..., None])
-    return color.astype(np.float32), alpha.astype(np.float32)
+    np.clip(out, 0.0, 1.0, out=out)
+    alpha = out[..., 3] * np.float32(op.opacity)
+    color = np.minimum(out[..., :3] * np.float32(op.opacity), alpha[..., None])
+    return box, color, alpha
 
 
 def render_layers(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams) -> list[Layer]:
@@ -121,11 +164,13 @@ def render_layers(face: FaceRecord, assets: Mapping[str, Any], params: Composite
             if gains is None:
                 gains, lum = realism.scene_light(clean)
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
-        color, alpha = warp_occluder(np.dstack([rgb, a]).astype(np.float32), op, size)
-        shadow = None
-        if op.shadow_opacity > 0:
-            shadow = realism.cast_shadow(alpha, op.shadow_offset, op.shadow_blur, op.shadow_opacity)
-        layers.append(Layer(color=color, alpha=alpha, shadow=shadow))
+        box, color, alpha = warp_occluder(np.dstack([rgb, a]).astype(np.float32), op, size)
+        shadow_box = shadow = None
+        if op.shadow_opacity > 0 and alpha.size:
+            shadow_box, shadow = realism.cast_shadow_roi(alpha, box, size, op.shadow_offset, op.shadow_blur,
+                                                         op.shadow_opacity)
+        layers.append(Layer(size=size, box=box, color_roi=color, alpha_roi=alpha, shadow_box=shadow_box,
+                            shadow_roi=shadow))
     return layers
 
 
@@ -138,10 +183,16 @@ def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple
     canvas = clean.astype(np.float32).copy()
     keep = np.ones(skin.shape, dtype=np.float64)
     for layer in layers:
-        if layer.shadow is not None:
-            canvas *= (1.0 - layer.shadow)[..., None]
-        canvas = layer.color + (1.0 - layer.alpha)[..., None] * canvas
-        keep *= 1.0 - layer.alpha.astype(np.float64)
+        if layer.shadow_roi is not None:
+            x0, y0, x1, y1 = layer.shadow_box
+            canvas[y0:y1, x0:x1] *= (1.0 - layer.shadow_roi)[..., None]
+        x0, y0, x1, y1 = layer.box
+        if x1 <= x0 or y1 <= y0:
+            continue
+        view = canvas[y0:y1, x0:x1]
+        view *= (1.0 - layer.alpha_roi)[..., None]
+        view += layer.color_roi
+        keep[y0:y1, x0:x1] *= 1.0 - layer.alpha_roi.astype(np.float64)
     alpha = skin.astype(np.float64) * keep
     return np.clip(canvas, 0.0, 1.0), alpha, 1.0 - keep
 

@@ -1,0 +1,359 @@
+"""Publish a built CelebAMat dataset folder to the Hugging Face Hub (or any Hub-compatible server).
+
+The push is resumable and idempotent:
+
+- The remote tree is listed first and each local file is compared with it (LFS files by sha256, the shards'
+  sha256 coming from ``manifest.json``; small text files by their git blob id). Only files that are missing or
+  differ are uploaded; when nothing differs no commit is made.
+- Shards go up in several commits of at most ``shards_per_commit`` files (or ``bytes_per_commit`` bytes), so
+  an interrupted push keeps every batch that was committed; a re-run lists the tree again and sends only what
+  is still missing. Blobs uploaded by an unfinished batch are already in the Hub's LFS store: the LFS batch
+  endpoint answers them without an upload action, so they are not sent twice either.
+- The card (``README.md``), ``preview.png`` and ``manifest.json`` go last, in one commit that also deletes
+  remote shards the manifest no longer lists (the card's ``data/<split>-*`` patterns would otherwise pick up a
+  stale shard). A reader therefore sees a card only once every shard it names is there.
+
+Datasets derived from CelebAMask-HQ may not be redistributed, so repos are created **private** unless asked
+otherwise, and pushing privately to an existing public repo is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from celebamat.errors import CelebAMatError
+
+logger = logging.getLogger(__name__)
+
+#: The files of a dataset folder, besides the shards, that are published (in the last commit).
+METADATA_FILES = ("README.md", "preview.png", "manifest.json")
+DEFAULT_ENDPOINT = "https://huggingface.co"
+TOKENS_PAGE = "https://huggingface.co/settings/tokens"
+
+
+class HubError(CelebAMatError):
+    """A push that failed at the Hub; the message says what happened and what to do."""
+
+
+class HubAuthError(HubError):
+    """No token, or a token the Hub rejected."""
+
+
+class HubPermissionError(HubError):
+    """The token is valid but may not write to the repo."""
+
+
+class HubConnectionError(HubError):
+    """The Hub (or ``HF_ENDPOINT``) could not be reached."""
+
+
+class DatasetNotPublishable(CelebAMatError):
+    """The dataset folder fails verification or lacks a file the push needs."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file to publish: ``path`` in the repo (posix), ``local`` on disk, its ``size`` and ``sha256`` (hex)."""
+
+    path: str
+    local: Path
+    size: int
+    sha256: str
+
+
+@dataclass
+class PushResult:
+    """What a push did.
+
+    ``commits`` holds the ids of the commits made (empty when the remote already matched), ``uploaded`` the
+    repo paths sent, ``skipped`` the paths already identical on the Hub, ``deleted`` stale remote shards removed.
+    """
+
+    repo_id: str
+    url: str
+    revision: str | None
+    private: bool
+    commits: list[str] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def load_line(self) -> str:
+        """The exact Python line that reads the pushed dataset back."""
+        return load_dataset_line(self.repo_id, self.revision)
+
+
+def load_dataset_line(repo_id: str, revision: str | None = None) -> str:
+    rev = f", revision={revision!r}" if revision not in (None, "main") else ""
+    return f"datasets.load_dataset({repo_id!r}{rev})"
+
+
+def resolve_token(token: str | None = None) -> str:
+    """The token to push with: ``token``, else ``HF_TOKEN``, else the one saved by ``hf auth login``."""
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    found = os.environ.get("HF_TOKEN") or get_token()
+    if not found:
+        raise HubAuthError(
+            "no Hugging Face token: pass --token TOKEN, set the HF_TOKEN environment variable, or run "
+            f"`hf auth login` once. Create a token with write access at {TOKENS_PAGE}."
+        )
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _git_blob_id(path: Path) -> str:
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _verify(path: Path) -> None:
+    """Run ``celebamat verify``; refuse a dataset that fails it."""
+    try:
+        from celebamat.dataset.verify import verify_dataset
+    except ModuleNotFoundError as exc:  # verify is being written; the structural checks below still apply
+        if exc.name != "celebamat.dataset.verify":
+            raise
+        logger.warning("celebamat.dataset.verify is not available: only the manifest is checked")
+        return
+    report = verify_dataset(path, progress=True)
+    if not report.ok:
+        faults = "\n  ".join(report.faults[:20])
+        more = f"\n  ... and {len(report.faults) - 20} more" if len(report.faults) > 20 else ""
+        raise DatasetNotPublishable(
+            f"{path} fails verification, nothing was pushed:\n  {faults}{more}\n"
+            f"Fix the dataset (or rebuild it with `celebamat build`), check it with `celebamat verify {path}`, "
+            "then push again."
+        )
+
+
+def local_files(path: str | os.PathLike) -> tuple[list[LocalFile], list[LocalFile]]:
+    """The shards (in manifest order) and metadata files of a dataset folder, with their sha256.
+
+    Shard hashes come from ``manifest.json`` (checked by verify); a shard whose size differs from the
+    manifest's ``bytes`` is an error.
+    """
+    root = Path(path)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file():
+        raise DatasetNotPublishable(f"{manifest_path} is missing: is {root} a folder written by `celebamat build`?")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        entries = manifest["shards"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DatasetNotPublishable(f"{manifest_path} is not a CelebAMat manifest ({exc}); rebuild the dataset")
+    shards = []
+    for entry in entries:
+        rel = str(entry["path"])
+        local = root / rel
+        if not local.is_file():
+            raise DatasetNotPublishable(f"{local} is listed in {manifest_path} but missing; resume the build")
+        size = local.stat().st_size
+        if "bytes" in entry and int(entry["bytes"]) != size:
+            raise DatasetNotPublishable(
+                f"{local} has {size} bytes, {manifest_path} says {entry['bytes']}: the shard changed after the "
+                "build; rebuild it"
+            )
+        sha = entry.get("sha256") or _sha256(local)
+        shards.append(LocalFile(Path(rel).as_posix(), local, size, sha))
+    meta = []
+    for name in METADATA_FILES:
+        local = root / name
+        if not local.is_file():
+            raise DatasetNotPublishable(f"{local} is missing; rebuild the dataset with `celebamat build`")
+        meta.append(LocalFile(name, local, local.stat().st_size, _sha256(local)))
+    return shards, meta
+
+
+def _same(local: LocalFile, remote) -> bool:
+    """Whether a remote ``RepoFile`` holds the local file's content."""
+    if remote is None or remote.size != local.size:
+        return False
+    if remote.lfs is not None:
+        return remote.lfs.sha256 == local.sha256
+    return remote.blob_id == _git_blob_id(local.local)
+
+
+def _batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[list[LocalFile]]:
+    out: list[list[LocalFile]] = []
+    current: list[LocalFile] = []
+    size = 0
+    for f in files:
+        if current and (len(current) >= max_files or size + f.size > max_bytes):
+            out.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        out.append(current)
+    return out
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def _translate(exc: BaseException, repo_id: str, endpoint: str, token: str) -> HubError | None:
+    """Map a client exception (or one in its cause chain) to a :class:`HubError` saying what to do."""
+    import httpx2
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    resume = "Nothing already committed is lost: run the same command again to resume."
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, OfflineModeIsEnabled):
+            return HubConnectionError("HF_HUB_OFFLINE is set: unset it to push to the Hub.")
+        if isinstance(seen, httpx2.TransportError):  # refused, reset, timed out, cut off mid-answer
+            return HubConnectionError(
+                f"cannot reach the Hub at {endpoint} ({type(seen).__name__}: {_scrub(str(seen), token)}). Check "
+                f"your network connection (and HF_ENDPOINT if you set it). {resume}"
+            )
+        if isinstance(seen, HfHubHTTPError) and seen.response is not None:
+            status = seen.response.status_code
+            server_msg = _scrub(seen.server_message or "", token)
+            if status == 401 and not isinstance(seen, (RepositoryNotFoundError, RevisionNotFoundError)):
+                return HubAuthError(
+                    f"the Hub at {endpoint} rejected the token (401 {server_msg or 'unauthorized'}). It may be "
+                    f"mistyped, revoked or expired: create a token with write access at {TOKENS_PAGE} and pass it "
+                    "with --token, HF_TOKEN or `hf auth login`."
+                )
+            if status == 403:
+                return HubPermissionError(
+                    f"no write access to dataset {repo_id} (403 {server_msg or 'forbidden'}). Use a token with write "
+                    f"permission (a 'write' token, or a fine-grained one allowing writes to {repo_id.split('/')[0]}), "
+                    "or push to a namespace you own."
+                )
+            if isinstance(seen, RevisionNotFoundError):
+                return HubError(f"revision not found in dataset {repo_id}: {server_msg}. Check --revision.")
+            if isinstance(seen, RepositoryNotFoundError) or status in (401, 404):
+                return HubPermissionError(
+                    f"dataset {repo_id} not found or not visible to this token ({status}). Check --repo-id and that "
+                    "the token belongs to an account that may write there."
+                )
+            return HubError(
+                f"the Hub at {endpoint} answered {status} for dataset {repo_id}: {server_msg or seen}. {resume}"
+            )
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, (ValueError, RuntimeError, OSError)):  # malformed answers, failed uploads, unreadable files
+        return HubError(f"push to dataset {repo_id} failed: {_scrub(str(exc), token)}. {resume}")
+    return None
+
+
+def push_to_hub(
+    path: str | os.PathLike,
+    repo_id: str,
+    *,
+    private: bool = True,
+    revision: str | None = None,
+    token: str | None = None,
+    commit_message: str | None = None,
+    endpoint: str | None = None,
+    shards_per_commit: int = 16,
+    bytes_per_commit: int = 2 * 1024**3,
+) -> PushResult:
+    """Verify the dataset folder at ``path`` and publish it to the dataset repo ``repo_id`` (``namespace/name``).
+
+    ``private`` (default True) applies when the repo is created; an existing public repo is refused unless
+    ``private=False``. ``revision`` is a branch (created from ``main`` if missing). ``token`` defaults to
+    ``HF_TOKEN`` or the saved login; ``endpoint`` to ``HF_ENDPOINT`` or huggingface.co. Raises
+    :class:`DatasetNotPublishable` before any network call when the dataset fails verification, and
+    :class:`HubError` subclasses for Hub failures (their messages never contain the token).
+    """
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import RemoteEntryNotFoundError, RevisionNotFoundError
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise HubError(
+            f"--repo-id must be NAMESPACE/NAME (your user or organisation name, then the dataset), got {repo_id!r}"
+        )
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetNotPublishable(f"{root} is not a folder; pass the output folder of `celebamat build`")
+    token = resolve_token(token)
+    _verify(root)
+    shards, meta = local_files(root)
+
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    api = HfApi(endpoint=endpoint, token=token)
+    branch = revision or "main"
+    message = commit_message or "Upload CelebAMat dataset"
+    result = PushResult(repo_id, f"{endpoint}/datasets/{repo_id}", revision, private)
+    if revision not in (None, "main"):
+        result.url += f"/tree/{revision}"
+
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        info = api.dataset_info(repo_id)
+        result.private = bool(info.private)
+        if private and info.private is False:
+            raise HubError(
+                f"dataset {repo_id} already exists and is public; refusing to publish there by default (data derived "
+                "from CelebAMask-HQ may not be redistributed). Make the repo private in its settings, push to another "
+                "repo, or pass --public if this dataset may be public."
+            )
+        if branch != "main":
+            api.create_branch(repo_id, branch=branch, repo_type="dataset", exist_ok=True)
+
+        try:
+            tree = list(api.list_repo_tree(repo_id, repo_type="dataset", revision=branch, recursive=True))
+        except (RevisionNotFoundError, RemoteEntryNotFoundError):  # a repo without any commit yet
+            tree = []
+        remote = {f.path: f for f in tree if getattr(f, "blob_id", None) is not None}
+        todo_shards = [f for f in shards if not _same(f, remote.get(f.path))]
+        todo_meta = [f for f in meta if not _same(f, remote.get(f.path))]
+        result.skipped = [f.path for f in shards + meta if f not in todo_shards and f not in todo_meta]
+        wanted = {f.path for f in shards}
+        stale = sorted(p for p in remote if p.startswith("data/") and p not in wanted)
+
+        batches = _batches(todo_shards, max(1, shards_per_commit), bytes_per_commit)
+        done = len(shards) - len(todo_shards)
+        for batch in batches:
+            ops = []
+            for f in batch:
+                op = CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
+                op.upload_info.sha256 = bytes.fromhex(f.sha256)  # known from the manifest: no second hashing
+                ops.append(op)
+            logger.info("uploading shards %d-%d of %d", done + 1, done + len(batch), len(shards))
+            commit = api.create_commit(
+                repo_id, ops, repo_type="dataset", revision=branch,
+                commit_message=f"{message} (shards {done + 1}-{done + len(batch)} of {len(shards)})",
+            )
+            done += len(batch)
+            result.commits.append(commit.oid)
+            result.uploaded.extend(f.path for f in batch)
+        if todo_meta or stale:
+            ops = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local)) for f in todo_meta]
+            ops += [CommitOperationDelete(path_in_repo=p) for p in stale]
+            if ops:
+                commit = api.create_commit(repo_id, ops, repo_type="dataset", revision=branch, commit_message=message)
+                result.commits.append(commit.oid)
+                result.uploaded.extend(f.path for f in todo_meta)
+                result.deleted.extend(stale)
+    except HubError:
+        raise
+    except Exception as exc:
+        translated = _translate(exc, repo_id, endpoint, token)
+        if translated is None:
+            raise
+        raise translated from exc
+    return result
