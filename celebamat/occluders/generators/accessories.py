@@ -1,0 +1,311 @@
+"""Procedural accessories: glasses, sunglasses, face masks, caps, hats, scarves and held objects."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from celebamat.occluders.draw import (Canvas, bezier, fbm, height_from_mask, lambert, normals, poly_mask,
+                                      soft, specular, stroke_mask)
+from celebamat.occluders.generators.hands import _capsule
+
+_LIGHT = (-0.4, -0.6, 0.8)
+
+
+def _superellipse(c, a, b, p, n=160, tilt=0.0, lift=0.0):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x = a * np.sign(np.cos(t)) * np.abs(np.cos(t)) ** (2 / p)
+    y = b * np.sign(np.sin(t)) * np.abs(np.sin(t)) ** (2 / p)
+    y = y - lift * (x / a) * (y < 0)  # cat-eye: outer upper corner raised
+    ct, st = math.cos(tilt), math.sin(tilt)
+    return np.stack([c[0] + ct * x - st * y, c[1] + st * x + ct * y], -1)
+
+
+def _shade_mask(cv: Canvas, m: np.ndarray, col, radius: float, amb=0.5, spec=0.0, tex=None):
+    n = normals(height_from_mask(m, radius), 1.0)
+    c = np.asarray(col, np.float32) * lambert(n, _LIGHT, amb)[..., None]
+    if tex is not None:
+        c = c * tex[..., None]
+    if spec:
+        c = c + spec * specular(n, _LIGHT, 30)[..., None]
+    cv.over(np.clip(c, 0, 1), m)
+
+
+def _stick(cv: Canvas, a, b, r0, r1, col, amb=0.45, spec=0.3):
+    """A shaded cylinder from ``a`` to ``b`` (output px)."""
+    s = cv.ss
+    res = _capsule((cv.H, cv.W), np.asarray(a, float) * s, np.asarray(b, float) * s, r0 * s, r1 * s)
+    if res is None:
+        return
+    (y0, y1, x0, x1), cov, n, _ = res
+    c = np.asarray(col, np.float32) * lambert(n, _LIGHT, amb)[..., None] + spec * specular(n, _LIGHT, 40)[..., None]
+    cv.over(np.clip(c, 0, 1), cov, y0, x0)
+
+
+def glasses(rng, index, sun: bool):
+    iod = 120.0
+    W, H = int(iod * 2.3), int(iod * 0.75)
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    cy = H * 0.5
+    a, b = rng.uniform(26, 34), rng.uniform(19, 27)
+    p = float(rng.choice([2.0, 2.6, 3.5, 5.0]))
+    lift = rng.uniform(0, 6) if rng.random() < 0.3 else 0.0
+    frame_col = np.array(rng.choice([[0.05, 0.05, 0.05], [0.35, 0.2, 0.1], [0.75, 0.62, 0.35],
+                                     [0.7, 0.7, 0.72], [0.5, 0.1, 0.12], [0.15, 0.2, 0.35]]), np.float32)
+    thick = rng.uniform(1.3, 2.2) if frame_col[0] > 0.6 else rng.uniform(2.0, 4.5)
+    if sun:
+        lens_col = np.array(rng.choice([[0.08, 0.08, 0.08], [0.22, 0.14, 0.07], [0.1, 0.2, 0.12],
+                                        [0.12, 0.16, 0.3]]), np.float32)
+        lens_a = rng.uniform(0.75, 0.92)
+    else:
+        lens_col = np.array([0.85, 0.9, 0.95], np.float32)
+        lens_a = rng.uniform(0.1, 0.22)
+    centres = [(W / 2 - iod / 2, cy), (W / 2 + iod / 2, cy)]
+    shape = (cv.H, cv.W)
+    for k, c in enumerate(centres):
+        sgn = -1 if k == 0 else 1
+        outline = _superellipse(c, a, b, p, lift=lift * sgn * -1 if k == 0 else lift) * s
+        lens = poly_mask(shape, outline)
+        # Lens: low alpha with a vertical gradient (sunglasses) and a diagonal specular streak.
+        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32)
+        grad = 1.0 - 0.25 * np.clip((yy / s - (cy - b)) / (2 * b), 0, 1) if sun else 1.0
+        streak = np.exp(-(((xx / s - c[0]) + (yy / s - c[1]) * 0.8 + a * 0.3) / (a * 0.12)) ** 2)
+        alpha = lens * np.clip(lens_a * grad + 0.35 * streak, 0, 1)
+        col = lens_col[None, None] * (1 - streak[..., None] * 0.8) + streak[..., None] * 0.8
+        cv.over(np.clip(col, 0, 1), alpha)
+        ring = np.clip(lens - cv2.erode((lens > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8),
+                                        iterations=max(1, int(thick * s / 2))).astype(np.float32), 0, 1)
+        ring = np.maximum(ring, stroke_mask(shape, np.vstack([outline, outline[:1]]), thick * s * 0.6))
+        _shade_mask(cv, ring, frame_col, thick * s * 0.5, 0.55, 0.4)
+        # Temple arm: a short bar leaving the outer edge, seen end-on.
+        ox = c[0] + sgn * a
+        bar = np.array([[ox - sgn * 2, cy - b * 0.55], [ox + sgn * 10, cy - b * 0.6]]) * s
+        _shade_mask(cv, stroke_mask(shape, bar, thick * s * 1.1), frame_col, thick * s * 0.5, 0.55, 0.4)
+    bridge = bezier(np.array([[W / 2 - iod / 2 + a * 0.92, cy - b * 0.3], [W / 2, cy - b * 0.75],
+                              [W / 2 + iod / 2 - a * 0.92, cy - b * 0.3]]), 30) * s
+    _shade_mask(cv, stroke_mask(shape, bridge, thick * s * 0.9), frame_col, thick * s * 0.5, 0.55, 0.4)
+    anchors = {"lens_left": [centres[0][0], cy], "lens_right": [centres[1][0], cy]}
+    meta = {"anchors": anchors, "targets": {"lens_left": "eye_left", "lens_right": "eye_right"},
+            "scale": {"measure": "iod", "length": iod, "range": [0.95, 1.08]}, "rotation": [-3.0, 3.0],
+            "layer": 35, "tags": {"lens_alpha": round(float(lens_a), 3), "shape_exponent": p}}
+    return meta, cv.to_rgba8()
+
+
+def face_mask(rng, index):
+    W, H = int(rng.integers(230, 260)), int(rng.integers(170, 200))
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    cloth = index % 2 == 1
+    mx, top, bot = 28.0, 12.0, H - 10.0
+    if cloth:
+        outline = np.vstack([bezier(np.array([[mx, top + 30], [W * 0.3, top + 4], [W / 2, top - 2]]), 30),
+                             bezier(np.array([[W / 2, top - 2], [W * 0.7, top + 4], [W - mx, top + 30]]), 30),
+                             bezier(np.array([[W - mx, top + 30], [W - mx + 4, bot - 40], [W / 2, bot]]), 40),
+                             bezier(np.array([[W / 2, bot], [mx - 4, bot - 40], [mx, top + 30]]), 40)])
+        col = np.array(rng.choice([[0.1, 0.1, 0.12], [0.2, 0.3, 0.55], [0.75, 0.2, 0.25], [0.85, 0.85, 0.82],
+                                   [0.35, 0.45, 0.3]]), np.float32)
+    else:
+        outline = np.vstack([bezier(np.array([[mx, top + 22], [W / 2, top - 16], [W - mx, top + 22]]), 40),
+                             bezier(np.array([[W - mx, top + 22], [W - mx + 6, bot * 0.7], [W * 0.62, bot]]), 30),
+                             bezier(np.array([[W * 0.62, bot], [W / 2, bot + 6], [W * 0.38, bot]]), 20),
+                             bezier(np.array([[W * 0.38, bot], [mx - 6, bot * 0.7], [mx, top + 22]]), 30)])
+        col = np.array(rng.choice([[0.62, 0.78, 0.9], [0.93, 0.94, 0.95], [0.12, 0.12, 0.13],
+                                   [0.85, 0.72, 0.8]]), np.float32)
+    shape = (cv.H, cv.W)
+    m = poly_mask(shape, outline * s)
+    yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float32) / s
+    tex = 0.93 + 0.07 * fbm(rng, shape, 4 * s, 3)
+    if not cloth:  # pleats: three horizontal folds with a shadow under each
+        for k in range(3):
+            py = top + 30 + k * (bot - top - 50) / 2.5
+            tex = tex * (1 - 0.18 * np.exp(-((yy - py - 5) / 3.0) ** 2)) * (1 + 0.08 * np.exp(-((yy - py) / 4) ** 2))
+    else:
+        xx = np.mgrid[0:cv.H, 0:cv.W][1].astype(np.float32) / s
+        tex = tex * (1 - 0.25 * np.exp(-((xx - W / 2) / 1.5) ** 2))
+    _shade_mask(cv, m, col, 40 * s, 0.6, 0.05, tex)
+    for sgn in (-1, 1):  # ear loops leaving the sides
+        x_in = W / 2 + sgn * (W / 2 - mx)
+        loop = bezier(np.array([[x_in, top + 26], [x_in + sgn * (mx - 8), top + 20], [x_in + sgn * (mx - 8), bot - 50],
+                                [x_in, bot - 40]]), 30) * s
+        loop_col = col if cloth else np.array([0.95, 0.95, 0.95], np.float32)
+        _shade_mask(cv, stroke_mask(shape, loop, 2.0 * s), loop_col, 1.5 * s, 0.6)
+    anchors = {"top": [W / 2, top], "bottom": [W / 2, bot]}
+    meta = {"anchors": anchors, "targets": {"top": "nose_bridge", "bottom": "chin"},
+            "scale": {"measure": "face_height", "length": bot - top, "range": [0.95, 1.05]},
+            "rotation": [-4.0, 4.0], "layer": 30, "tags": {"style": "cloth" if cloth else "surgical"}}
+    return meta, cv.to_rgba8()
+
+
+def headwear(rng, index, hat: bool):
+    W, H = (int(rng.integers(330, 380)), 230) if hat else (int(rng.integers(250, 280)), 200)
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    shape = (cv.H, cv.W)
+    col = np.array(rng.choice([[0.1, 0.12, 0.2], [0.75, 0.15, 0.15], [0.85, 0.8, 0.65], [0.2, 0.35, 0.2],
+                               [0.45, 0.3, 0.18], [0.9, 0.9, 0.9]]), np.float32)
+    tex = 0.9 + 0.1 * fbm(rng, shape, 3 * s, 3)
+    band_y = H * (0.72 if hat else 0.75)
+    cw = W * (0.36 if hat else 0.42)
+    if hat:
+        brim = _superellipse((W / 2, band_y + 6), W / 2 - 8, 26, 2.0) * s
+        _shade_mask(cv, poly_mask(shape, brim), col * 0.9, 18 * s, 0.55, 0.0, tex)
+        crown = np.vstack([bezier(np.array([[W / 2 - cw, band_y], [W / 2 - cw * 1.05, 30], [W / 2, 8],
+                                            [W / 2 + cw * 1.05, 30], [W / 2 + cw, band_y]]), 60)])
+        _shade_mask(cv, poly_mask(shape, crown * s), col, 40 * s, 0.55, 0.0, tex)
+        ribbon = poly_mask(shape, np.array([[W / 2 - cw, band_y - 22], [W / 2 + cw, band_y - 22],
+                                            [W / 2 + cw, band_y - 2], [W / 2 - cw, band_y - 2]]) * s)
+        ribbon = ribbon * poly_mask(shape, crown * s)
+        _shade_mask(cv, ribbon, col * 0.35, 6 * s, 0.6, 0.2)
+    else:
+        crown = bezier(np.array([[W / 2 - cw, band_y], [W / 2 - cw, 10], [W / 2 + cw, 10], [W / 2 + cw, band_y]]), 60)
+        _shade_mask(cv, poly_mask(shape, crown * s), col, 50 * s, 0.5, 0.05, tex)
+        for sx in (-0.45, 0.0, 0.45):  # panel seams
+            seam = bezier(np.array([[W / 2 + sx * cw, band_y], [W / 2 + sx * cw * 0.7, 40], [W / 2, 16]]), 20) * s
+            m = stroke_mask(shape, seam, 1.2 * s) * poly_mask(shape, crown * s)
+            cv.rgb *= (1 - 0.35 * m)[..., None]
+        brim = np.vstack([bezier(np.array([[W / 2 - cw * 0.95, band_y - 4], [W / 2, band_y + 8],
+                                           [W / 2 + cw * 0.95, band_y - 4]]), 30),
+                          bezier(np.array([[W / 2 + cw * 0.95, band_y - 4], [W / 2 + cw * 0.6, H - 6],
+                                           [W / 2 - cw * 0.6, H - 6], [W / 2 - cw * 0.95, band_y - 4]]), 40)])
+        _shade_mask(cv, poly_mask(shape, brim * s), col * 0.85, 12 * s, 0.45, 0.1, tex)
+        m = np.zeros(shape, np.float32)
+        cv2.circle(m, (int(W / 2 * s), int((0.25 * band_y + 8.5) * s)), int(6 * s), 1.0, -1, cv2.LINE_AA)
+        _shade_mask(cv, m, col * 0.8, 5 * s, 0.5, 0.2)
+    anchors = {"band_left": [W / 2 - cw, band_y], "band_right": [W / 2 + cw, band_y]}
+    meta = {"anchors": anchors, "targets": {"band_left": "temple_left", "band_right": "temple_right"},
+            "scale": {"measure": "face_width", "length": 2 * cw, "range": [0.95, 1.1]}, "rotation": [-6.0, 6.0],
+            "layer": 32, "tags": {}}
+    return meta, cv.to_rgba8()
+
+
+def scarf(rng, index):
+    W, H = int(rng.integers(300, 340)), int(rng.integers(150, 190))
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    shape = (cv.H, cv.W)
+    top = 30.0
+    outline = np.vstack([bezier(np.array([[14, top], [W / 2, top + 40], [W - 14, top]]), 40),
+                         np.array([[W - 10, H + 2], [10, H + 2]])])
+    m = poly_mask(shape, outline * s)
+    c1 = np.array(rng.choice([[0.7, 0.1, 0.1], [0.15, 0.25, 0.5], [0.85, 0.8, 0.7], [0.3, 0.3, 0.3]]), np.float32)
+    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / s
+    knit = 0.85 + 0.15 * np.abs(np.sin((xx + np.abs((yy % 6) - 3) * 1.5) * math.pi / 3))
+    folds = 1 - 0.15 * (0.5 + 0.5 * np.sin(yy / 9 + fbm(rng, shape, 30 * s, 2) * 3))
+    stripes = np.where((yy // 24) % 2 == 0, 1.0, 0.75) if index % 2 else 1.0
+    _shade_mask(cv, m, c1, 30 * s, 0.55, 0.0, knit * folds * stripes)
+    anchors = {"jaw_left": [W * 0.22, top + 14], "jaw_right": [W * 0.78, top + 14], "bottom": [W / 2, float(H)]}
+    meta = {"anchors": anchors, "targets": {"jaw_left": "jaw_left", "jaw_right": "jaw_right", "bottom": "exit_down"},
+            "scale": {"measure": "face_width", "length": W * 0.56, "range": [0.95, 1.1]}, "rotation": [-5.0, 5.0],
+            "layer": 30, "tags": {}, "exit_edge": "bottom"}
+    return meta, cv.to_rgba8()
+
+
+def held(rng, index, subtype):
+    """Microphone, phone, cup, straw, pen, cigarette."""
+    if subtype == "microphone":
+        W, H = 110, int(rng.integers(300, 360))
+        cv = Canvas(W, H, 3)
+        s = cv.ss
+        head = (W / 2, 40.0)
+        _stick(cv, (W / 2, 70), (W / 2, H + 20), 13, 17, np.array([0.08, 0.08, 0.09]), spec=0.4)
+        _stick(cv, (W / 2, 66), (W / 2, 76), 19, 19, np.array([0.5, 0.5, 0.52]), spec=0.6)
+        m = np.zeros((cv.H, cv.W), np.float32)
+        cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(34 * s), 1.0, -1, cv2.LINE_AA)
+        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / s
+        grille = 0.65 + 0.35 * np.minimum(np.abs(np.sin(xx * 1.4)), np.abs(np.sin(yy * 1.4)))
+        _shade_mask(cv, m, np.array([0.6, 0.6, 0.62]), 34 * s, 0.35, 0.5, grille)
+        anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
+        targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
+        scale = {"measure": "face_height", "length": float(H), "range": [0.7, 0.95]}
+        return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "layer": 38,
+                "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
+    if subtype == "straw":
+        W, H = 40, int(rng.integers(220, 280))
+        cv = Canvas(W, H, 3)
+        col = np.array(rng.choice([[0.9, 0.9, 0.9], [0.9, 0.3, 0.3], [0.3, 0.6, 0.9], [0.95, 0.8, 0.2]]))
+        _stick(cv, (W / 2, 8), (W / 2, H + 10), 4.5, 4.5, col, spec=0.5)
+        # Stripes and a bend near the tip keep it from looking like a rod.
+        yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float32) / cv.ss
+        if index % 2:
+            cv.rgb *= np.where(((yy + 0.4 * np.mgrid[0:cv.H, 0:cv.W][1] / cv.ss) // 8) % 2 == 0, 1.0, 0.8)[..., None]
+        anchors = {"tip": [W / 2, 8.0], "end": [W / 2, float(H)]}
+        return {"anchors": anchors, "targets": {"tip": "mouth_center", "end": "exit_down"},
+                "scale": {"measure": "face_height", "length": float(H), "range": [0.6, 0.9]},
+                "rotation": [-15.0, 15.0], "layer": 38, "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
+    if subtype == "phone":
+        W, H = int(rng.integers(90, 110)), int(rng.integers(180, 210))
+        cv = Canvas(W, H, 3)
+        s = cv.ss
+        col = np.array(rng.choice([[0.08, 0.08, 0.09], [0.85, 0.85, 0.87], [0.3, 0.35, 0.5], [0.75, 0.55, 0.5]]))
+        body = _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s
+        _shade_mask(cv, poly_mask((cv.H, cv.W), body), col, 6 * s, 0.5, 0.5)
+        m = np.zeros((cv.H, cv.W), np.float32)
+        cv2.rectangle(m, (int(14 * s), int(14 * s)), (int(40 * s), int(46 * s)), 1.0, -1, cv2.LINE_AA)
+        _shade_mask(cv, m, col * 0.6, 3 * s, 0.5, 0.3)
+        for cy_ in (22, 38):
+            mm = np.zeros((cv.H, cv.W), np.float32)
+            cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6 * s), 1.0, -1, cv2.LINE_AA)
+            _shade_mask(cv, mm, np.array([0.05, 0.05, 0.07]), 6 * s, 0.4, 0.8)
+        anchors = {"top": [W / 2, H * 0.3]}
+        return {"anchors": anchors, "targets": {"top": ["ear_left", "ear_right"][index % 2]},
+                "scale": {"measure": "face_height", "length": float(H), "range": [0.5, 0.65]},
+                "rotation": [-25.0, 25.0], "layer": 38, "tags": {}}, cv.to_rgba8()
+    if subtype == "cup":
+        W, H = int(rng.integers(130, 160)), int(rng.integers(150, 180))
+        cv = Canvas(W, H, 3)
+        s = cv.ss
+        col = np.array(rng.choice([[0.95, 0.95, 0.93], [0.8, 0.3, 0.2], [0.2, 0.3, 0.5], [0.85, 0.75, 0.55]]))
+        body = np.array([[10, 22], [W - 10, 22], [W - 22, H - 6], [22, H - 6]], float) * s
+        m = poly_mask((cv.H, cv.W), body)
+        res = _capsule((cv.H, cv.W), np.array([W / 2, 22]) * s, np.array([W / 2, H - 6]) * s, (W / 2 - 10) * s, (W / 2 - 22) * s)
+        n = np.zeros((cv.H, cv.W, 3), np.float32)
+        n[..., 2] = 1
+        (y0, y1, x0, x1), _, nn, _ = res
+        n[y0:y1, x0:x1] = nn
+        n[..., 1] *= 0.1
+        n /= np.linalg.norm(n, axis=-1, keepdims=True)
+        c = col * lambert(n, _LIGHT, 0.5)[..., None] + 0.4 * specular(n, _LIGHT, 40)[..., None]
+        cv.over(np.clip(c, 0, 1).astype(np.float32), m)
+        rim = _superellipse((W / 2, 22), W / 2 - 10, 9, 2.0) * s
+        rm = poly_mask((cv.H, cv.W), rim)
+        cv.over(np.array([0.25, 0.15, 0.1], np.float32) if index % 2 else col * 0.7, rm)
+        anchors = {"rim": [W / 2, 22.0]}
+        return {"anchors": anchors, "targets": {"rim": "mouth_center"},
+                "scale": {"measure": "face_width", "length": float(W), "range": [0.35, 0.5]},
+                "rotation": [-15.0, 15.0], "layer": 38, "tags": {}}, cv.to_rgba8()
+    # pen / cigarette: a diagonal stick, the mouth end at the top left.
+    W, H = 150, 150
+    cv = Canvas(W, H, 3)
+    a = np.array([14.0, 14.0])
+    b = np.array([W - 14.0, H - 14.0]) - rng.uniform(0, 25, 2)
+    if subtype == "pen":
+        col = np.array(rng.choice([[0.1, 0.2, 0.6], [0.1, 0.1, 0.1], [0.8, 0.15, 0.1], [0.9, 0.9, 0.9]]))
+        _stick(cv, a, b, 4.5, 4.5, col, spec=0.6)
+        _stick(cv, b - (b - a) * 0.08, b, 4.5, 1.2, np.array([0.75, 0.75, 0.78]), spec=0.8)
+        _stick(cv, a, a + (b - a) * 0.35, 5.2, 5.2, col * 0.8, spec=0.6)
+    else:
+        _stick(cv, a, b, 3.6, 3.6, np.array([0.96, 0.95, 0.93]), spec=0.3)
+        _stick(cv, a, a + (b - a) * 0.25, 3.7, 3.7, np.array([0.85, 0.55, 0.3]), spec=0.3)
+        _stick(cv, b - (b - a) * 0.04, b, 3.6, 3.4, np.array([0.9, 0.3, 0.05]), amb=0.8, spec=0.2)
+    anchors = {"tip": [float(a[0]), float(a[1])], "end": [float(b[0]), float(b[1])]}
+    return {"anchors": anchors, "targets": {"tip": ["mouth_left", "mouth_right"][index % 2]},
+            "scale": {"measure": "face_width", "length": float(np.linalg.norm(b - a)), "range": [0.3, 0.45]},
+            "rotation": [-30.0, 30.0], "layer": 38, "tags": {}}, cv.to_rgba8()
+
+
+def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:
+    if subtype in ("eyeglasses", "sunglasses"):
+        meta, rgba = glasses(rng, index, subtype == "sunglasses")
+    elif subtype == "face_mask":
+        meta, rgba = face_mask(rng, index)
+    elif subtype in ("cap", "hat"):
+        meta, rgba = headwear(rng, index, subtype == "hat")
+    elif subtype == "scarf":
+        meta, rgba = scarf(rng, index)
+    else:
+        meta, rgba = held(rng, index, subtype)
+    meta.update({"kind": "accessory", "subtype": subtype, "mirror": True, "zones": []})
+    return meta, rgba

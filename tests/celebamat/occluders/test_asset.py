@@ -1,0 +1,87 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from celebamat.errors import AssetError
+from celebamat.occluders import OccluderLibrary, load_library, validate_metadata, write_asset
+
+
+def _meta(**kw):
+    m = {"id": "acc-x-001", "kind": "accessory", "subtype": "eyeglasses", "anchors": {"lens_left": [10, 10],
+         "lens_right": [30, 10]}, "targets": {"lens_left": "eye_left", "lens_right": "eye_right"},
+         "scale": {"measure": "iod", "length": 20.0, "range": [0.95, 1.05]}, "rotation": [-3, 3], "mirror": True,
+         "zones": [], "layer": 35, "split": "train", "license": "CC0-1.0", "source": "test"}
+    m.update(kw)
+    return m
+
+
+def _rgba(w=40, h=20):
+    a = np.zeros((h, w, 4), np.uint8)
+    a[4:16, 4:36] = (200, 100, 50, 255)
+    a[3, 4:36, 3] = 128
+    return a
+
+
+def test_validate_accepts_good_and_names_faults():
+    m = _meta(file="acc-x-001.png", size=[40, 20])
+    assert validate_metadata(m, (40, 20)) == []
+    bad = _meta(file="a.png", size=[40, 20], kind="hat", targets={"lens_left": "eyeball"},
+                anchors={"lens_left": [50, 10]}, split="val")
+    faults = " | ".join(validate_metadata(bad, (40, 20)))
+    assert "kind 'hat'" in faults and "unknown target name 'eyeball'" in faults
+    assert "outside the image" in faults and "split 'val'" in faults
+    assert validate_metadata({"id": "x"}, None)[0].startswith("missing key")
+    exit_meta = _meta(file="a.png", size=[40, 20], anchors={"palm": [20, 10], "arm": [20, 12]},
+                      targets={"palm": "mouth_center", "arm": "exit_down"}, exit_edge="bottom")
+    assert any("not on the bottom border" in f for f in validate_metadata(exit_meta, (40, 20)))
+
+
+def test_write_and_load_roundtrip(tmp_path):
+    a = write_asset(tmp_path, _meta(), _rgba())
+    lib = load_library([tmp_path])
+    assert [x.id for x in lib.assets] == ["acc-x-001"] and lib.skipped == []
+    got = lib.get("acc-x-001")
+    assert got == a and got.size == (40, 20)
+    assert got.rgba().shape == (20, 40, 4) and got.rgba().dtype == np.uint8
+    assert np.array_equal(got.rgba(), _rgba())
+    assert lib.by_kind("accessory", "train") == [got] and lib.by_kind("accessory", "test") == []
+    with pytest.raises(AssetError, match="no occluder asset"):
+        lib.get("nope")
+
+
+def test_bad_assets_are_reported_and_rest_loads(tmp_path):
+    write_asset(tmp_path, _meta(), _rgba())
+    # no alpha channel
+    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(tmp_path / "rgb.png")
+    (tmp_path / "rgb.json").write_text(json.dumps(_meta(id="rgb", file="rgb.png", size=[40, 20])))
+    # empty alpha
+    Image.fromarray(np.zeros((20, 40, 4), np.uint8)).save(tmp_path / "empty.png")
+    (tmp_path / "empty.json").write_text(json.dumps(_meta(id="empty", file="empty.png", size=[40, 20])))
+    # broken JSON
+    Image.fromarray(_rgba()).save(tmp_path / "broken.png")
+    (tmp_path / "broken.json").write_text("{\"id\": \"broken\", ")
+    # anchor outside, unknown target
+    Image.fromarray(_rgba()).save(tmp_path / "out.png")
+    (tmp_path / "out.json").write_text(json.dumps(_meta(id="out", file="out.png", size=[40, 20],
+                                                        anchors={"lens_left": [99, 5], "lens_right": [30, 10]})))
+    Image.fromarray(_rgba()).save(tmp_path / "tgt.png")
+    (tmp_path / "tgt.json").write_text(json.dumps(_meta(id="tgt", file="tgt.png", size=[40, 20],
+                                                        targets={"lens_left": "left_eyeball"})))
+    lib = load_library([tmp_path])
+    assert [a.id for a in lib.assets] == ["acc-x-001"]
+    faults = {p.split("/")[-1]: f for p, f in lib.skipped}
+    assert set(faults) == {"rgb.json", "empty.json", "broken.json", "out.json", "tgt.json"}
+    assert "no alpha channel" in faults["rgb.json"] and "rgb.png" in faults["rgb.json"]
+    assert "empty alpha" in faults["empty.json"]
+    assert "broken JSON" in faults["broken.json"]
+    assert "outside the image" in faults["out.json"]
+    assert "unknown target name 'left_eyeball'" in faults["tgt.json"]
+    with pytest.raises(AssetError, match="invalid occluder assets"):
+        load_library([tmp_path], strict=True)
+
+
+def test_by_kind_rejects_unknown_kind():
+    with pytest.raises(AssetError, match="unknown occluder kind"):
+        OccluderLibrary([]).by_kind("hat")
