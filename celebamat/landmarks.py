@@ -9,6 +9,7 @@ All coordinates are pixels ``(x, y)`` of the image the landmarks were detected o
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -156,6 +157,25 @@ def face_frame(landmarks: np.ndarray) -> FaceFrame:
     )
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what mediapipe's native code prints to fd 2 while its graphs start (TFLite and absl notices
+    that no setting turns off); Python-level errors still propagate as exceptions."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class Landmarker:
     """Mediapipe face mesh (478 points) and face detector, created lazily, one instance per process.
 
@@ -170,10 +190,17 @@ class Landmarker:
             import mediapipe as mp
 
         self._mp = mp
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=4, refine_landmarks=True, min_detection_confidence=0.5
-        )
-        self._detector = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        with _quiet_native_stderr():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=4, refine_landmarks=True, min_detection_confidence=0.5
+            )
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=0.5
+            )
+            # The first inference initialises the delegates (and prints their notices): do it now, silenced.
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self._mesh.process(blank)
+            self._detector.process(blank)
         self._selfie = None
         self._lock = threading.Lock()
 
@@ -216,7 +243,9 @@ class Landmarker:
     def person_mask(self, image: np.ndarray) -> np.ndarray:
         """Selfie-segmentation person probability, ``(H, W)`` float32 in [0, 1]."""
         if self._selfie is None:
-            self._selfie = self._mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            with _quiet_native_stderr():
+                self._selfie = self._mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+                self._selfie.process(np.zeros((64, 64, 3), np.uint8))
         img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")

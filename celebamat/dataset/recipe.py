@@ -86,7 +86,9 @@ class Recipe:
         """The recipe with command-line overrides applied (``--faces``, ``--samples``, ``--seed``)."""
         r = self
         if faces is not None:
-            r = replace(r, faces=replace(r.faces, source=faces))
+            # Source options belong to the recipe's source kind; another kind starts without them.
+            same_kind = faces.split(":", 1)[0] == r.faces.source.split(":", 1)[0]
+            r = replace(r, faces=replace(r.faces, source=faces, options=r.faces.options if same_kind else {}))
         if seed is not None:
             r = replace(r, seed=int(seed))
         if samples is not None:

@@ -47,6 +47,14 @@ class FaceSource(abc.ABC):
         return f"{type(self).__name__}(spec={self.spec!r}, size={self.size})"
 
 
+#: Options each source kind accepts (a recipe's ``faces.options``).
+_SOURCE_OPTIONS = {
+    "demo": {"variants"},
+    "folder": {"mask_suffix", "identity_from_folders"},
+    "celebamask-hq": {"skin_parts", "occlusion_filter", "occlusion_parts"},
+}
+
+
 def open_source(spec: str, size: int = 512, **options) -> FaceSource:
     """Open a face source from its spec.
 
@@ -63,6 +71,13 @@ def open_source(spec: str, size: int = 512, **options) -> FaceSource:
     """
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
+    family = "celebamask-hq" if kind.startswith("celebamask") else kind
+    allowed = _SOURCE_OPTIONS.get(family)
+    if allowed is not None and set(options) - allowed:
+        raise CelebAMatError(
+            f"face source {spec!r} does not take option(s) {', '.join(sorted(set(options) - allowed))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
     if kind == "demo":
         from celebamat.faces.demo import DemoSource
 

@@ -1,0 +1,96 @@
+"""Training throughput of the FaceMat teacher and student, and of the data loader; prints JSON.
+
+    python benchmarks/bench_train.py [--data DIR_OR_REPO] [--sizes 256 512] [--steps 3] [--workers 2]
+
+Without --data, a synthetic CelebAMat-format folder of 512 px rows is written to a temporary directory
+(tests/facemat/synthetic.py). Training images/s: forward + backward + AdamW step (teacher: NLL + L1 +
+Laplacian; student: distillation with the teacher's outputs included), after one warm-up step. Loader
+images/s: decoded, augmented batches at 256 px with the given workers. The loader must beat training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+def bench_train(role: str, size: int, batch: int, steps: int) -> float:
+    from facemat.config import DEFAULTS
+    from facemat.losses import student_loss, teacher_loss
+    from facemat.models import create_model
+
+    model = create_model(role).train()
+    teacher = create_model("teacher").eval() if role == "student" else None
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 3, size, size, generator=gen)
+    y = (torch.rand(batch, 1, size, size, generator=gen) > 0.5).float()
+    elapsed = 0.0
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        out = model(x)
+        if teacher is not None:
+            with torch.no_grad():
+                t_out = teacher(x)
+            loss = student_loss(out, y, t_out, DEFAULTS["loss"])["total"]
+        else:
+            loss = teacher_loss(out, y, DEFAULTS["loss"])["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i:  # the first step warms up allocators and kernels
+            elapsed += time.perf_counter() - t0
+    return steps * batch / elapsed
+
+
+def bench_loader(data: str, size: int, batch: int, workers: int, batches: int) -> float:
+    from facemat.config import DEFAULTS
+    from facemat.data import EpochSampler, MattingDataset, load_split, make_loader
+
+    ds = MattingDataset(load_split(data, "train"), size, DEFAULTS["augment"], seed=0)
+    loader = make_loader(ds, batch, workers, EpochSampler(len(ds), 0))
+    it = iter(loader)
+    next(it)  # worker start-up is paid once per epoch, not per batch
+    t0, n = time.perf_counter(), 0
+    for _ in range(batches):
+        n += next(it)["image"].shape[0]
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data")
+    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    data = args.data
+    if data is None:
+        os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="bench-hf-")
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "facemat"))
+        from synthetic import make_dataset
+
+        data = str(make_dataset(tempfile.mkdtemp(prefix="bench-data-"), {"train": 64, "validation": 4, "test": 4},
+                                size=512))
+    result = {"torch_threads": torch.get_num_threads(), "batch": args.batch, "train_images_per_s": {}}
+    for role in ("teacher", "student"):
+        for size in args.sizes:
+            result["train_images_per_s"][f"{role}@{size}"] = round(bench_train(role, size, args.batch, args.steps), 2)
+    result["loader_images_per_s@256"] = round(bench_loader(data, 256, args.batch, args.workers, 12), 2)
+    result["loader_workers"] = args.workers
+    fastest = max(v for k, v in result["train_images_per_s"].items() if k.endswith("@256"))
+    result["loader_keeps_up_at_256"] = result["loader_images_per_s@256"] > fastest
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

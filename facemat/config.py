@@ -1,0 +1,207 @@
+"""Training configuration: defaults <- recipe TOML <- command-line overrides; saved resolved in the run folder.
+
+A config is a nested dict (TOML tables). Unset values are ``0`` or ``""`` (TOML has no null).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "role": "teacher",  # "teacher" (NLL with uncertainty) or "student" (uncertainty-guided distillation)
+    "model": "teacher",  # facemat.models.create_model name
+    "model_kwargs": {},
+    "input_size": 256,  # training crop size in px (multiple of 32)
+    "seed": 0,
+    "device": "auto",  # auto | cpu | cuda | cuda:N
+    "out": "",  # run folder (required)
+    "teacher": "",  # student only: teacher checkpoint path (or run folder)
+    "data": {
+        "path": "",  # dataset folder or Hub repo id
+        "train_split": "train",
+        "val_split": "validation",
+        "streaming": False,
+        "shuffle_buffer": 1000,  # streaming only
+        "num_workers": 2,
+        "val_samples": 64,  # validation rows used during training (0 = all)
+    },
+    "augment": {
+        "enabled": True,
+        "flip": 0.5,
+        "affine": 0.8,
+        "rotate": 10.0,  # degrees, +-
+        "scale": [0.9, 1.15],
+        "translate": 0.06,  # fraction of the size, +-
+        "color": 0.8,
+        "brightness": 0.2,
+        "contrast": 0.2,
+        "saturation": 0.25,
+        "hue": 0.03,  # fraction of a turn, +-
+        "blur": 0.2,
+        "blur_sigma": [0.3, 1.5],
+        "noise": 0.2,
+        "noise_std": [0.005, 0.03],
+        "jpeg": 0.3,
+        "jpeg_quality": [40, 95],
+    },
+    "optim": {
+        "lr": 1e-3,
+        "weight_decay": 1e-4,
+        "batch_size": 8,
+        "epochs": 20,
+        "max_steps": 0,  # 0 = epochs decide
+        "warmup_steps": 200,
+        "grad_clip": 1.0,
+        "amp": True,  # mixed precision on GPU (ignored on CPU)
+    },
+    "loss": {
+        # teacher
+        "nll": 1.0,
+        "nll_dist": "laplace",  # laplace | gaussian
+        "beta": 0.0,  # beta-NLL exponent (0 = plain NLL, 0.5 typical)
+        "l1": 1.0,
+        "laplacian": 1.0,
+        "laplacian_levels": 5,
+        # student
+        "gt": 1.0,  # weighted L1 to the ground truth
+        "distill": 1.0,  # weighted L1 to the teacher's alpha
+        "gt_weighting": "uncertainty",  # uncertainty | confidence | uniform
+        "distill_weighting": "confidence",
+        "weight_mix": 0.5,  # w = (1 - mix) + mix * normalised map
+    },
+    "log": {
+        "val_every": 500,  # steps
+        "ckpt_every": 500,  # steps
+        "sheet_rows": 4,
+    },
+}
+
+# Command-line flag -> dotted config key (the flags facemat-train accepts besides --set).
+FLAG_KEYS = {
+    "max_steps": "optim.max_steps",
+    "epochs": "optim.epochs",
+    "batch_size": "optim.batch_size",
+    "lr": "optim.lr",
+    "device": "device",
+    "seed": "seed",
+    "num_workers": "data.num_workers",
+    "input_size": "input_size",
+    "out": "out",
+    "data": "data.path",
+    "teacher": "teacher",
+    "val_every": "log.val_every",
+    "ckpt_every": "log.ckpt_every",
+}
+
+
+class ConfigError(ValueError):
+    """A recipe or override names an unknown key or holds an invalid value."""
+
+
+def _merge(base: dict[str, Any], new: dict[str, Any], where: str) -> None:
+    for key, value in new.items():
+        if key not in base:
+            raise ConfigError(f"unknown config key {where}{key!r}; known keys: {sorted(base)}")
+        if isinstance(base[key], dict) and key != "model_kwargs":
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key {where}{key} must be a table, got {value!r}")
+            _merge(base[key], value, f"{where}{key}.")
+        else:
+            base[key] = value
+
+
+def set_key(config: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in place; raises :class:`ConfigError` for a key the defaults do not know."""
+    *parents, leaf = dotted.split(".")
+    node = config
+    for p in parents:
+        if p not in node or not isinstance(node[p], dict):
+            raise ConfigError(f"unknown config key {dotted!r}")
+        node = node[p]
+    if leaf not in node and not (parents and parents[-1] == "model_kwargs"):
+        raise ConfigError(f"unknown config key {dotted!r}; known at that level: {sorted(node)}")
+    node[leaf] = value
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as TOML (numbers, booleans, lists, quoted strings), else keep the string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the recipe file (TOML), then ``overrides`` (dotted key -> value); validated."""
+    config = copy.deepcopy(DEFAULTS)
+    if recipe:
+        path = Path(recipe)
+        if not path.is_file():
+            raise ConfigError(f"recipe {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"recipe {path} is not valid TOML: {err}") from err
+        data.pop("recipe", None)  # free-form description table
+        _merge(config, data, "")
+    for key, value in (overrides or {}).items():
+        set_key(config, key, value)
+    validate(config)
+    return config
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` for inconsistent settings."""
+    if config["role"] not in ("teacher", "student"):
+        raise ConfigError(f"role must be 'teacher' or 'student', got {config['role']!r}")
+    size = config["input_size"]
+    if not isinstance(size, int) or size <= 0 or size % 32:
+        raise ConfigError(f"input_size must be a positive multiple of 32, got {size!r}")
+    if config["loss"]["nll_dist"] not in ("laplace", "gaussian"):
+        raise ConfigError(f"loss.nll_dist must be 'laplace' or 'gaussian', got {config['loss']['nll_dist']!r}")
+    for key in ("gt_weighting", "distill_weighting"):
+        if config["loss"][key] not in ("uncertainty", "confidence", "uniform"):
+            raise ConfigError(f"loss.{key} must be uncertainty, confidence or uniform, got {config['loss'][key]!r}")
+    if config["optim"]["batch_size"] < 1:
+        raise ConfigError(f"optim.batch_size must be >= 1, got {config['optim']['batch_size']}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def dumps_toml(config: dict[str, Any]) -> str:
+    """Serialise a config (scalars first, then one table per nested dict) as TOML."""
+    lines: list[str] = []
+
+    def table(node: dict[str, Any], name: str) -> None:
+        scalars = {k: v for k, v in node.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in node.items() if isinstance(v, dict)}
+        if name:
+            lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in scalars.items())
+        for k, v in tables.items():
+            table(v, f"{name}.{k}" if name else k)
+
+    table(config, "")
+    return "\n".join(lines).lstrip() + "\n"
+
+
+def save_config(config: dict[str, Any], run_dir: str | Path) -> None:
+    """Write ``config.toml`` (reusable as ``--recipe``) and ``config.json`` into the run folder."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text(dumps_toml(config))
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,114 @@
+"""MobileNetV3-style encoders (plain torch, trained from scratch) and an optional timm backbone."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import BlockSpec, ConvBNAct, InvertedResidual, make_divisible
+
+# Rows follow the MobileNetV3 paper's tables (kernel, expansion, out, SE, activation, stride).
+MOBILENETV3_SMALL: tuple[BlockSpec, ...] = (
+    BlockSpec(3, 16, 16, True, "relu", 2),
+    BlockSpec(3, 72, 24, False, "relu", 2),
+    BlockSpec(3, 88, 24, False, "relu", 1),
+    BlockSpec(5, 96, 40, True, "hswish", 2),
+    BlockSpec(5, 240, 40, True, "hswish", 1),
+    BlockSpec(5, 240, 40, True, "hswish", 1),
+    BlockSpec(5, 120, 48, True, "hswish", 1),
+    BlockSpec(5, 144, 48, True, "hswish", 1),
+    BlockSpec(5, 288, 96, True, "hswish", 2),
+    BlockSpec(5, 576, 96, True, "hswish", 1),
+    BlockSpec(5, 576, 96, True, "hswish", 1),
+)
+
+MOBILENETV3_LARGE: tuple[BlockSpec, ...] = (
+    BlockSpec(3, 16, 16, False, "relu", 1),
+    BlockSpec(3, 64, 24, False, "relu", 2),
+    BlockSpec(3, 72, 24, False, "relu", 1),
+    BlockSpec(5, 72, 40, True, "relu", 2),
+    BlockSpec(5, 120, 40, True, "relu", 1),
+    BlockSpec(5, 120, 40, True, "relu", 1),
+    BlockSpec(3, 240, 80, False, "hswish", 2),
+    BlockSpec(3, 200, 80, False, "hswish", 1),
+    BlockSpec(3, 184, 80, False, "hswish", 1),
+    BlockSpec(3, 184, 80, False, "hswish", 1),
+    BlockSpec(3, 480, 112, True, "hswish", 1),
+    BlockSpec(3, 672, 112, True, "hswish", 1),
+    BlockSpec(5, 672, 160, True, "hswish", 2),
+    BlockSpec(5, 960, 160, True, "hswish", 1),
+    BlockSpec(5, 960, 160, True, "hswish", 1),
+)
+
+ARCHS = {"mobilenetv3_small": MOBILENETV3_SMALL, "mobilenetv3_large": MOBILENETV3_LARGE}
+
+
+class MobileNetV3Encoder(nn.Module):
+    """Returns the features at strides 2, 4, 8, 16 and 32 (the last output of each stride).
+
+    Input ``(B, 3, H, W)`` in [0, 1] (normalised inside), H and W multiples of 32.
+    ``channels`` lists the channel count of each returned feature.
+    """
+
+    def __init__(self, arch: str = "mobilenetv3_small", width: float = 1.0) -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"unknown encoder arch {arch!r}; choose one of {sorted(ARCHS)}")
+        stem = make_divisible(16 * width)
+        self.stem = ConvBNAct(3, stem, 3, 2, act="hswish")
+        blocks, cin = [], stem
+        for spec in ARCHS[arch]:
+            block = InvertedResidual(cin, spec, width)
+            blocks.append(block)
+            cin = block.out_channels
+        self.blocks = nn.ModuleList(blocks)
+        # The feature at a stride is the output of the last block running at that stride.
+        strides, s = [], 2
+        for spec in ARCHS[arch]:
+            s *= spec.stride
+            strides.append(s)
+        self._taps = {max(i for i, st in enumerate(strides) if st == target) for target in (4, 8, 16, 32)}
+        tapped = [b.out_channels for i, b in enumerate(blocks) if i in self._taps]
+        self.channels = [stem, *tapped]
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem((x - self.mean) / self.std)
+        feats = [x]
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self._taps:
+                feats.append(x)
+        return feats
+
+
+class TimmEncoder(nn.Module):
+    """Any timm ``features_only`` backbone with five reductions (2..32). Optional: needs ``timm`` installed."""
+
+    def __init__(self, name: str, pretrained: bool = False) -> None:
+        super().__init__()
+        try:
+            import timm
+        except ImportError as err:  # timm is optional and needs torchvision
+            raise ImportError(
+                f"encoder 'timm:{name}' needs the optional package timm (pip install timm); "
+                "or use encoder='mobilenetv3_small' / 'mobilenetv3_large'"
+            ) from err
+        self.body = timm.create_model(name, features_only=True, pretrained=pretrained, out_indices=(0, 1, 2, 3, 4))
+        self.channels = list(self.body.feature_info.channels())
+        cfg = self.body.pretrained_cfg if hasattr(self.body, "pretrained_cfg") else {}
+        mean = cfg.get("mean", (0.485, 0.456, 0.406))
+        std = cfg.get("std", (0.229, 0.224, 0.225))
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.body((x - self.mean) / self.std))
+
+
+def build_encoder(encoder: str, width: float = 1.0) -> nn.Module:
+    """``mobilenetv3_small``, ``mobilenetv3_large`` or ``timm:<model name>``."""
+    if encoder.startswith("timm:"):
+        return TimmEncoder(encoder.removeprefix("timm:"))
+    return MobileNetV3Encoder(encoder, width)

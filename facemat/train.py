@@ -1,0 +1,306 @@
+"""Training loop for the FaceMat teacher and student: ``train(config) -> run folder``.
+
+Run folder layout::
+
+    config.toml, config.json        resolved config (config.toml is reusable as --recipe)
+    checkpoints/last.safetensors    weights + optimizer/scaler/step state (resume)
+    model.safetensors               final weights only (for facemat-eval / predict / export)
+    metrics.jsonl                   one JSON object per validation
+    sheets/step-NNNNNNN.png         image | ground truth | prediction | |error| (| uncertainty)
+
+Resume: an explicit ``resume`` checkpoint, else ``checkpoints/last.safetensors`` of the run folder when it
+exists. Map-style data resumes mid-epoch exactly (same permutation and per-sample augmentation seeds).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoint import load_model, read_checkpoint, save_checkpoint, unwrap
+from .config import ConfigError, save_config
+from .data import EpochSampler, MattingDataset, StreamingMattingDataset, load_split, make_loader
+from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
+from .losses import student_loss, teacher_loss
+from .metrics import image_metrics
+from .models import create_model
+from .sheet import save_sheet
+
+
+def learning_rate(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 5 % of ``base`` at ``total``."""
+    if warmup > 0 and step < warmup:
+        return base * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def resolve_teacher(path: str) -> Path:
+    """A teacher checkpoint file, or a run folder holding ``model.safetensors`` (or a last checkpoint)."""
+    p = Path(path)
+    if p.is_dir():
+        for candidate in (p / "model.safetensors", p / "checkpoints" / "last.safetensors"):
+            if candidate.is_file():
+                return candidate
+        raise ConfigError(f"teacher run folder {p} holds no model.safetensors; train the teacher first")
+    if not p.is_file():
+        raise ConfigError(f"teacher checkpoint {p} does not exist")
+    return p
+
+
+class _Data:
+    """The training batches of this rank: a fixed number of steps per epoch on every rank."""
+
+    def __init__(self, config: dict[str, Any], info: DistInfo) -> None:
+        from datasets.distributed import split_dataset_by_node
+
+        dcfg, bs = config["data"], config["optim"]["batch_size"]
+        self.streaming = bool(dcfg["streaming"])
+        hf = load_split(dcfg["path"], dcfg["train_split"], streaming=self.streaming)
+        total = hf.info.splits[dcfg["train_split"]].num_examples if self.streaming and hf.info.splits else None
+        if not self.streaming:
+            total = len(hf)
+        if info.enabled:
+            hf = split_dataset_by_node(hf, rank=info.rank, world_size=info.world_size)
+        aug = config["augment"]
+        if self.streaming:
+            self.dataset = StreamingMattingDataset(hf, config["input_size"], aug, config["seed"], info.rank,
+                                                   dcfg["shuffle_buffer"])
+            self.sampler = None
+        else:
+            self.dataset = MattingDataset(hf, config["input_size"], aug, config["seed"])
+            self.sampler = EpochSampler(len(hf), config["seed"] * 1000 + info.rank)
+        # Every rank runs the same number of steps (unequal shards would hang DDP otherwise).
+        self.steps_per_epoch = (total // info.world_size) // bs if total else 0
+        if total is not None and self.steps_per_epoch == 0:
+            raise ConfigError(f"train split has {total} rows: too few for batch size {bs} on "
+                              f"{info.world_size} process(es); lower --batch-size")
+        self.loader = make_loader(self.dataset, bs, config["data"]["num_workers"], self.sampler)
+        self.batch_size = bs
+
+    def epoch(self, epoch: int, start_step: int) -> Iterator[dict[str, torch.Tensor]]:
+        self.dataset.set_epoch(epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch, start_step * self.batch_size)
+        it, restarts = iter(self.loader), 0
+        step = start_step
+        while self.steps_per_epoch == 0 or step < self.steps_per_epoch:
+            try:
+                batch = next(it)
+            except StopIteration:
+                if self.steps_per_epoch == 0 or restarts > 100:
+                    return
+                # Streaming shard shorter on this rank: go round again so all ranks keep step.
+                restarts += 1
+                self.dataset.set_epoch(epoch * 1000 + restarts)
+                it = iter(self.loader)
+                continue
+            step += 1
+            yield batch
+
+
+def _validation_set(config: dict[str, Any]):
+    dcfg = config["data"]
+    hf = load_split(dcfg["path"], dcfg["val_split"])
+    if dcfg["val_samples"]:
+        hf = hf.select(range(min(len(hf), dcfg["val_samples"])))
+    return MattingDataset(hf, config["input_size"], augment=None)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, val: MattingDataset, device: torch.device, batch_size: int,
+             rows: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Mean metrics over the validation rows, and the first ``rows`` samples for the sheet."""
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    keep: dict[str, list[np.ndarray]] = {"image": [], "gt": [], "pred": [], "log_scale": []}
+    loader = make_loader(val, batch_size, 0, drop_last=False)
+    for batch in loader:
+        out = model(batch["image"].to(device))
+        pred = out["alpha"].float().cpu().numpy()[:, 0]
+        gt = batch["alpha"].numpy()[:, 0]
+        for p, g in zip(pred, gt):
+            for k, v in image_metrics(p, g).items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        if len(keep["image"]) < rows:
+            keep["image"].extend(batch["image"].permute(0, 2, 3, 1).numpy())
+            keep["gt"].extend(gt)
+            keep["pred"].extend(pred)
+            if "log_scale" in out:
+                keep["log_scale"].extend(out["log_scale"].float().cpu().numpy()[:, 0])
+    model.train()
+    return {k: v / max(n, 1) for k, v in sums.items()}, {k: np.stack(v[:rows]) for k, v in keep.items() if v}
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if device.type != "cuda" or not enabled:
+        return nullcontext(), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
+
+
+def train(config: dict[str, Any], resume: str | None = None,
+          on_step: Callable[[int, dict[str, float]], None] | None = None) -> Path:
+    """Train the model ``config`` describes; returns the run folder.
+
+    ``resume``: a checkpoint to continue from (default: the run folder's last checkpoint, when present).
+    ``on_step(step, losses)`` is called after every optimisation step (hooks, tests).
+    """
+    if not config.get("out"):
+        raise ConfigError("no run folder: pass --out RUN (or set out in the recipe)")
+    info = init_distributed(config["device"] if config["device"] != "auto" else
+                            ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        return _train(config, info, resume, on_step)
+    finally:
+        cleanup(info)
+
+
+def _train(config, info, resume, on_step) -> Path:
+    device = resolve_device(config["device"], info)
+    run = Path(config["out"])
+    ckpt_path = run / "checkpoints" / "last.safetensors"
+    ocfg, lcfg = config["optim"], config["loss"]
+
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
+        torch.manual_seed(config["seed"])
+        model = create_model(config["model"], **config["model_kwargs"]).to(device)
+    teacher = None
+    if config["role"] == "student":
+        if not config["teacher"]:
+            raise ConfigError("a student run needs --teacher RUN_OR_CHECKPOINT of a trained teacher")
+        teacher, tcfg = load_model(resolve_teacher(config["teacher"]), device=device)
+        if not getattr(teacher, "uncertainty", False):
+            raise ConfigError(f"teacher {config['teacher']} has no uncertainty head (model {tcfg['model']!r})")
+        teacher.requires_grad_(False)
+    elif not getattr(model, "uncertainty", False) and lcfg["nll"]:
+        raise ConfigError(f"role teacher with loss.nll needs a model with an uncertainty head; "
+                          f"{config['model']!r} has none")
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"])
+    autocast, scaler = _autocast(device, ocfg["amp"])
+
+    step, epoch, epoch_step = 0, 0, 0
+    resume_from = Path(resume) if resume else (ckpt_path if ckpt_path.is_file() else None)
+    if resume_from is not None:
+        state, _, extra = read_checkpoint(resume_from)
+        model.load_state_dict(state)
+        if not extra:
+            raise ConfigError(f"{resume_from} holds weights only, no training state; cannot resume from it")
+        optimizer.load_state_dict(extra["optimizer"])
+        if scaler is not None and extra.get("scaler"):
+            scaler.load_state_dict(extra["scaler"])
+        step, epoch, epoch_step = extra["step"], extra["epoch"], extra["epoch_step"]
+        if info.is_main:
+            tqdm.write(f"resuming {run} from {resume_from} at step {step} (epoch {epoch})")
+
+    if info.enabled:
+        ddp_ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ddp_ids)
+
+    data = _Data(config, info)
+    total = ocfg["max_steps"] or ocfg["epochs"] * data.steps_per_epoch
+    if not total:
+        raise ConfigError("streaming data of unknown length: set --max-steps")
+    val = _validation_set(config) if info.is_main else None
+    if info.is_main:
+        save_config(config, run)
+
+    def save(final: bool = False) -> None:
+        if not info.is_main:
+            return
+        extra = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "epoch_step": epoch_step,
+                 "scaler": scaler.state_dict() if scaler is not None else None}
+        save_checkpoint(ckpt_path, model, config, extra=extra)
+        if final:
+            save_checkpoint(run / "model.safetensors", model, config)
+
+    def run_validation(loss_mean: float, speed: float) -> None:
+        if not info.is_main:
+            return
+        means, shown = validate(unwrap(model), val, device, ocfg["batch_size"], config["log"]["sheet_rows"])
+        record = {"step": step, "epoch": epoch, "train_loss": loss_mean,
+                  "lr": optimizer.param_groups[0]["lr"], "images_per_s": speed, **means}
+        with open(run / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        save_sheet(run / "sheets" / f"step-{step:07d}.png", shown)
+        tqdm.write(f"step {step}: val mse(whole) {means['mse_whole']:.5f} sad(whole,/1e3) "
+                   f"{means['sad_whole']:.4f} iou {means['iou']:.4f}")
+
+    model.train()
+    bar = tqdm(total=total, initial=step, disable=not info.is_main, desc=f"facemat {config['role']}",
+               unit="step", dynamic_ncols=True)
+    loss_window: list[float] = []
+    t0, seen = time.perf_counter(), 0
+    val_every, ckpt_every = config["log"]["val_every"], config["log"]["ckpt_every"]
+    while step < total:
+        for batch in data.epoch(epoch, epoch_step):
+            image = batch["image"].to(device, non_blocking=True)
+            target = batch["alpha"].to(device, non_blocking=True)
+            lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast:
+                out = model(image)
+                if teacher is not None:
+                    with torch.no_grad():
+                        t_out = teacher(image)
+                    terms = student_loss(out, target, t_out, lcfg)
+                elif config["role"] == "student":
+                    terms = student_loss(out, target, None, lcfg)
+                else:
+                    terms = teacher_loss(out, target, lcfg)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(terms["total"]).backward()
+                scaler.unscale_(optimizer)
+            else:
+                terms["total"].backward()
+            if ocfg["grad_clip"]:
+                nn.utils.clip_grad_norm_(model.parameters(), ocfg["grad_clip"])
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            step += 1
+            epoch_step += 1
+            loss = float(all_reduce_mean(terms["total"].detach(), info))
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at step {step}; lower --lr or check the data")
+            loss_window = (loss_window + [loss])[-50:]
+            seen += image.shape[0] * info.world_size
+            speed = seen / max(time.perf_counter() - t0, 1e-9)
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(loss_window):.4f}", img_s=f"{speed:.1f}", lr=f"{lr:.2e}")
+            if on_step is not None:
+                on_step(step, {k: float(v.detach()) for k, v in terms.items()})
+            if ckpt_every and step % ckpt_every == 0 and step < total:
+                save()
+            if val_every and step % val_every == 0 and step < total:
+                run_validation(float(np.mean(loss_window)), speed)
+            barrier(info)
+            if step >= total:
+                break
+        else:
+            epoch, epoch_step = epoch + 1, 0
+            continue
+        break
+    bar.close()
+    run_validation(float(np.mean(loss_window)) if loss_window else float("nan"),
+                   seen / max(time.perf_counter() - t0, 1e-9))
+    save(final=True)
+    barrier(info)
+    return run
