@@ -211,7 +211,8 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
     if face.image.shape[:2] != (params.size, params.size):
         raise ValueError(f"face {face.face_id} is {face.image.shape[:2]}, params expect {params.size}")
     clean = face.image.astype(np.float32) / 255.0
-    skin = np.clip(face.skin.astype(np.float32), 0.0, 1.0)
+    # One precision for skin and alpha, so that alpha == skin exactly where nothing occludes, bit for bit.
+    skin = np.clip(face.skin.astype(np.float64), 0.0, 1.0)
     layers = render_layers(face, assets, params)
     image, alpha, occ = composite(clean, skin, layers)
     if params.noise_sigma > 0:

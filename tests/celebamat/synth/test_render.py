@@ -174,3 +174,21 @@ def test_composite_without_layers_is_the_clean_face(synth_faces):
 def test_render_refuses_a_face_of_the_wrong_size(synth_faces):
     with pytest.raises(ValueError, match="params expect 512"):
         render(synth_faces[0], {}, CompositeParams(seed=0, face_id="x", size=512))
+
+
+def test_alpha_never_rounds_above_skin_at_half_levels(synth_faces, tiny_library):
+    """Skin values on the half-levels (k + 0.5) / 255 are where two precisions would round apart."""
+    face = synth_faces[0]
+    n = face.size * face.size
+    skin = (((np.arange(n) % 255) + 0.5) / 255.0).astype(np.float32).reshape(face.size, face.size)
+    half = replace(face, skin=skin)
+    for i in range(6):
+        p, assets = _sample(half, tiny_library, i)
+        s = render(half, assets, p)
+        assert (s.alpha <= s.skin).all()
+        free = s.occluder_alpha == 0
+        keep = np.ones(skin.shape)
+        for layer in render_layers(half, assets, p):
+            keep *= 1.0 - layer.alpha.astype(np.float64)
+        np.testing.assert_array_equal(s.alpha[keep == 1.0], s.skin[keep == 1.0])
+        assert free.any()

@@ -1,0 +1,81 @@
+"""``celebamat push-to-hub``: publish a built dataset folder to the Hugging Face Hub (private by default)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from celebamat.errors import CelebAMatError
+
+_PUBLIC_WARNING = (
+    "You asked for a PUBLIC dataset repo. Data derived from CelebAMask-HQ may not be redistributed "
+    "(non-commercial research only); publish it only if every face source allows it."
+)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "push-to-hub",
+        help="verify a built dataset and upload it to a Hugging Face dataset repo (private by default)",
+        description="Verify DIR and upload its shards, card, preview and manifest to the dataset repo "
+        "NAMESPACE/NAME. Resumable: a re-run uploads only what is missing, and makes no commit when the Hub "
+        "already holds the same files. HF_ENDPOINT selects another Hub-compatible server.",
+    )
+    p.add_argument("dir", metavar="DIR", help="dataset folder written by `celebamat build`")
+    p.add_argument("--repo-id", required=True, metavar="NAMESPACE/NAME", help="target dataset repo")
+    vis = p.add_mutually_exclusive_group()
+    vis.add_argument("--private", dest="public", action="store_false", default=False,
+                     help="create the repo private (default)")
+    vis.add_argument("--public", dest="public", action="store_true",
+                     help="create the repo public (asks for confirmation unless --yes)")
+    p.add_argument("--revision", metavar="BRANCH", default=None, help="branch to push to (default: main)")
+    p.add_argument("--token", default=None,
+                   help="Hub token with write access (default: HF_TOKEN, then the `hf auth login` token)")
+    p.add_argument("--commit-message", default=None, metavar="MSG", help="message of the final commit")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=run)
+
+
+def _confirm_public(assume_yes: bool) -> bool:
+    print(_PUBLIC_WARNING, file=sys.stderr)
+    if assume_yes:
+        return True
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise CelebAMatError("--public needs confirmation and there is no terminal to ask on: add --yes to confirm")
+    answer = input("Push publicly? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from celebamat.dataset.hub import push_to_hub
+
+    if not getattr(args, "verbose", False):
+        # The HTTP client logs every request at INFO, datasets its backends: keep the output to what matters.
+        for name in ("httpx", "httpx2", "datasets"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+    if args.public and not _confirm_public(args.yes):
+        print("Not pushed.", file=sys.stderr)
+        return 1
+    result = push_to_hub(
+        args.dir,
+        args.repo_id,
+        private=not args.public,
+        revision=args.revision,
+        token=args.token,
+        commit_message=args.commit_message,
+    )
+    if result.commits:
+        print(f"Pushed {len(result.uploaded)} file(s) in {len(result.commits)} commit(s)"
+              + (f", removed {len(result.deleted)} stale file(s)" if result.deleted else "")
+              + f"; {len(result.skipped)} file(s) were already up to date.")
+    else:
+        print(f"Nothing to push: the Hub already holds all {len(result.skipped)} file(s); no commit made.")
+    print(f"Dataset ({'private' if result.private else 'public'}): {result.url}")
+    print("Load it with:")
+    print("    import datasets")
+    print(f"    ds = {result.load_line}")
+    if result.private:
+        print("(private repo: readers need a token with access, via HF_TOKEN or `hf auth login`)")
+    return 0
