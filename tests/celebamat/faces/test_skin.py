@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from celebamat.faces.skin import (
     paint_parts,
     resolve_parts,
 )
-from celebamat.landmarks import face_anchors
+from celebamat.landmarks import EYE_LEFT_RING, EYE_RIGHT_RING, face_anchors
 
 
 def _rect(shape, y0, y1, x0, x1):
@@ -107,3 +108,82 @@ def test_person_mask_cuts_the_matte(demo_faces):
     person[:, : rec.size // 2] = 0.0
     s = landmark_skin(rec.image, rec.landmarks, person)
     assert s[:, : rec.size // 2].max() == 0.0 and s[:, rec.size // 2:].max() > 0.9
+
+
+def _painted_face(rec, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic face on the real landmarks: skin-tone oval with a mild lighting gradient and noise, dark
+    background, darker brows and red lips."""
+    size = rec.image.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    yy = np.linspace(0.92, 1.05, size, dtype=np.float32)[:, None, None]
+    skin = np.array([212, 160, 130], np.float32) * yy + rng.normal(0, 3, (size, size, 3))
+    img = np.where(reg["oval"][..., None] > 0.5, skin, np.array([40, 60, 90], np.float32))
+    img[reg["brows"] > 0.5] = (90, 60, 45)
+    img[reg["lips"] > 0.5] = (170, 70, 80)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_wrinkles_folds_and_red_cheeks_are_no_holes(demo_faces):
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(0)
+    img = _painted_face(rec, rng)
+    a = face_anchors(rec.landmarks)
+    size = img.shape[0]
+    # Dark wrinkle lines across the forehead and cheeks, two nasolabial folds, a red cheek, a shadow.
+    for k in range(6):
+        y = int(a["forehead"][1]) + 5 + 4 * k
+        cv2.line(img, (int(a["forehead"][0]) - 40, y), (int(a["forehead"][0]) + 40, y + 2), (120, 80, 60), 1)
+    nose, mouth = a["nose_tip"], a["mouth_center"]
+    for sgn in (-1, 1):
+        p0 = (int(nose[0] + sgn * 14), int(nose[1]))
+        p1 = (int(mouth[0] + sgn * 26), int(mouth[1] + 8))
+        cv2.line(img, p0, p1, (110, 70, 55), 3)
+    cl = a["cheek_left"]
+    cv2.circle(img, (int(cl[0]), int(cl[1])), int(0.05 * size), (225, 110, 105), -1)
+    cr = a["cheek_right"]
+    img[int(cr[1]) - 10: int(cr[1]) + 10, int(cr[0]) - 12: int(cr[0]) + 12] = (150, 110, 90)  # shadow
+    s = landmark_skin(img, rec.landmarks)
+    reg = face_regions(rec.landmarks, s.shape)
+    inner = cv2.erode((reg["oval"] > 0.99).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert s[inner].min() > 0.9, "a hole in the skin"
+    assert s[int(cl[1]), int(cl[0])] > 0.95 and s[int(cr[1]), int(cr[0])] > 0.95
+    near = cv2.dilate((reg["oval"] > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert s[~near].max() == 0.0                 # nothing beyond the oval's soft edge
+    assert s.sum() / reg["oval"].sum() > 0.97
+
+
+def test_fringe_and_glasses_frames_are_cut_out(demo_faces):
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(1))
+    size = img.shape[0]
+    pts = np.asarray(rec.landmarks, np.float64)
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    # A dark fringe: the oval's upper part, from its top down to half-way to the brows.
+    top = int(np.nonzero(reg["oval"].max(axis=1) > 0.5)[0][0])
+    brow_top = int(np.nonzero(reg["brows"].max(axis=1) > 0.5)[0][0])
+    fringe_y = (top + brow_top) // 2
+    img[:fringe_y] = np.where(reg["oval"][:fringe_y, :, None] > 0.5, np.array([45, 32, 25], np.uint8), img[:fringe_y])
+    # Dark glasses frames: a thick ring around each eye, joined by a bridge.
+    centres = []
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        c = pts[list(ring)].mean(axis=0)
+        half = (pts[list(ring)].max(0) - pts[list(ring)].min(0)) / 2
+        axes = (int(half[0] + 0.12 * size * 0.5), int(half[1] + 0.09 * size * 0.5))
+        cv2.ellipse(img, (int(c[0]), int(c[1])), axes, 0, 0, 360, (30, 25, 25), 3)
+        centres.append((c, axes))
+    (c0, ax0), (c1, ax1) = centres
+    cv2.line(img, (int(c0[0] + ax0[0]), int(c0[1])), (int(c1[0] - ax1[0]), int(c1[1])), (30, 25, 25), 3)
+    s = landmark_skin(img, rec.landmarks)
+    fringe = (reg["oval"] > 0.99) & (np.arange(size)[:, None] < fringe_y - 3)
+    assert fringe.sum() > 0.01 * size * size
+    assert s[fringe].mean() < 0.15
+    forehead = (reg["oval"] > 0.99) & (np.abs(np.arange(size)[:, None] - (fringe_y + brow_top) // 2) < 2)
+    assert s[forehead].mean() > 0.8                                 # the bare forehead below it stays
+    # The frame rim straight below each eye is out; the skin seen through the lens (between eye and rim) is in.
+    for c, axes in centres:
+        assert s[int(c[1] + axes[1]), int(c[0])] < 0.3
+        lens = (int(c[0]), int(c[1] + axes[1] * 0.6))
+        assert s[lens[1], lens[0]] > 0.8
+    assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
+    assert s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
