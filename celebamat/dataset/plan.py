@@ -67,6 +67,20 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), _SPLIT_STREAM, *stream]))
 
 
+def _resolve_total(wanted: dict[str, int | None], total: int, available: int) -> dict[str, int | None]:
+    """Resolve the "rest" split from the usable faces, then rescale all splits to ``total`` samples.
+
+    On a face set smaller than the recipe was written for, "rest" counts as at least four times the fixed
+    splits, so a small trial build keeps a training-heavy split like the full one.
+    """
+    from celebamat.dataset.recipe import scale_counts
+
+    fixed = sum(v for v in wanted.values() if v is not None)
+    rest = max(available - fixed, 4 * fixed, 1)
+    resolved = {s: (v if v is not None else rest) for s, v in wanted.items()}
+    return scale_counts(resolved, total)
+
+
 def make_plan(recipe: Recipe, faces: list[tuple[str, str | None]]) -> BuildPlan:
     """Assign faces to splits and samples to faces.
 
@@ -85,6 +99,8 @@ def make_plan(recipe: Recipe, faces: list[tuple[str, str | None]]) -> BuildPlan:
     spf = cfg.samples_per_face
     keys = sorted(k for k, _ in faces)
     wanted = {s: cfg.counts.get(s, 0) for s in SPLITS}
+    if cfg.total is not None:
+        wanted = _resolve_total(wanted, cfg.total, len(keys) * spf)
 
     if cfg.assign == "sample":
         pools = {s: tuple(keys) for s in SPLITS}
@@ -118,7 +134,8 @@ def make_plan(recipe: Recipe, faces: list[tuple[str, str | None]]) -> BuildPlan:
                     raise CelebAMatError(
                         f"split {s!r} needs {need_faces} faces for {need} samples "
                         f"({spf} per face, {cfg.assign}-disjoint) but only {len(taken)} are left of "
-                        f"{len(keys)} usable faces; lower the split sizes or raise splits.samples_per_face"
+                        f"{len(keys)} usable faces; build fewer samples with --samples N, or lower the split "
+                        "sizes or raise splits.samples_per_face in the recipe"
                     )
             pools[s] = tuple(sorted(taken))
 

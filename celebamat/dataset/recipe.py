@@ -44,6 +44,9 @@ class SplitsConfig:
     counts: dict[str, int | None] = field(default_factory=lambda: {"train": 800, "validation": 100, "test": 100})
     assign: str = "sample"
     samples_per_face: int = 1
+    #: ``--samples N`` on a recipe with a "rest" split: the plan resolves "rest" from the usable faces, then
+    #: rescales every split to ``N`` samples in total, keeping the proportions.
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,31 +95,26 @@ class Recipe:
         if seed is not None:
             r = replace(r, seed=int(seed))
         if samples is not None:
-            r = replace(r, splits=replace(r.splits, counts=scale_counts(r.splits.counts, int(samples))))
+            if int(samples) < 1:
+                raise RecipeError(f"--samples must be at least 1, got {samples}")
+            if any(v is None for v in r.splits.counts.values()):
+                r = replace(r, splits=replace(r.splits, total=int(samples)))
+            else:
+                r = replace(r, splits=replace(r.splits, counts=scale_counts(r.splits.counts, int(samples))))
         return r
 
 
-def scale_counts(counts: dict[str, int | None], total: int) -> dict[str, int | None]:
-    """Split sample counts rescaled to ``total`` samples, keeping their proportions (each split >= 1).
+def scale_counts(counts: dict[str, int | None], total: int) -> dict[str, int]:
+    """Split sample counts rescaled to ``total`` samples, keeping their proportions (each used split >= 1).
 
-    A ``None`` ("the rest") split takes what the fixed splits leave, capped at ``total``.
+    ``None`` ("the rest") entries must have been resolved to numbers first.
     """
     if total < 1:
         raise RecipeError(f"--samples must be at least 1, got {total}")
-    fixed = {k: v for k, v in counts.items() if v is not None}
-    rest = [k for k, v in counts.items() if v is None]
-    base = sum(fixed.values())
-    if rest:
-        out: dict[str, int | None] = dict(counts)
-        if base >= total:
-            out.update(_proportional(fixed, total - len(rest)))
-            for k in rest:
-                out[k] = 1
-        else:
-            for k in rest:
-                out[k] = (total - base) // len(rest) or 1
-        return out
-    return dict(_proportional(fixed, total))
+    fixed = {k: int(v) for k, v in counts.items() if v}
+    out = {k: 0 for k in counts}
+    out.update(_proportional(fixed, total))
+    return out
 
 
 def _proportional(counts: dict[str, int], total: int) -> dict[str, int]:

@@ -48,3 +48,18 @@ def test_too_few_faces_is_a_clear_error():
         make_plan(r, _faces(10, 2))
     with pytest.raises(CelebAMatError, match="no usable faces"):
         make_plan(r, [])
+
+
+def test_total_rescales_a_rest_recipe_to_the_usable_faces():
+    from celebamat.dataset.recipe import load_recipe
+
+    r = load_recipe("celebamat-512").with_overrides(samples=30)
+    plan = make_plan(r, _faces(60, 2))  # 120 faces: far fewer than the paper's 1,716 held out
+    sizes = {s: len(v) for s, v in plan.splits.items()}
+    assert sum(sizes.values()) == 30 and sizes["test"] >= 1 and sizes["validation"] >= 1
+    assert sizes["test"] <= sizes["validation"] < sizes["train"]
+    ident = {k: i for k, i in _faces(60, 2)}
+    people = {s: {ident[k] for k in v} for s, v in plan.splits.items()}
+    assert not people["train"] & people["test"] and not people["validation"] & people["test"]
+    with pytest.raises(CelebAMatError, match="--samples N"):
+        make_plan(load_recipe("celebamat-512"), _faces(60, 2))

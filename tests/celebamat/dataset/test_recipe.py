@@ -64,10 +64,15 @@ def test_overrides_and_fingerprint():
     assert r.fingerprint() == load_recipe("demo").fingerprint()
 
 
-def test_scale_counts_keeps_proportions_and_rest():
+def test_scale_counts_keeps_proportions():
     assert scale_counts({"train": 800, "validation": 100, "test": 100}, 10) == {"train": 8, "validation": 1, "test": 1}
-    assert scale_counts({"train": None, "validation": 10, "test": 20}, 100) == {"train": 70, "validation": 10, "test": 20}
-    small = scale_counts({"train": None, "validation": 1000, "test": 716}, 30)
-    assert small["train"] == 1 and small["validation"] + small["test"] == 29
+    assert scale_counts({"train": 25000, "validation": 1000, "test": 716}, 100) == {
+        "train": 95, "validation": 3, "test": 2}
+    assert scale_counts({"train": 5, "validation": 0, "test": 5}, 4) == {"train": 2, "validation": 0, "test": 2}
     with pytest.raises(RecipeError):
         scale_counts({"train": 1}, 0)
+
+
+def test_samples_on_a_rest_recipe_is_resolved_by_the_plan():
+    paper = load_recipe("celebamat-512").with_overrides(samples=100)
+    assert paper.splits.total == 100 and paper.splits.counts["train"] is None
