@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from celebamat.errors import CelebAMatError
@@ -49,11 +48,6 @@ def _confirm_public(assume_yes: bool) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from celebamat.dataset.hub import push_to_hub
-
-    if not getattr(args, "verbose", False):
-        # The HTTP client logs every request at INFO, datasets its backends: keep the output to what matters.
-        for name in ("httpx", "httpx2", "datasets"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
     if args.public and not _confirm_public(args.yes):
         print("Not pushed.", file=sys.stderr)
