@@ -45,6 +45,8 @@ class BuildReport:
     shards_reused: int
     seconds: float
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: ``(seconds since the shard phase began, rows)`` for each shard written, in completion order.
+    timeline: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -291,16 +293,20 @@ def build_dataset(
             todo = [t for t in tasks if t.name not in done]
             summaries = dict(done)
             todo_rows = sum(len(t.rows) for t in todo)
+            timeline: list[tuple[float, int]] = []
+            t_shards = time.perf_counter()
             with tqdm(total=plan.total, initial=plan.total - todo_rows, desc="building", unit="sample",
                       disable=not progress, smoothing=0.1) as bar:
                 for s in _run(_ShardTaskRunner(recipe, str(out)), todo, workers, backend):
                     summaries[s["path"]] = s
+                    timeline.append((time.perf_counter() - t_shards, s["rows"]))
                     bar.update(s["rows"])
         report = BuildReport(
             out=out,
             splits={s: len(plan.splits[s]) for s in SPLITS if plan.splits.get(s)},
             shards_written=len(todo),
             shards_reused=len(done),
+            timeline=timeline,
             seconds=time.perf_counter() - t0,
             skipped=skipped,
         )

@@ -66,6 +66,30 @@ def _library(bundled: bool, extra: tuple[str, ...]):
     return load_library(paths)
 
 
+@lru_cache(maxsize=1)
+def configure_worker() -> None:
+    """Per-process set-up of a build worker (idempotent).
+
+    - A worker is one core: OpenCV's own thread pool would otherwise compete with the other workers.
+    - Rendering allocates and frees many frame-sized float buffers. Dask's workers start with
+      ``MALLOC_TRIM_THRESHOLD_`` set, which freezes glibc's mmap threshold at 128 KiB, so every buffer becomes
+      an mmap/munmap pair and page faults double the render time; raising the thresholds at run time restores
+      heap reuse under any launcher, including clusters we do not start.
+    """
+    import ctypes
+
+    import cv2
+
+    cv2.setNumThreads(1)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)
+    libc.mallopt(m_trim_threshold, 128 << 20)
+
+
 def source_for(recipe: Recipe):
     return _source(recipe.faces.source, recipe.faces.size, json.dumps(recipe.faces.options, sort_keys=True))
 
@@ -160,6 +184,7 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
     from celebamat.dataset.schema import features
 
     datasets.disable_progress_bars()
+    configure_worker()
     t0 = time.perf_counter()
     out = Path(out_dir)
     rows, kinds, subtypes, per_sample = [], Counter(), Counter(), Counter()
@@ -206,15 +231,25 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
 
 
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (VmHWM: unlike ru_maxrss it does not carry over a parent's
+    peak into a freshly exec'd worker)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def scan_faces(recipe: Recipe, keys: list[str]) -> list[dict[str, Any]]:
     """Try to load each face; returns ``{"key", "ok", "identity", "reason", "detail"}`` per key (worker side)."""
     from celebamat.errors import FaceSkipped
 
+    configure_worker()
     source = source_for(recipe)
     out = []
     for key in keys:
