@@ -150,9 +150,15 @@ def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None
             raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
+        import dask
+
+        # Two background costs that matter when workers fill every core: the statistical profiler, and the
+        # system monitor sampling every half second.
+        with dask.config.set({"distributed.worker.profile.enabled": False,
+                              "distributed.admin.system-monitor.interval": "2s"}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
     try:
         n = workers if not scheduler else max(1, sum(client.nthreads().values()))
         with joblib.parallel_config(backend="dask", n_jobs=n):
