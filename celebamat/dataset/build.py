@@ -353,6 +353,7 @@ def finalize_dataset(
             "assets": len(library.assets),
             "by_kind": library.counts(),
             "digest": library_digest(library),
+            "skipped": [{"path": path, "fault": fault} for path, fault in library.skipped],
         },
         "splits": {s: len(plan.splits[s]) for s in SPLITS if plan.splits.get(s)},
         "split_faces": {s: len(set(plan.faces.get(s, ()))) for s in SPLITS if plan.splits.get(s)},

@@ -162,3 +162,19 @@ def test_bad_faces_are_reported_and_nothing_is_lost(tmp_path, tiny_library_dir, 
     assert manifest["splits"] == {"train": 10, "validation": 3, "test": 3}
     assert sum(s["rows"] for s in manifest["shards"]) == 16
     assert "skipped 3 faces" in report.summary()
+
+
+def test_broken_occluder_assets_are_reported_and_the_rest_used(tmp_path, tiny_library_dir, recipe_factory):
+    import shutil
+
+    lib = tmp_path / "lib"
+    shutil.copytree(tiny_library_dir, lib)
+    (lib / "broken.json").write_text("{not json")
+    (lib / "blob-train.png").write_bytes(b"")  # the blob's image is now unreadable
+    out = tmp_path / "ds"
+    report = build_dataset(load_recipe(recipe_factory(tmp_path / "r.toml", lib)), out, progress=False)
+    assert report.total == 16
+    skipped = json.loads((out / "manifest.json").read_text())["occluder_library"]["skipped"]
+    faults = " ".join(s["fault"] for s in skipped)
+    assert "broken.json" in faults and "blob-train" in faults
+    assert verify_dataset(out).ok
