@@ -241,6 +241,7 @@ def _fill_small_holes(hard: np.ndarray, oval: np.ndarray, max_area: float) -> np
 def _non_skin(
     dist: np.ndarray, dark: np.ndarray, oval: np.ndarray, glasses_zone: np.ndarray, tolerance: float,
     border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
+    bridge: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
     the darkness ``dark`` of :func:`_skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
@@ -250,7 +251,9 @@ def _non_skin(
     thick blobs. A blob is an occluder when it reaches the oval border (fringe, beard, hair at the temples),
     or is large, dark and very far from the skin colour (a moustache, a sunglasses lens). Thin off-colour
     structures count only in the glasses zone around the eyes and only when far from the skin colour
-    (frames). Every other off-colour pixel is a hole in the skin (wrinkles, shadows, spots, red patches)
+    (frames) and, when ``bridge`` (a 0/1 mask over the nose bridge) is given, only when they cross the
+    bridge as every pair of glasses does: dark eye make-up and shadowed eye sockets stop at the eye. Every
+    other off-colour pixel is a hole in the skin (wrinkles, shadows, spots, red patches)
     and stays skin. Accepted occluders then grow, geodesically and by about 1.5 % of the side, into the
     off-colour pixels around them, so that a fringe's ragged edge goes with it.
     """
@@ -286,7 +289,10 @@ def _non_skin(
     n, lab, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     if n > 1:
         span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        big = (stats[:, cv2.CC_STAT_AREA] > 5e-4 * img_area) & (span > 0.08 * side)
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        big = (area > 5e-4 * img_area) & (span > 0.08 * side)
+        if bridge is not None:
+            big &= np.bincount(lab[(bridge > 0) & (frame > 0)], minlength=n) > 0
         big[0] = False
         occ |= big[lab]
     # Grow into the off-colour neighbourhood (geodesic dilation).
@@ -345,8 +351,14 @@ def landmark_skin(
             half = (c.max(axis=0) - c.min(axis=0)) / 2 + 0.3 * iod
             cv2.ellipse(glasses, (int(round(centre[0])), int(round(centre[1]))),
                         (int(round(half[0])), int(round(half[1]))), 0.0, 0.0, 360.0, 1, -1)
+        # Glasses cross the nose between the eyes: a thin strip from the brows' middle down the bridge.
+        bridge = np.zeros((h, w), np.uint8)
+        top, low = pts[168], pts[197]
+        cv2.line(bridge, (int(round(top[0])), int(round(top[1]))), (int(round(low[0])), int(round(low[1]))), 1,
+                 max(1, int(round(0.12 * iod))))
+        glasses = np.maximum(glasses, bridge)
         inside = (reg["oval"] > 0.5).astype(np.uint8)
-        occ = _non_skin(*_skin_distance(image, landmarks), inside, glasses, tolerance)
+        occ = _non_skin(*_skin_distance(image, landmarks), inside, glasses, tolerance, bridge=bridge)
         hard = (inside > 0) & ~occ
         hard = np.maximum(hard.astype(np.uint8), (kept > 0.5).astype(np.uint8))
         # Smooth the occluder boundary: close slivers of skin between occluder blobs, then fill what is
