@@ -9,15 +9,32 @@ import cv2
 import numpy as np
 
 
-def caption(tile: np.ndarray, text: str, scale: float = 0.45) -> np.ndarray:
-    """Write ``text`` on a dark band at the top of an ``(H, W, 3)`` uint8 RGB tile (returns a copy)."""
+def _wrap(text: str, width: int, scale: float) -> list[str]:
+    """Greedy word wrap (on spaces) of ``text`` into lines at most ``width`` pixels wide."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(trial, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] <= width:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines
+
+
+def caption(tile: np.ndarray, text: str, scale: float = 0.4) -> np.ndarray:
+    """Write ``text`` (wrapped to the tile's width) on a dark band at the top of an ``(H, W, 3)`` uint8 RGB
+    tile; returns a copy."""
     out = tile.copy()
     if not text:
         return out
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    band = th + base + 6
+    lines = _wrap(text, out.shape[1] - 8, scale)
+    (_, th), base = cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    step = th + base + 2
+    band = min(out.shape[0], step * len(lines) + 4)
     out[:band] = (out[:band].astype(np.float32) * 0.35).astype(np.uint8)
-    cv2.putText(out, text, (4, th + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    for i, line in enumerate(lines):
+        cv2.putText(out, line, (4, th + 3 + i * step), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+                    cv2.LINE_AA)
     return out
 
 
