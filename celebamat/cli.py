@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 
 from celebamat import __version__
 from celebamat.errors import CelebAMatError
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # mediapipe's protobuf use warns on every import; it is not the user's concern.
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
     parser = build_parser()
     args = parser.parse_args(argv)
     # Our messages at INFO; third-party libraries (datasets, httpx, ...) only when they warn, unless -v.
