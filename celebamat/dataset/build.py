@@ -34,6 +34,8 @@ log = logging.getLogger("celebamat.build")
 #: Where ``celebamat build`` writes when no ``--out`` is given (relative to the working directory).
 DEFAULT_OUT = "celebamat-data"
 BACKENDS = ("loky", "dask")
+#: Peak memory of one build worker at 512 px (measured by benchmarks/bench_build.py), with headroom.
+WORKER_MEMORY = 700 << 20
 _FACE_SCAN_CHUNK = 64
 
 
@@ -169,6 +171,19 @@ def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None
             cluster.close()
 
 
+def _fit_memory(workers: int) -> int:
+    """Fewer local workers when ``workers`` of them would not fit in 80 % of this machine's memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return workers
+    cap = max(1, int(0.8 * total) // WORKER_MEMORY)
+    if workers > cap:
+        log.warning("using %d workers instead of %d: each needs about %d MiB and this machine has %d MiB",
+                    cap, workers, WORKER_MEMORY >> 20, total >> 20)
+    return min(workers, cap)
+
+
 def _run(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
     """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker)."""
     import joblib
@@ -177,7 +192,9 @@ def _run(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
         for it in items:
             yield fn(it)
         return
-    par = joblib.Parallel(return_as="generator_unordered", pre_dispatch="2*n_jobs")
+    # loky starts every worker up front: never more processes than tasks, or than memory holds.
+    n_jobs = _fit_memory(min(workers, max(1, len(items)))) if backend == "loky" else None
+    par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
     yield from par(joblib.delayed(fn)(it) for it in items)
 
 

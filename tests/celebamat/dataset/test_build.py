@@ -178,3 +178,15 @@ def test_broken_occluder_assets_are_reported_and_the_rest_used(tmp_path, tiny_li
     faults = " ".join(s["fault"] for s in skipped)
     assert "broken.json" in faults and "blob-train" in faults
     assert verify_dataset(out).ok
+
+
+def test_local_workers_fit_in_memory(monkeypatch, caplog):
+    from celebamat.dataset import build
+
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * build.WORKER_MEMORY) // 4096}
+    monkeypatch.setattr(build.os, "sysconf", lambda name: pages[name])
+    with caplog.at_level("WARNING", logger="celebamat.build"):
+        assert build._fit_memory(32) == 1
+    assert "instead of 32" in caplog.text
+    pages["SC_PHYS_PAGES"] = (64 * build.WORKER_MEMORY) // 4096
+    assert build._fit_memory(32) == 32
