@@ -178,31 +178,31 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
     its checksum is recorded in ``.celebamat/shards/<name>.json`` the same way, so a killed build loses at
     most the shards in flight.
     """
-    import datasets
-    import pyarrow.parquet as pq
+    from datasets.arrow_writer import ParquetWriter
 
     from celebamat.dataset.schema import features
 
-    datasets.disable_progress_bars()
     configure_worker()
     t0 = time.perf_counter()
     out = Path(out_dir)
-    rows, kinds, subtypes, per_sample = [], Counter(), Counter(), Counter()
+    kinds, subtypes, per_sample = Counter(), Counter(), Counter()
     hist = np.zeros(len(OCCLUSION_BINS) - 1, dtype=np.int64)
-    for i, (index, key) in enumerate(task.rows):
-        row, params = render_row(recipe, task.split, task.start + i, index, key)
-        rows.append(row)
-        per_sample[str(len(params.occluders))] += 1
-        for op in params.occluders:
-            kinds[op.kind] += 1
-            subtypes[f"{op.kind}/{op.subtype}"] += 1
-        hist += np.histogram([row["occluded_fraction"]], bins=OCCLUSION_BINS)[0]
-    table = datasets.Dataset.from_list(rows, features=features()).data.table
     final = out / task.name
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
     try:
-        pq.write_table(table, tmp, row_group_size=min(len(rows), 100), compression="snappy")
+        # Rows stream into the parquet writer of `datasets` (its schema metadata included), under a temporary
+        # name until the shard is complete.
+        with ParquetWriter(features=features(), path=str(tmp), writer_batch_size=100) as writer:
+            for i, (index, key) in enumerate(task.rows):
+                row, params = render_row(recipe, task.split, task.start + i, index, key)
+                writer.write(row)
+                per_sample[str(len(params.occluders))] += 1
+                for op in params.occluders:
+                    kinds[op.kind] += 1
+                    subtypes[f"{op.kind}/{op.subtype}"] += 1
+                hist += np.histogram([row["occluded_fraction"]], bins=OCCLUSION_BINS)[0]
+            writer.finalize()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -213,7 +213,7 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
         path=task.name,
         split=task.split,
         index=task.index,
-        rows=len(rows),
+        rows=len(task.rows),
         sha256=sha256_file(final),
         bytes=final.stat().st_size,
         seconds=time.perf_counter() - t0,

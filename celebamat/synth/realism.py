@@ -142,10 +142,14 @@ def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.n
     """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows."""
     if sigma <= 0:
         return image
-    lum = image.mean(axis=2, keepdims=True)
-    scale = (sigma / 255.0) * (0.6 + 0.8 * np.sqrt(np.clip(1.0 - lum, 0, 1)))
-    noise = rng.standard_normal(image.shape, dtype=np.float32) * scale
-    return np.clip(image + noise, 0.0, 1.0)
+    lum = image[..., 0] + image[..., 1] + image[..., 2]
+    scale = np.sqrt(np.clip(1.0 - lum / 3.0, 0.0, 1.0))
+    scale *= 0.8 * sigma / 255.0
+    scale += 0.6 * sigma / 255.0
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    noise *= scale[..., None]
+    noise += image
+    return np.clip(noise, 0.0, 1.0, out=noise)
 
 
 def jpeg_roundtrip(image_u8: np.ndarray, quality: int) -> np.ndarray:
