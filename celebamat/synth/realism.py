@@ -7,6 +7,7 @@ come from the sample's params, noise from a generator the caller seeds from them
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -138,18 +139,36 @@ def cast_shadow_roi(
     return (sx0, sy0, sx1, sy1), cast_shadow(canvas, offset, blur, opacity)
 
 
+_NOISE_TILE_SEED = 0x5E45
+
+
+@lru_cache(maxsize=2)
+def _noise_tile(side: int) -> np.ndarray:
+    """A fixed ``(side, side, 3)`` float32 tile of standard normal noise (a constant, built once per process)."""
+    return np.random.default_rng(_NOISE_TILE_SEED).standard_normal((side, side, 3), dtype=np.float32)
+
+
 def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows."""
+    """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows.
+
+    The noise field is a window of a fixed Gaussian tile twice the image's side, at an offset and with a
+    flip drawn from ``rng``: statistically the same as fresh noise for one image, at a fraction of the cost.
+    """
     if sigma <= 0:
         return image
+    h, w = image.shape[:2]
+    side = 2 * max(h, w)
+    oy, ox = (int(v) for v in rng.integers(0, side - max(h, w) + 1, size=2))
+    noise = _noise_tile(side)[oy : oy + h, ox : ox + w]
+    if rng.random() < 0.5:
+        noise = noise[:, ::-1]
     lum = image[..., 0] + image[..., 1] + image[..., 2]
     scale = np.sqrt(np.clip(1.0 - lum / 3.0, 0.0, 1.0))
     scale *= 0.8 * sigma / 255.0
     scale += 0.6 * sigma / 255.0
-    noise = rng.standard_normal(image.shape, dtype=np.float32)
-    noise *= scale[..., None]
-    noise += image
-    return np.clip(noise, 0.0, 1.0, out=noise)
+    out = noise * scale[..., None]
+    out += image
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def jpeg_roundtrip(image_u8: np.ndarray, quality: int) -> np.ndarray:

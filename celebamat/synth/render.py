@@ -146,10 +146,16 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[tupl
     return box, color, alpha
 
 
-def render_layers(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams) -> list[Layer]:
-    """Warp every occluder of ``params`` (bottom to top) with its colour adjustments and shadow."""
+def render_layers(
+    face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams, clean: np.ndarray | None = None
+) -> list[Layer]:
+    """Warp every occluder of ``params`` (bottom to top) with its colour adjustments and shadow.
+
+    ``clean`` is the face image as float32 in [0, 1], when the caller has it already.
+    """
     size = params.size
-    clean = face.image.astype(np.float32) / 255.0
+    if clean is None:
+        clean = face.image.astype(np.float32) / 255.0
     skin_lab = gains = lum = None
     layers = []
     for op in params.occluders:
@@ -180,7 +186,7 @@ def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple
     Returns:
         ``(image, alpha, occluder_alpha)`` in float: image ``(S, S, 3)`` float32, mattes ``(S, S)`` float64.
     """
-    canvas = clean.astype(np.float32).copy()
+    canvas = clean.astype(np.float32, copy=True)
     keep = np.ones(skin.shape, dtype=np.float64)
     for layer in layers:
         if layer.shadow_roi is not None:
@@ -213,7 +219,7 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
     clean = face.image.astype(np.float32) / 255.0
     # One precision for skin and alpha, so that alpha == skin exactly where nothing occludes, bit for bit.
     skin = np.clip(face.skin.astype(np.float64), 0.0, 1.0)
-    layers = render_layers(face, assets, params)
+    layers = render_layers(face, assets, params, clean)
     image, alpha, occ = composite(clean, skin, layers)
     if params.noise_sigma > 0:
         image = realism.add_noise(image, params.noise_sigma, np.random.default_rng([params.seed, 1]))

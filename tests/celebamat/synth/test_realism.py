@@ -1,0 +1,54 @@
+import cv2
+import numpy as np
+import pytest
+
+from celebamat.synth import realism
+
+
+def test_noise_is_seeded_unbiased_and_scaled():
+    img = np.full((64, 64, 3), 0.5, np.float32)
+    a = realism.add_noise(img, 4.0, np.random.default_rng([1, 1]))
+    b = realism.add_noise(img, 4.0, np.random.default_rng([1, 1]))
+    c = realism.add_noise(img, 4.0, np.random.default_rng([2, 1]))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    d = (a - img) * 255.0
+    expected = 4.0 * (0.6 + 0.8 * np.sqrt(0.5))
+    assert abs(d.mean()) < 0.15 and d.std() == pytest.approx(expected, rel=0.05)
+    assert realism.add_noise(img, 0.0, np.random.default_rng(0)) is img
+
+
+def test_tone_transfer_moves_the_colour_towards_the_target():
+    rgb = np.zeros((32, 32, 3), np.float32) + np.array([0.45, 0.3, 0.25], np.float32)
+    alpha = np.ones((32, 32), np.float32)
+    target = cv2.cvtColor(np.array([[[0.8, 0.6, 0.5]]], np.float32), cv2.COLOR_RGB2Lab)[0, 0]
+    src = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, 0]
+    out = cv2.cvtColor(realism.tone_transfer(rgb, alpha, target, 0.5), cv2.COLOR_RGB2Lab)[0, 0]
+    # half-way in chroma, 30 % in lightness (60 % of the strength)
+    np.testing.assert_allclose(out[1:], src[1:] + 0.5 * (target[1:] - src[1:]), atol=0.5)
+    assert out[0] == pytest.approx(src[0] + 0.3 * (target[0] - src[0]), abs=0.5)
+    assert realism.tone_transfer(rgb, alpha, target, 0.0) is rgb
+
+
+def test_motion_kernel_is_normalised_and_oriented():
+    k = realism.motion_kernel(9.0, 0.0)
+    assert k.sum() == pytest.approx(1.0) and k.shape[0] % 2 == 1
+    assert k[k.shape[0] // 2].sum() == pytest.approx(1.0)  # horizontal: all weight on the middle row
+
+
+def test_cast_shadow_is_offset_soft_and_bounded():
+    a = np.zeros((40, 40), np.float32)
+    a[10:20, 10:20] = 1.0
+    s = realism.cast_shadow(a, (5.0, 0.0), 1.0, 0.4)
+    assert s.max() <= 0.4 + 1e-6 and s[15, 22] > 0.3 and s[15, 5] < 1e-3
+    box, roi = realism.cast_shadow_roi(a[10:20, 10:20], (10, 10, 20, 20), 40, (5.0, 0.0), 1.0, 0.4)
+    full = np.zeros_like(s)
+    full[box[1]:box[3], box[0]:box[2]] = roi
+    np.testing.assert_allclose(full, s, atol=1e-6)
+
+
+def test_jpeg_roundtrip_changes_little_and_zero_means_none():
+    img = np.dstack([np.tile(np.linspace(60, 200, 32), (32, 1))] * 3).astype(np.uint8)
+    out = realism.jpeg_roundtrip(img, 90)
+    assert out.shape == img.shape and np.abs(out.astype(int) - img).mean() < 3
+    assert realism.jpeg_roundtrip(img, 0) is img
