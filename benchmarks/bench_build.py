@@ -92,7 +92,7 @@ def _fresh_workers() -> None:
     from celebamat.dataset import shards
 
     get_reusable_executor().shutdown(wait=True)
-    shards._FACES._items.clear()
+    shards._FACES.clear()
 
 
 def timed_build(recipe, out: Path, workers: int, scan: Path, backend: str = "loky") -> dict[str, float]:

@@ -46,7 +46,7 @@ class BuildReport:
     shards_written: int
     shards_reused: int
     seconds: float
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     #: ``(seconds since the shard phase began, rows)`` for each shard written, in completion order.
     timeline: list[tuple[float, int]] = field(default_factory=list)
 
@@ -65,7 +65,8 @@ class BuildReport:
         if self.skipped:
             lines.append(f"  skipped {len(self.skipped)} faces:")
             for s in self.skipped:
-                lines.append(f"    {s['face']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else ""))
+                lines.append(f"    {s['face']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else "")
+                             + (f"; {s['rows_replaced']} row(s) use another face" if s.get("rows_replaced") else ""))
         else:
             lines.append("  no faces skipped")
         return "\n".join(lines)
@@ -324,6 +325,11 @@ def build_dataset(
                     summaries[s["path"]] = s
                     timeline.append((time.perf_counter() - t_shards, s["rows"]))
                     bar.update(s["rows"])
+        late = _late_skips(summaries.values())
+        for s in late:
+            log.warning("face %s failed to load: %s%s; %d row(s) use another face of the split instead", s["face"],
+                        s["reason"], f" ({s['detail']})" if s["detail"] else "", s["rows_replaced"])
+        skipped = skipped + late
         report = BuildReport(
             out=out,
             splits={s: len(plan.splits[s]) for s in SPLITS if plan.splits.get(s)},
@@ -344,7 +350,7 @@ def finalize_dataset(
     recipe: Recipe,
     plan: BuildPlan,
     shards: list[dict[str, Any]],
-    skipped: list[dict[str, str]],
+    skipped: list[dict[str, Any]],
     library: Any,
     key: str,
     progress: bool = True,
@@ -362,7 +368,7 @@ def finalize_dataset(
         "seed": recipe.seed,
         "faces": {
             "source": recipe.faces.source,
-            "faces_used": len({k for v in plan.splits.values() for k in v}),
+            "faces_used": len({k for v in plan.splits.values() for k in v} - {s["face"] for s in skipped}),
             "skipped": len(skipped),
             "license": getattr(source, "license", ""),
         },
@@ -385,6 +391,16 @@ def finalize_dataset(
         render_dataset_preview(out, out / "preview.png", n=recipe.output.preview_samples)
     write_card(out, manifest)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _late_skips(summaries) -> list[dict[str, Any]]:
+    """Faces that passed the scan but failed to load in a shard, merged over shards (sorted by face)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for summary in summaries:
+        for s in summary.get("skipped", ()):
+            m = merged.setdefault(s["face"], {**s, "rows_replaced": 0})
+            m["rows_replaced"] += s["rows_replaced"]
+    return [merged[k] for k in sorted(merged)]
 
 
 def _statistics(shards: list[dict[str, Any]]) -> dict[str, Any]:

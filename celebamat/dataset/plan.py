@@ -21,13 +21,17 @@ _SPLIT_STREAM = 0x5111
 
 @dataclass(frozen=True)
 class ShardTask:
-    """One shard: rows ``[start, start + len(rows))`` of ``split``; ``rows`` are (sample index, face key)."""
+    """One shard: rows ``[start, start + len(rows))`` of ``split``; ``rows`` are (sample index, face key).
+
+    ``pool`` holds the faces ``split`` may use: a face that fails to load in the worker is replaced from it.
+    """
 
     split: str
     index: int
     count: int
     start: int
     rows: tuple[tuple[int, str], ...]
+    pool: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -55,7 +59,8 @@ class BuildPlan:
             for k in range(count):
                 a, b = k * rows_per_shard, min(len(keys), (k + 1) * rows_per_shard)
                 rows = tuple((self.offsets[split] + i, keys[i]) for i in range(a, b))
-                tasks.append(ShardTask(split=split, index=k, count=count, start=a, rows=rows))
+                tasks.append(ShardTask(split=split, index=k, count=count, start=a, rows=rows,
+                                       pool=self.faces.get(split, ())))
         return tasks
 
     @property

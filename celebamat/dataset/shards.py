@@ -45,6 +45,8 @@ class ShardSummary:
     occlusion_hist: list[int] = field(default_factory=list)
     pid: int = 0
     peak_rss_mb: float = 0.0
+    #: Faces that failed to load here (after passing the scan), with the rows that used a replacement.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,33 +102,76 @@ def library_for(recipe: Recipe):
 
 
 class _FaceCache:
-    """Small LRU of loaded faces: consecutive rows often reuse faces (always, for the demo source)."""
+    """Small LRU of loaded faces per source: consecutive rows often reuse faces (always, for the demo source).
+
+    Keyed by the source object as well as the face key: two sources (another folder, other options) may use
+    the same keys for different faces.
+    """
 
     def __init__(self, capacity: int = 64) -> None:
         self.capacity = capacity
-        self._items: dict[str, Any] = {}
+        self._items: dict[tuple[int, str], Any] = {}
+        self._sources: dict[int, Any] = {}  # keeps each keyed source alive, so its id is never reused
 
     def get(self, source, key: str):
-        if key in self._items:
-            face = self._items.pop(key)
+        k = (id(source), key)
+        if k in self._items:
+            face = self._items.pop(k)
         else:
             face = source.load(key)
             if len(self._items) >= self.capacity:
                 self._items.pop(next(iter(self._items)))
-        self._items[key] = face
+            self._sources[id(source)] = source
+        self._items[k] = face
         return face
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._sources.clear()
 
 
 _FACES = _FaceCache()
 
 
-def render_row(recipe: Recipe, split: str, row: int, index: int, key: str) -> tuple[dict[str, Any], Any]:
-    """Render sample ``index`` (row ``row`` of ``split``) from face ``key``; returns (row dict, params)."""
+_REPLACE_STREAM = 0x5EB5
+
+
+def face_for_row(
+    source, key: str, index: int, pool: tuple[str, ...], seed: int, failed: dict[str, Any]
+) -> Any:
+    """The face of sample ``index``: ``key``, or when it fails to load, the first face of ``pool`` that loads,
+    in an order drawn from ``(seed, index)`` (so the same for any worker). ``failed`` collects the faces
+    that failed (key -> ``FaceSkipped``), and is consulted before trying a face again.
+    """
+    from celebamat.errors import CelebAMatError, FaceSkipped
+
+    candidates = [key]
+    for attempt in range(2):
+        for k in candidates:
+            if k in failed:
+                continue
+            try:
+                return _FACES.get(source, k)
+            except FaceSkipped as exc:
+                failed[k] = exc
+        if attempt == 0:
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), _REPLACE_STREAM, int(index)]))
+            candidates = [pool[i] for i in rng.permutation(len(pool))]
+    raise CelebAMatError(f"sample {index}: face {key} failed to load and so did every other face of its split "
+                         f"({len(pool)}); first fault: {next(iter(failed.values()))}")
+
+
+def render_row(
+    recipe: Recipe, split: str, row: int, index: int, key: str, pool: tuple[str, ...] = (),
+    failed: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """Render sample ``index`` (row ``row`` of ``split``) from face ``key`` (or its replacement from ``pool``
+    when it fails to load); returns (row dict, params)."""
     from celebamat.synth.render import render
     from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
     source, library = source_for(recipe), library_for(recipe)
-    face = _FACES.get(source, key)
+    face = face_for_row(source, key, index, pool or (key,), recipe.seed, {} if failed is None else failed)
     seed = sample_seed(recipe.seed, index)
     params = sample_params(sample_rng(recipe.seed, index), face, library, recipe.synth, split=split, seed=seed)
     assets = {op.asset_id: library.get(op.asset_id) for op in params.occluders}
@@ -187,6 +232,8 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
     out = Path(out_dir)
     kinds, subtypes, per_sample = Counter(), Counter(), Counter()
     hist = np.zeros(len(OCCLUSION_BINS) - 1, dtype=np.int64)
+    failed: dict[str, Any] = {}
+    replaced: dict[str, int] = {}
     final = out / task.name
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
@@ -195,7 +242,9 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
         # name until the shard is complete.
         with ParquetWriter(features=features(), path=str(tmp), writer_batch_size=100) as writer:
             for i, (index, key) in enumerate(task.rows):
-                row, params = render_row(recipe, task.split, task.start + i, index, key)
+                row, params = render_row(recipe, task.split, task.start + i, index, key, task.pool, failed)
+                if row["face_id"] != key:
+                    replaced[key] = replaced.get(key, 0) + 1
                 writer.write(row)
                 per_sample[str(len(params.occluders))] += 1
                 for op in params.occluders:
@@ -223,6 +272,8 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
         occlusion_hist=[int(x) for x in hist],
         pid=os.getpid(),
         peak_rss_mb=_peak_rss_mb(),
+        skipped=[{"face": k, "reason": exc.reason, "detail": exc.detail, "rows_replaced": replaced.get(k, 0)}
+                 for k, exc in sorted(failed.items())],
     )
     record = out / STATE_DIR / "shards" / (Path(task.name).name + ".json")
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -246,7 +297,8 @@ def _peak_rss_mb() -> float:
 
 
 def scan_faces(recipe: Recipe, keys: list[str]) -> list[dict[str, Any]]:
-    """Try to load each face; returns ``{"key", "ok", "identity", "reason", "detail"}`` per key (worker side)."""
+    """Vet each face (``FaceSource.check``); returns ``{"key", "ok", "identity", "reason", "detail"}`` per key
+    (worker side)."""
     from celebamat.errors import FaceSkipped
 
     configure_worker()
@@ -254,8 +306,9 @@ def scan_faces(recipe: Recipe, keys: list[str]) -> list[dict[str, Any]]:
     out = []
     for key in keys:
         try:
-            face = _FACES.get(source, key)
-            out.append({"key": key, "ok": True, "identity": face.identity, "reason": "", "detail": ""})
+            # A full load is kept in the worker's face cache, where the shards that follow may find it.
+            identity = source.check(key) if source.light_check else _FACES.get(source, key).identity
+            out.append({"key": key, "ok": True, "identity": identity, "reason": "", "detail": ""})
         except FaceSkipped as exc:
             out.append({"key": key, "ok": False, "identity": None, "reason": exc.reason, "detail": exc.detail})
     return out

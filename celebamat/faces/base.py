@@ -21,6 +21,8 @@ class FaceSource(abc.ABC):
 
     name: str = ""
     license: str = ""
+    #: Whether :meth:`check` is lighter than :meth:`load` (a build's face scan then calls it instead).
+    light_check: bool = False
 
     def __init__(self, spec: str, size: int) -> None:
         if int(size) < 32:
@@ -39,6 +41,16 @@ class FaceSource(abc.ABC):
     @abc.abstractmethod
     def load(self, key: str) -> FaceRecord:
         """The aligned face of ``key``. Raises :class:`celebamat.errors.FaceSkipped` for an unusable face."""
+
+    def check(self, key: str) -> str | None:
+        """Vet a face for a build plan; returns its identity (see :meth:`identity`).
+
+        Raises :class:`celebamat.errors.FaceSkipped` for a face :meth:`load` would refuse. The default loads
+        the face. A source may check less, when a full load is costly and rarely fails: it must never refuse
+        a face that :meth:`load` accepts, and a face it lets through that :meth:`load` then refuses is
+        replaced in the build by another face of the same split, and reported.
+        """
+        return self.load(key).identity
 
     def __len__(self) -> int:
         return len(self.keys())

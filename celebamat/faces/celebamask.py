@@ -63,6 +63,7 @@ class CelebAMaskHQSource(FaceSource):
 
     name = "celebamask-hq"
     license = CELEBAMASK_LICENSE
+    light_check = True
 
     def __init__(
         self,
@@ -172,13 +173,40 @@ class CelebAMaskHQSource(FaceSource):
             raise FaceSkipped(key, "mask missing", f"part masks {bad} differ in size from {paths['skin'].name}")
         return paint_parts(masks), masks["skin"]
 
-    def load(self, key: str) -> FaceRecord:
-        n = self.index(key)
+    def _filtered_parts(self, key: str) -> tuple[np.ndarray, np.ndarray, float]:
+        """:meth:`_parts` plus the occluded fraction; raises ``FaceSkipped`` for a face the filter refuses."""
         labels, raw_skin = self._parts(key)
         occ = occluded_fraction(labels, self.skin_parts, self.occlusion_parts, face=raw_skin)
         if self.occlusion_filter is not None and occ > self.occlusion_filter:
             raise FaceSkipped(key, "already occluded", f"{', '.join(self.occlusion_parts)} cover {occ:.1%} of the "
                               f"face (threshold {self.occlusion_filter:.1%})")
+        return labels, raw_skin, occ
+
+    def check(self, key: str) -> str | None:
+        """Vet a face for the build plan without decoding its photo or meshing it.
+
+        Checks what decides which faces a split gets: the part masks (decoded only when the occlusion filter
+        is on) and the photo's presence. A photo that later fails to decode, or in which the mesh finds no
+        face, is replaced by the build with another face of its split and reported; on CelebAMask-HQ that is
+        rare, and checking it here would cost a second full pass over every face.
+        """
+        n = self.index(key)
+        if self.occlusion_filter is not None:
+            self._filtered_parts(key)
+        elif not self.part_paths(n)["skin"].exists():
+            self._parts(key)  # raises the same "mask missing" as load
+        path = self.root / IMAGE_DIR / f"{n}.jpg"
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise FaceSkipped(key, "unreadable file", f"{path}: cannot access: {exc.strerror or exc}") from exc
+        if size == 0:
+            raise FaceSkipped(key, "empty file", f"{path}: the file has 0 bytes")
+        return self.identity(key)
+
+    def load(self, key: str) -> FaceRecord:
+        n = self.index(key)
+        labels, raw_skin, occ = self._filtered_parts(key)
         path = self.root / IMAGE_DIR / f"{n}.jpg"
         try:
             image = read_image(path)

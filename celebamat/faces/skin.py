@@ -97,8 +97,10 @@ def paint_parts(masks: Mapping[str, np.ndarray], shape: tuple[int, int] | None =
 
 def labels_to_mask(labels: np.ndarray, parts: Iterable[str]) -> np.ndarray:
     """Boolean ``(H, W)`` mask of the pixels whose painted label is one of ``parts`` (names or groups)."""
-    ids = [CELEBAMASK_PARTS.index(p) + 1 for p in resolve_parts(parts, "parts")]
-    return np.isin(labels, ids)
+    lut = np.zeros(256, dtype=np.uint8)
+    lut[[CELEBAMASK_PARTS.index(p) + 1 for p in resolve_parts(parts, "parts")]] = 1
+    # A lookup table is an order of magnitude faster than np.isin on a label map.
+    return cv2.LUT(np.ascontiguousarray(labels, dtype=np.uint8), lut).view(bool)
 
 
 def occluded_fraction(

@@ -73,8 +73,6 @@ class Sample:
     skin: np.ndarray
     occluder_alpha: np.ndarray
     clean: np.ndarray
-    alpha_float: np.ndarray
-    occluder_alpha_float: np.ndarray
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
@@ -180,14 +178,40 @@ def render_layers(
     return layers
 
 
-def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stack ``layers`` over ``clean`` (``(S, S, 3)`` float32 [0, 1]).
+Box = tuple[int, int, int, int]
+
+
+def _union(boxes: list[Box]) -> Box | None:
+    """Smallest box holding every non-empty box, or ``None``."""
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+    if not boxes:
+        return None
+    x0, y0, x1, y1 = zip(*boxes)
+    return min(x0), min(y0), max(x1), max(y1)
+
+
+def _layer_boxes(layers: list[Layer]) -> list[Box]:
+    return [layer.box for layer in layers] + [layer.shadow_box for layer in layers if layer.shadow_roi is not None]
+
+
+def composite_region(
+    canvas: np.ndarray, skin: np.ndarray, layers: list[Layer], region: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ``layers`` over ``canvas`` in place, inside ``region`` only (it must hold every layer's boxes).
+
+    Args:
+        canvas: ``(S, S, 3)`` float32 in [0, 1], the clean face; overwritten with the composite (clipped to
+            [0, 1] inside ``region``).
+        skin: ``(S, S)`` float in [0, 1].
+        layers: bottom to top.
+        region: ``(x0, y0, x1, y1)``.
 
     Returns:
-        ``(image, alpha, occluder_alpha)`` in float: image ``(S, S, 3)`` float32, mattes ``(S, S)`` float64.
+        ``(alpha, occluder_alpha)`` on ``region``, float64 ``(y1-y0, x1-x0)``: outside it alpha is the skin
+        and occluder_alpha is 0, exactly.
     """
-    canvas = clean.astype(np.float32, copy=True)
-    keep = np.ones(skin.shape, dtype=np.float64)
+    rx0, ry0, rx1, ry1 = region
+    keep = np.ones((ry1 - ry0, rx1 - rx0), dtype=np.float64)
     for layer in layers:
         if layer.shadow_roi is not None:
             x0, y0, x1, y1 = layer.shadow_box
@@ -198,9 +222,28 @@ def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple
         view = canvas[y0:y1, x0:x1]
         view *= (1.0 - layer.alpha_roi)[..., None]
         view += layer.color_roi
-        keep[y0:y1, x0:x1] *= 1.0 - layer.alpha_roi.astype(np.float64)
-    alpha = skin.astype(np.float64) * keep
-    return np.clip(canvas, 0.0, 1.0), alpha, 1.0 - keep
+        keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] *= 1.0 - layer.alpha_roi.astype(np.float64)
+    inside = canvas[ry0:ry1, rx0:rx1]
+    np.clip(inside, 0.0, 1.0, out=inside)
+    alpha = np.clip(skin[ry0:ry1, rx0:rx1].astype(np.float64), 0.0, 1.0) * keep
+    return alpha, 1.0 - keep
+
+
+def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack ``layers`` over ``clean`` (``(S, S, 3)`` float in [0, 1]); the full-frame form of the equation.
+
+    Returns:
+        ``(image, alpha, occluder_alpha)`` in float: image ``(S, S, 3)`` float32, mattes ``(S, S)`` float64.
+    """
+    canvas = clean.astype(np.float32, copy=True)
+    np.clip(canvas, 0.0, 1.0, out=canvas)
+    alpha = np.clip(skin.astype(np.float64), 0.0, 1.0)
+    occ = np.zeros(skin.shape, dtype=np.float64)
+    region = _union(_layer_boxes(layers))
+    if region is not None:
+        x0, y0, x1, y1 = region
+        alpha[y0:y1, x0:x1], occ[y0:y1, x0:x1] = composite_region(canvas, skin, layers, region)
+    return canvas, alpha, occ
 
 
 def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams) -> Sample:
@@ -217,20 +260,25 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
     if face.image.shape[:2] != (params.size, params.size):
         raise ValueError(f"face {face.face_id} is {face.image.shape[:2]}, params expect {params.size}")
     clean = face.image.astype(np.float32) / 255.0
-    # One precision for skin and alpha, so that alpha == skin exactly where nothing occludes, bit for bit.
-    skin = np.clip(face.skin.astype(np.float64), 0.0, 1.0)
     layers = render_layers(face, assets, params, clean)
-    image, alpha, occ = composite(clean, skin, layers)
+    # Mattes: the quantised skin everywhere, recomputed only where a layer (or its shadow) reaches. skin and
+    # alpha share one precision, so alpha == skin exactly where nothing occludes, bit for bit.
+    skin_q = quantize(face.skin.astype(np.float64))
+    alpha_q = skin_q.copy()
+    occ_q = np.zeros_like(skin_q)
+    region = _union(_layer_boxes(layers))
+    if region is not None:
+        x0, y0, x1, y1 = region
+        alpha, occ = composite_region(clean, face.skin, layers, region)
+        alpha_q[y0:y1, x0:x1] = quantize(alpha)
+        occ_q[y0:y1, x0:x1] = quantize(occ)
     if params.noise_sigma > 0:
-        image = realism.add_noise(image, params.noise_sigma, np.random.default_rng([params.seed, 1]))
-    image_u8 = np.rint(image * 255.0).astype(np.uint8)
+        image = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]))
+        image_u8 = np.rint(image * 255.0).astype(np.uint8)
+    else:
+        # Outside the region the composite is the clean face, whose 8-bit values round-trip exactly.
+        image_u8 = face.image.copy()
+        if region is not None:
+            image_u8[y0:y1, x0:x1] = np.rint(clean[y0:y1, x0:x1] * 255.0).astype(np.uint8)
     image_u8 = realism.jpeg_roundtrip(image_u8, params.jpeg_quality)
-    return Sample(
-        image=image_u8,
-        alpha=quantize(alpha),
-        skin=quantize(skin),
-        occluder_alpha=quantize(occ),
-        clean=face.image,
-        alpha_float=alpha,
-        occluder_alpha_float=occ,
-    )
+    return Sample(image=image_u8, alpha=alpha_q, skin=skin_q, occluder_alpha=occ_q, clean=face.image)
