@@ -92,6 +92,22 @@ def configure_worker() -> None:
     libc.mallopt(m_trim_threshold, 128 << 20)
 
 
+def warm_worker(recipe: Recipe) -> None:
+    """Load what every shard needs (occluder library, face mesh model, parquet writer) in a worker's first
+    task, whatever that task is.
+
+    loky takes a worker's memory baseline after its first task and replaces a worker that grows 300 MB past
+    it: a worker whose first task was a light face scan would otherwise be replaced on its first shard, and
+    pay its start-up twice.
+    """
+    import datasets.arrow_writer  # noqa: F401
+
+    from celebamat.landmarks import get_landmarker
+
+    library_for(recipe)
+    get_landmarker()
+
+
 def source_for(recipe: Recipe):
     return _source(recipe.faces.source, recipe.faces.size, json.dumps(recipe.faces.options, sort_keys=True))
 
@@ -219,7 +235,7 @@ def render_row(
 def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]:
     """Render and write one shard; returns its :class:`ShardSummary` as a dict.
 
-    The parquet file appears under its final name only when complete (temporary name, fsync, rename), and
+    The parquet file appears under its final name only when complete (temporary name, then rename), and
     its checksum is recorded in ``.celebamat/shards/<name>.json`` the same way, so a killed build loses at
     most the shards in flight.
     """
@@ -252,8 +268,8 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
                     subtypes[f"{op.kind}/{op.subtype}"] += 1
                 hist += np.histogram([row["occluded_fraction"]], bins=OCCLUSION_BINS)[0]
             writer.finalize()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        # No fsync: kill -9 loses nothing that was written, and after a machine crash the resume's checksum
+        # check finds a shard whose bytes did not reach the disk and writes it again.
         os.replace(tmp, final)
     finally:
         if tmp.exists():

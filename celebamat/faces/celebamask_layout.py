@@ -8,6 +8,7 @@ faces' landmarks: right in shape, not CelebAMask-HQ's annotations.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,8 +39,12 @@ def write_celebamask_layout(root: str | Path, n_faces: int, *, images_per_identi
     keys = src.keys()
     (root / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     mapping, ident = ["idx orig_idx orig_file"], []
+    records: dict[str, Any] = {}
     for n in range(n_faces):
-        rec = src.load(keys[n % len(keys)])
+        key = keys[n % len(keys)]
+        if key not in records:
+            records[key] = src.load(key)
+        rec = records[key]
         img = cv2.resize(rec.image, (size, size), interpolation=cv2.INTER_CUBIC)
         Image.fromarray(img).save(root / IMAGE_DIR / f"{n}.jpg", quality=95)
         ann = root / MASK_DIR / str(n // 2000)

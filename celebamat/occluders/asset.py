@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,12 @@ class OccluderAsset:
         if "rgba" not in self._cache:
             self._cache["rgba"] = _read_rgba(self.path)
         return self._cache["rgba"]
+
+    def memo(self, name: str, compute: Callable[[OccluderAsset], Any]) -> Any:
+        """A value derived from this asset alone (its pixels, say), computed on first use and kept."""
+        if name not in self._cache:
+            self._cache[name] = compute(self)
+        return self._cache[name]
 
     def metadata(self) -> dict[str, Any]:
         """The JSON metadata this asset was loaded from (or would be written as)."""

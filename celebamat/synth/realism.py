@@ -34,24 +34,39 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
     return np.median(lab[sel], axis=0).astype(np.float32)
 
 
-def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, strength: float) -> np.ndarray:
+def opaque_lab_median(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+    """Median CIE-Lab colour of the opaque part (alpha > 0.9) of an occluder; ``None`` when under 16 pixels.
+
+    ``rgb`` is ``(h, w, 3)`` float32 in [0, 1], straight; ``alpha`` ``(h, w)``. Depends on the asset alone, so
+    callers may keep it per asset.
+    """
+    sel = alpha > 0.9
+    if sel.sum() < 16:
+        return None
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab)
+    return np.median(lab[sel], axis=0).astype(np.float32)
+
+
+def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, strength: float,
+                  source_lab: np.ndarray | None = None) -> np.ndarray:
     """Shift the colours of a skin-coloured occluder (a hand) towards a face's skin colour.
 
     The median Lab of the opaque part of ``rgb`` moves ``strength`` of the way to ``target_lab`` (chroma fully,
     lightness by 60 %), keeping the asset's own shading. ``rgb`` is ``(h, w, 3)`` float32 in [0, 1], straight
-    (not premultiplied); ``alpha`` ``(h, w)``.
+    (not premultiplied); ``alpha`` ``(h, w)``. ``source_lab`` is :func:`opaque_lab_median` of the occluder when
+    the caller has it already.
     """
     if strength <= 0:
         return rgb
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    sel = alpha > 0.9
-    if sel.sum() < 16:
+    src = opaque_lab_median(rgb, alpha) if source_lab is None else source_lab
+    if src is None:
         return rgb
-    src = np.median(lab[sel], axis=0)
     delta = (np.asarray(target_lab, dtype=np.float32) - src) * strength
     delta[0] *= 0.6
-    out = cv2.cvtColor(lab + delta.astype(np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(out, 0.0, 1.0)
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab)
+    lab += delta.astype(np.float32)
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def scene_light(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -74,7 +89,8 @@ def light_match(rgb: np.ndarray, gains: np.ndarray, luminance: float, strength: 
         return rgb
     bright = float(np.clip(luminance / 0.45, 0.6, 1.35)) ** (0.5 * strength)
     tint = np.power(np.clip(gains, 0.5, 2.0), 0.5 * strength).astype(np.float32)
-    return np.clip(rgb * (tint * bright), 0.0, 1.0)
+    out = rgb * (tint * bright)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -162,8 +178,9 @@ def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.n
     noise = _noise_tile(side)[oy : oy + h, ox : ox + w]
     if rng.random() < 0.5:
         noise = noise[:, ::-1]
-    lum = image[..., 0] + image[..., 1] + image[..., 2]
-    scale = np.sqrt(np.clip(1.0 - lum / 3.0, 0.0, 1.0))
+    # 1 - mean(R, G, B) in one pass, as a weighted sum of the channels.
+    dark = cv2.transform(image, np.full((1, 3), -1.0 / 3.0, np.float32)) + 1.0
+    scale = np.sqrt(np.clip(dark, 0.0, 1.0, out=dark), out=dark)
     scale *= 0.8 * sigma / 255.0
     scale += 0.6 * sigma / 255.0
     out = noise * scale[..., None]

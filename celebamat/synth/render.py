@@ -80,6 +80,11 @@ def quantize(x: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float32 image in [0, 1] to uint8, ``rint(x * 255)`` (round half to even) in one OpenCV pass."""
+    return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0)
+
+
 def _extend(rgba: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Extend an asset beyond ``edge`` by replicating its border pixels so a limb reaches the image border."""
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
@@ -113,6 +118,12 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[tupl
     prem = np.empty_like(rgba)
     prem[..., :3] = rgba[..., :3] * rgba[..., 3:4]
     prem[..., 3] = rgba[..., 3]
+    return warp_premultiplied(prem, op, size)
+
+
+def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int) -> tuple[tuple[int, int, int, int],
+                                                                                 np.ndarray, np.ndarray]:
+    """:func:`warp_occluder` of an asset already premultiplied (``(h, w, 4)`` float32, colour times alpha)."""
     m = op.matrix
     if op.extend:
         prem, m = _extend(prem, op.extend, m, size)
@@ -144,6 +155,11 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[tupl
     return box, color, alpha
 
 
+def _opaque_lab_median(asset: Any) -> np.ndarray | None:
+    u8 = asset.rgba()
+    return realism.opaque_lab_median(u8[..., :3].astype(np.float32) / 255.0, u8[..., 3].astype(np.float32) / 255.0)
+
+
 def render_layers(
     face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams, clean: np.ndarray | None = None
 ) -> list[Layer]:
@@ -158,17 +174,22 @@ def render_layers(
     layers = []
     for op in params.occluders:
         asset = assets[op.asset_id]
-        rgba = asset.rgba().astype(np.float32) / 255.0
-        rgb, a = rgba[..., :3], rgba[..., 3]
+        u8 = asset.rgba()
+        rgb = np.multiply(u8[..., :3], np.float32(1.0 / 255.0), dtype=np.float32)
+        a = np.multiply(u8[..., 3], np.float32(1.0 / 255.0), dtype=np.float32)
         if op.tone_transfer > 0:
             if skin_lab is None:
                 skin_lab = realism.skin_statistics(clean, face.skin)
-            rgb = realism.tone_transfer(rgb, a, skin_lab, op.tone_transfer)
+            rgb = realism.tone_transfer(rgb, a, skin_lab, op.tone_transfer,
+                                        source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
         if op.light_match > 0:
             if gains is None:
                 gains, lum = realism.scene_light(clean)
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
-        box, color, alpha = warp_occluder(np.dstack([rgb, a]).astype(np.float32), op, size)
+        prem = np.empty(u8.shape, dtype=np.float32)
+        np.multiply(rgb, a[..., None], out=prem[..., :3])
+        prem[..., 3] = a
+        box, color, alpha = warp_premultiplied(prem, op, size)
         shadow_box = shadow = None
         if op.shadow_opacity > 0 and alpha.size:
             shadow_box, shadow = realism.cast_shadow_roi(alpha, box, size, op.shadow_offset, op.shadow_blur,
@@ -222,7 +243,7 @@ def composite_region(
         view = canvas[y0:y1, x0:x1]
         view *= (1.0 - layer.alpha_roi)[..., None]
         view += layer.color_roi
-        keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] *= 1.0 - layer.alpha_roi.astype(np.float64)
+        keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] *= np.subtract(1.0, layer.alpha_roi, dtype=np.float64)
     inside = canvas[ry0:ry1, rx0:rx1]
     np.clip(inside, 0.0, 1.0, out=inside)
     alpha = np.clip(skin[ry0:ry1, rx0:rx1].astype(np.float64), 0.0, 1.0) * keep
@@ -274,11 +295,11 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
         occ_q[y0:y1, x0:x1] = quantize(occ)
     if params.noise_sigma > 0:
         image = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]))
-        image_u8 = np.rint(image * 255.0).astype(np.uint8)
+        image_u8 = to_uint8(image)
     else:
         # Outside the region the composite is the clean face, whose 8-bit values round-trip exactly.
         image_u8 = face.image.copy()
         if region is not None:
-            image_u8[y0:y1, x0:x1] = np.rint(clean[y0:y1, x0:x1] * 255.0).astype(np.uint8)
+            image_u8[y0:y1, x0:x1] = to_uint8(clean[y0:y1, x0:x1])
     image_u8 = realism.jpeg_roundtrip(image_u8, params.jpeg_quality)
     return Sample(image=image_u8, alpha=alpha_q, skin=skin_q, occluder_alpha=occ_q, clean=face.image)
