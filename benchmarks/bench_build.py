@@ -80,6 +80,7 @@ def timed_build(layout: Path, samples: int, size: int, rows_per_shard: int, out:
     Returns wall seconds, rows per second end to end and in steady state (after the first wave of one shard
     per worker, which carries process start-up), and the workers' peak RSS in MiB.
     """
+    os.sync()  # the previous step's writes are not flushed on this one's time
     spec = {"layout": str(layout), "samples": samples, "size": size, "rows_per_shard": rows_per_shard,
             "out": str(out), "workers": workers, "backend": backend}
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
@@ -99,6 +100,7 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
 
     out.mkdir(parents=True, exist_ok=True)
     n_faces = len(list((layout / "CelebA-HQ-img").glob("*.jpg")))
+    os.sync()
     t0 = time.perf_counter()
     rows = []
     lm = np.zeros((478, 2), np.float32)

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ours_or_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "celebamat"
+
+
 def main(argv: list[str] | None = None) -> int:
     # mediapipe's protobuf use warns on every import; it is not the user's concern.
     warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     # Our messages at INFO; third-party libraries (datasets, httpx, ...) only when they warn, unless -v.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
     logging.getLogger("celebamat").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    if not args.verbose:
+        # Some libraries (Dask's distributed) set their own loggers to INFO; the handler keeps them quiet.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_ours_or_warning)
     try:
         return int(args.func(args) or 0)
     except CelebAMatError as exc:

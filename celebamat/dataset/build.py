@@ -143,7 +143,7 @@ def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None
             yield
         return
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise CelebAMatError("--backend dask needs dask and distributed: pip install 'celebamat[dask]'") from None
     if scheduler:
@@ -151,25 +151,69 @@ def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
             raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        cluster = None
-    else:
-        import dask
+        try:
+            with joblib.parallel_config(backend="dask", n_jobs=max(1, sum(client.nthreads().values()))):
+                yield
+        finally:
+            client.close()
+        return
+    client = _local_dask_client(workers)
+    with joblib.parallel_config(backend="dask", n_jobs=workers):
+        yield
 
-        # Two background costs that matter when workers fill every core: the statistical profiler, and the
-        # system monitor sampling every half second.
-        with dask.config.set({"distributed.worker.profile.enabled": False,
-                              "distributed.admin.system-monitor.interval": "2s"}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
+
+#: The local Dask cluster of this process, kept for the next build like loky's reusable executor (closed at
+#: exit, or when a build asks for another worker count).
+_LOCAL_DASK: dict[str, Any] = {}
+
+
+def _local_dask_client(workers: int) -> Any:
+    """A client of a local cluster of ``workers`` one-thread processes, started or reused."""
+    import atexit
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    held = _LOCAL_DASK
+    if held and held["workers"] == workers:
+        try:
+            if len(held["client"].scheduler_info()["workers"]) == workers:
+                return held["client"]
+        except Exception:  # a cluster that broke down is replaced below
+            pass
+    _close_local_dask()
+    # Background costs that matter when workers fill every core: the statistical profiler, and the system,
+    # event-loop and memory monitors waking up several times a second.
+    with dask.config.set({"distributed.worker.profile.enabled": False,
+                          "distributed.admin.system-monitor.interval": "2s",
+                          "distributed.admin.tick.interval": "1s",
+                          "distributed.worker.memory.monitor-interval": "1s"}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    if not held.get("atexit"):
+        atexit.register(_close_local_dask)
+    held.update(workers=workers, cluster=cluster, client=client, atexit=True)
+    return client
+
+
+def _close_local_dask() -> None:
+    cluster, client = _LOCAL_DASK.pop("cluster", None), _LOCAL_DASK.pop("client", None)
+    _LOCAL_DASK.pop("workers", None)
+    if cluster is None:
+        return
+    # Closing restores distributed's log levels before its last messages, which would print every comm closed.
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.scheduler", "distributed.nanny",
+                                            "distributed.core", "distributed.worker")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
     try:
-        n = workers if not scheduler else max(1, sum(client.nthreads().values()))
-        with joblib.parallel_config(backend="dask", n_jobs=n):
-            yield
-    finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close()
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
 
 
 def _fit_memory(workers: int) -> int:

@@ -81,6 +81,15 @@ def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     dask_out = tmp_path / "dask"
     build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
     assert digest(dask_out) == digest(ref)
+    # The local cluster is kept for the next build in this process, like loky's workers.
+    from celebamat.dataset import build
+
+    client = build._LOCAL_DASK["client"]
+    again = tmp_path / "dask-again"
+    build_dataset(load_recipe(tiny_recipe), again, workers=2, backend="dask", progress=False)
+    assert build._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
+    build._close_local_dask()
+    assert "client" not in build._LOCAL_DASK
 
 
 def test_resume_keeps_intact_shards_and_redoes_damaged_ones(tmp_path, tiny_recipe, reference):

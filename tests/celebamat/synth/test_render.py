@@ -192,3 +192,12 @@ def test_alpha_never_rounds_above_skin_at_half_levels(synth_faces, tiny_library)
             keep *= 1.0 - layer.alpha.astype(np.float64)
         np.testing.assert_array_equal(s.alpha[keep == 1.0], s.skin[keep == 1.0])
         assert free.any()
+
+
+def test_to_uint8_rounds_like_rint_including_half_levels():
+    from celebamat.synth.render import to_uint8
+
+    x = np.concatenate([np.linspace(0, 1, 4099), (np.arange(255) + 0.5) / 255.0]).astype(np.float32)
+    img = np.repeat(x[None, :, None], 3, axis=2)
+    np.testing.assert_array_equal(to_uint8(img), np.rint(img * np.float32(255.0)).astype(np.uint8))
+    assert to_uint8(img).dtype == np.uint8 and to_uint8(img).shape == img.shape
