@@ -25,7 +25,7 @@ from celebamat import __version__
 from celebamat.dataset.plan import BuildPlan, ShardTask, make_plan
 from celebamat.dataset.recipe import Recipe
 from celebamat.dataset.schema import SPLITS
-from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, warm_worker, write_shard
+from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, write_shard
 from celebamat.errors import CelebAMatError
 from celebamat.utils.io import atomic_write_text, sha256_file
 
@@ -263,11 +263,9 @@ def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool)
 
 class _ScanTask:
     def __init__(self, recipe: Recipe) -> None:
-        self.recipe, self.parent = recipe, os.getpid()
+        self.recipe = recipe
 
     def __call__(self, keys: list[str]) -> list[dict[str, Any]]:
-        if os.getpid() != self.parent:
-            warm_worker(self.recipe)  # a worker that will write shards next
         return scan_faces(self.recipe, keys)
 
 

@@ -83,6 +83,7 @@ def configure_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)
+    _keep_loky_worker()
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc: nothing to tune
@@ -92,20 +93,20 @@ def configure_worker() -> None:
     libc.mallopt(m_trim_threshold, 128 << 20)
 
 
-def warm_worker(recipe: Recipe) -> None:
-    """Load what every shard needs (occluder library, face mesh model, parquet writer) in a worker's first
-    task, whatever that task is.
+def _keep_loky_worker() -> None:
+    """Stop loky from replacing this process as "leaking" (no effect outside a loky worker).
 
-    loky takes a worker's memory baseline after its first task and replaces a worker that grows 300 MB past
-    it: a worker whose first task was a light face scan would otherwise be replaced on its first shard, and
-    pay its start-up twice.
+    loky measures a worker's memory after its first task and replaces the worker once it has grown 300 MB past
+    that. A build worker grows that much by design while it fills its caches (faces, assets, the mesh model,
+    parquet buffers: about 600 MB in all, see ``build.WORKER_MEMORY``), and a replaced worker pays its whole
+    start-up again and prints a warning about a memory leak.
     """
-    import datasets.arrow_writer  # noqa: F401
-
-    from celebamat.landmarks import get_landmarker
-
-    library_for(recipe)
-    get_landmarker()
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:
+        return
+    if hasattr(process_executor, "_USE_PSUTIL"):
+        process_executor._USE_PSUTIL = False
 
 
 def source_for(recipe: Recipe):

@@ -1,0 +1,22 @@
+"""Build workers are kept by loky however much their caches grow."""
+
+from __future__ import annotations
+
+import pytest
+
+import psutil  # noqa: F401  (loky's leak check runs only with psutil, which the test extras bring)
+from _loky_tasks import grow
+
+
+@pytest.mark.filterwarnings("ignore:A worker stopped:UserWarning")
+@pytest.mark.parametrize("configure", [False, True])
+def test_loky_keeps_a_configured_worker_that_grows(configure):
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1) as ex:
+        first = ex.submit(grow, 0, configure).result()
+        grown = ex.submit(grow, 400, configure).result()
+        after = ex.submit(grow, 0, configure).result()
+    assert first == grown
+    # Unconfigured, loky takes the growth for a leak and starts a new worker; configured, it keeps it.
+    assert (after == first) is configure
