@@ -93,20 +93,25 @@ def configure_worker() -> None:
     libc.mallopt(m_trim_threshold, 128 << 20)
 
 
+#: Growth past its first task after which loky replaces a build worker as leaking (loky's default: 300 MB).
+LOKY_LEAK_LIMIT = 2 << 30
+
+
 def _keep_loky_worker() -> None:
-    """Stop loky from replacing this process as "leaking" (no effect outside a loky worker).
+    """Raise loky's memory-leak limit for this process to :data:`LOKY_LEAK_LIMIT` (no effect outside loky).
 
     loky measures a worker's memory after its first task and replaces the worker once it has grown 300 MB past
     that. A build worker grows that much by design while it fills its caches (faces, assets, the mesh model,
     parquet buffers: about 600 MB in all, see ``build.WORKER_MEMORY``), and a replaced worker pays its whole
-    start-up again and prints a warning about a memory leak.
+    start-up again and warns of a leak. (Turning the check off instead would make loky run a full garbage
+    collection after every task.)
     """
     try:
         from joblib.externals.loky import process_executor
     except ImportError:
         return
-    if hasattr(process_executor, "_USE_PSUTIL"):
-        process_executor._USE_PSUTIL = False
+    if getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", LOKY_LEAK_LIMIT) < LOKY_LEAK_LIMIT:
+        process_executor._MAX_MEMORY_LEAK_SIZE = LOKY_LEAK_LIMIT
 
 
 def source_for(recipe: Recipe):
