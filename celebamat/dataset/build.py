@@ -147,8 +147,11 @@ def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None
     except ImportError:
         raise CelebAMatError("--backend dask needs dask and distributed: pip install 'celebamat[dask]'") from None
     if scheduler:
+        import dask
+
         try:
-            client = Client(scheduler, timeout="20s")
+            # Dask's own connect timeout (30 s unless configured), so users tune it where they tune Dask.
+            client = Client(scheduler, timeout=dask.config.get("distributed.comm.timeouts.connect"))
         except OSError as exc:
             raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:

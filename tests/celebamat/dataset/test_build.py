@@ -199,3 +199,23 @@ def test_local_workers_fit_in_memory(monkeypatch, caplog):
     assert "instead of 32" in caplog.text
     pages["SC_PHYS_PAGES"] = (64 * build.WORKER_MEMORY) // 4096
     assert build._fit_memory(32) == 32
+
+
+def test_dask_cluster_at_a_scheduler_address(tmp_path, tiny_recipe, reference):
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    ref, _ = reference
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        out = tmp_path / "remote"
+        build_dataset(load_recipe(tiny_recipe), out, backend="dask", scheduler=cluster.scheduler_address,
+                      progress=False)
+    assert digest(out) == digest(ref)
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(CelebAMatError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+            build_dataset(load_recipe(tiny_recipe), tmp_path / "nowhere", backend="dask",
+                          scheduler="tcp://127.0.0.1:9", progress=False)
