@@ -95,11 +95,19 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
     from datasets.arrow_writer import ParquetWriter
 
     from celebamat.dataset.schema import features
-    from celebamat.faces.io import read_image, read_mask
+    from celebamat.dataset.shards import configure_worker
+    from celebamat.faces.io import read_image, read_mask_u8
+    from celebamat.faces.skin import CELEBAMASK_PARTS
     from celebamat.utils.images import encode_jpeg, encode_png
 
+    configure_worker()  # the same process settings as a build worker (one OpenCV thread, heap thresholds)
     out.mkdir(parents=True, exist_ok=True)
     n_faces = len(list((layout / "CelebA-HQ-img").glob("*.jpg")))
+    # Which mask files each face has is listed before the clock starts: the floor is decoding and encoding.
+    masks_of = {}
+    for n in range(min(samples, n_faces)):
+        folder = layout / "CelebAMask-HQ-mask-anno" / str(n // 2000)
+        masks_of[n] = [p for p in (folder / f"{n:05d}_{part}.png" for part in CELEBAMASK_PARTS) if p.exists()]
     os.sync()
     t0 = time.perf_counter()
     rows = []
@@ -107,12 +115,10 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
     for i in range(samples):
         n = i % n_faces
         img = read_image(layout / "CelebA-HQ-img" / f"{n}.jpg")
-        masks = {m.stem.split("_", 1)[1]: read_mask(m) for m in
-                 sorted((layout / "CelebAMask-HQ-mask-anno" / str(n // 2000)).glob(f"{n:05d}_*.png"))}
+        masks = {m.stem.split("_", 1)[1]: read_mask_u8(m) for m in masks_of[n]}
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
         # The skin part stands in for the three mattes: 8-bit, mostly flat, like the real ones.
-        matte = cv2.resize(np.round(masks["skin"] * 255).astype(np.uint8), (size, size),
-                           interpolation=cv2.INTER_AREA)
+        matte = cv2.resize(masks["skin"], (size, size), interpolation=cv2.INTER_AREA)
         rows.append({
             "id": str(i), "image": {"bytes": encode_jpeg(img), "path": None},
             "alpha": {"bytes": encode_png(matte), "path": None}, "skin": {"bytes": encode_png(matte), "path": None},

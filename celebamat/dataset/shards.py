@@ -200,11 +200,13 @@ def render_row(
     s = render(face, assets, params)
     out = recipe.output
     enc = (lambda im: encode_jpeg(im, out.jpeg_quality)) if out.image_format == "jpeg" else encode_png
-    skin_sum = float(s.skin.astype(np.float64).sum())
-    frac = 1.0 - float(s.alpha.astype(np.float64).sum()) / skin_sum if skin_sum > 0 else 0.0
+    skin_sum = int(s.skin.sum(dtype=np.int64))  # exact integer sums of the 8-bit mattes
+    frac = 1.0 - int(s.alpha.sum(dtype=np.int64)) / skin_sum if skin_sum > 0 else 0.0
     row_dict = {
         "id": f"{split}-{row:07d}",
-        "image": {"bytes": enc(s.image), "path": None},
+        # A sample compressed by its params keeps those JPEG bytes: a second compression would only lose more.
+        "image": {"bytes": s.image_jpeg if out.image_format == "jpeg" and s.image_jpeg else enc(s.image),
+                  "path": None},
         "alpha": {"bytes": encode_png(s.alpha), "path": None},
         "skin": {"bytes": encode_png(s.skin), "path": None},
         "occluder_alpha": {"bytes": encode_png(s.occluder_alpha), "path": None},

@@ -85,19 +85,22 @@ def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255,
     return np.ascontiguousarray(arr[..., :3])
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel mask as ``(H, W)`` float32 in [0, 1] (255 or 65535 = 1).
+def read_mask_u8(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel mask as ``(H, W)`` uint8 (255 = 1; 16-bit and float masks are scaled).
 
     Colour masks use their first channel; an alpha channel, if any, is ignored. EXIF orientation is applied
     so a mask stays registered with its photo. Raises :class:`ImageReadError` like :func:`read_image`.
     """
     im = _open(path)
     if im.mode in ("I;16", "I;16B", "I", "F"):
-        arr = _to_uint8(np.asarray(im))
-    elif im.mode == "1":
-        arr = np.asarray(im.convert("L"))
-    elif im.mode == "L":
-        arr = np.asarray(im)
-    else:
-        arr = np.asarray(im.convert("RGB"))[..., 0]
-    return arr.astype(np.float32) / 255.0
+        return _to_uint8(np.asarray(im))
+    if im.mode == "1":
+        return np.asarray(im.convert("L"))
+    if im.mode == "L":
+        return np.asarray(im)
+    return np.ascontiguousarray(np.asarray(im.convert("RGB"))[..., 0])
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """:func:`read_mask_u8` as ``(H, W)`` float32 in [0, 1]."""
+    return read_mask_u8(path).astype(np.float32) / 255.0

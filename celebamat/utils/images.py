@@ -8,7 +8,7 @@ import numpy as np
 
 def encode_png(image: np.ndarray) -> bytes:
     """PNG bytes of an ``(H, W)`` uint8 (mode L) or ``(H, W, 3)`` uint8 RGB image."""
-    arr = image if image.ndim == 2 else np.ascontiguousarray(image[..., ::-1])
+    arr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # a NumPy flip copies slowly
     ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise RuntimeError("PNG encoding failed")
@@ -17,7 +17,7 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
     """JPEG bytes (4:2:0, baseline) of an ``(H, W, 3)`` uint8 RGB image."""
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buf.tobytes()
@@ -33,4 +33,4 @@ def decode_image(data: bytes, gray: bool = False) -> np.ndarray:
         if arr.ndim != 2:
             raise ValueError(f"expected a single-channel image, got shape {arr.shape}")
         return arr
-    return np.ascontiguousarray(arr[..., ::-1])
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)

@@ -52,3 +52,16 @@ def test_jpeg_roundtrip_changes_little_and_zero_means_none():
     out = realism.jpeg_roundtrip(img, 90)
     assert out.shape == img.shape and np.abs(out.astype(int) - img).mean() < 3
     assert realism.jpeg_roundtrip(img, 0) is img
+
+
+def test_wide_shadow_blur_at_low_resolution_matches_the_full_one():
+    import cv2
+
+    a = np.zeros((200, 200), np.float32)
+    cv2.circle(a, (90, 100), 40, 1.0, -1)
+    fast = realism.cast_shadow(a, (12.0, 7.0), 14.0, 0.3)
+    m = np.float32([[1, 0, 12.0], [0, 1, 7.0]])
+    exact = np.clip(realism.gaussian(cv2.warpAffine(a, m, (200, 200)), 14.0) * 0.3, 0, 1)
+    assert fast.shape == exact.shape and fast.dtype == np.float32
+    assert np.abs(fast - exact).max() < 0.01 * 0.3 * 3  # under 1 % of full darkness, mostly far less
+    assert np.abs(fast - exact).mean() < 0.001
