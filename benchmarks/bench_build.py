@@ -1,6 +1,6 @@
 """Build benchmark: throughput per worker, scaling, I/O floor, memory per worker, loky against Dask.
 
-    python benchmarks/bench_build.py [--samples 1024] [--workers 2] [--size 512] [--skip-dask]
+    python benchmarks/bench_build.py [--samples 2048] [--workers 2] [--size 512] [--skip-dask]
 
 Works on a synthetic CelebAMask-HQ layout made from the demo faces (1024 px JPEGs and 512 px part masks, one
 composite per face, as in the paper-scale build), so it needs nothing downloaded. Every timed build is a whole
@@ -138,7 +138,7 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--samples", type=int, default=1024)
+    ap.add_argument("--samples", type=int, default=2048)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--rows-per-shard", type=int, default=16)

@@ -143,10 +143,11 @@ def face_anchors(landmarks: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def face_frame(landmarks: np.ndarray) -> FaceFrame:
-    """The :class:`FaceFrame` of a face from its ``(478, 2)`` landmarks."""
+def face_frame(landmarks: np.ndarray, anchors: dict[str, np.ndarray] | None = None) -> FaceFrame:
+    """The :class:`FaceFrame` of a face from its ``(478, 2)`` landmarks (and their :func:`face_anchors`, when
+    the caller has them)."""
     pts = _check(landmarks)
-    a = face_anchors(pts)
+    a = face_anchors(pts) if anchors is None else anchors
     d = a["eye_right"] - a["eye_left"]
     return FaceFrame(
         center=(float(a["face_center"][0]), float(a["face_center"][1])),

@@ -115,6 +115,9 @@ def occluded_fraction(
     the raw ``skin`` part mask: CelebAMask-HQ annotates skin under glasses and hat brims, so a lens or a brim
     covering the face counts, a hat high above the head does not). Returns 0.0 when there is no face.
     """
+    occ = labels_to_mask(labels, occlusion_parts)
+    if not occ.any():  # most faces: no glasses or hat, no need for the hull
+        return 0.0
     area = labels_to_mask(labels, skin_parts)
     if face is not None:
         area = area | (np.asarray(face) > 0)
@@ -126,7 +129,7 @@ def occluded_fraction(
     region = np.zeros(labels.shape, np.uint8)
     cv2.fillConvexPoly(region, hull, 1)
     region = region.astype(bool)
-    occ = labels_to_mask(labels, occlusion_parts) & region
+    occ &= region
     return float(occ.sum()) / float(region.sum())
 
 

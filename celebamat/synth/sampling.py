@@ -64,7 +64,7 @@ def sample_params(
     occ_cfg, real = config.occluders, config.realism
     asset_split = asset_split_for(split, config)
     anchors = face_anchors(face.landmarks)
-    frame = face_frame(face.landmarks)
+    frame = face_frame(face.landmarks, anchors)
     size = face.size
 
     pools = {k: library.by_kind(k, asset_split) for k in occ_cfg.kinds}
