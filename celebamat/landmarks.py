@@ -195,13 +195,9 @@ class Landmarker:
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=4, refine_landmarks=True, min_detection_confidence=0.5
             )
-            self._detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=0.5
-            )
             # The first inference initialises the delegates (and prints their notices): do it now, silenced.
-            blank = np.zeros((64, 64, 3), np.uint8)
-            self._mesh.process(blank)
-            self._detector.process(blank)
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
+        self._detector_graph = None  # built on first use: aligned sources (CelebAMask-HQ) never need it
         self._selfie = None
         self._lock = threading.Lock()
 
@@ -221,10 +217,20 @@ class Landmarker:
             res = self._mesh.process(img)
         faces = []
         for fl in res.multi_face_landmarks or []:
-            pts = np.array([[p.x * w, p.y * h] for p in fl.landmark], dtype=np.float32)
+            pts = (np.array([(p.x, p.y) for p in fl.landmark], dtype=np.float64) * (w, h)).astype(np.float32)
             faces.append(pts)
         faces.sort(key=lambda p: -float(np.ptp(p[:, 0]) * np.ptp(p[:, 1])))
         return faces
+
+    @property
+    def _detector(self):
+        if self._detector_graph is None:
+            with _quiet_native_stderr():
+                self._detector_graph = self._mp.solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=0.5
+                )
+                self._detector_graph.process(np.zeros((64, 64, 3), np.uint8))
+        return self._detector_graph
 
     def detect(self, image: np.ndarray) -> list[tuple[float, float, float, float, float]]:
         """Face boxes from the full-range detector: ``(x0, y0, x1, y1, score)`` in pixels, largest first."""

@@ -231,12 +231,13 @@ class CelebAMaskHQSource(FaceSource):
         s = self.size
         img = cv2.resize(image, (s, s), interpolation=cv2.INTER_AREA if image.shape[0] >= s else cv2.INTER_CUBIC)
         skin = labels_to_mask(labels, self.skin_parts).astype(np.float32)
-        skin = cv2.resize(skin, (s, s), interpolation=cv2.INTER_AREA if labels.shape[0] >= s else cv2.INTER_LINEAR)
+        if skin.shape != (s, s):  # resampling keeps it in [0, 1]
+            skin = cv2.resize(skin, (s, s), interpolation=cv2.INTER_AREA if labels.shape[0] >= s else cv2.INTER_LINEAR)
         faces = get_landmarker().mesh(img)
         if not faces:
             raise FaceSkipped(key, "no face", f"{path}: the face mesh found no face in the aligned image")
         return FaceRecord(
-            face_id=key, image=np.ascontiguousarray(img), skin=np.clip(skin, 0, 1).astype(np.float32),
+            face_id=key, image=np.ascontiguousarray(img), skin=skin,
             landmarks=faces[0].astype(np.float32), identity=self.identity(key), source=self.name,
             provenance={"path": str(path), "original_size": [int(image.shape[1]), int(image.shape[0])],
                         "mask_dir": str(self.part_paths(n)["skin"].parent), "skin_parts": list(self.skin_parts),

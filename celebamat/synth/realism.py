@@ -201,12 +201,23 @@ def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.n
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def jpeg_encode(image_u8: np.ndarray, quality: int) -> tuple[np.ndarray, bytes]:
-    """Compress an ``(H, W, 3)`` uint8 RGB image as JPEG at ``quality``: ``(decoded image, JPEG bytes)``."""
+def encode_jpeg_bytes(image_u8: np.ndarray, quality: int) -> bytes:
+    """JPEG bytes of an ``(H, W, 3)`` uint8 RGB image at ``quality``."""
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image_u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), buf.tobytes()
+    return buf.tobytes()
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB pixels of JPEG bytes."""
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def jpeg_encode(image_u8: np.ndarray, quality: int) -> tuple[np.ndarray, bytes]:
+    """Compress an ``(H, W, 3)`` uint8 RGB image as JPEG at ``quality``: ``(decoded image, JPEG bytes)``."""
+    data = encode_jpeg_bytes(image_u8, quality)
+    return decode_jpeg(data), data
 
 
 def jpeg_roundtrip(image_u8: np.ndarray, quality: int) -> np.ndarray:

@@ -15,7 +15,8 @@ and JPEG touch only the final image.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 import cv2
@@ -72,12 +73,21 @@ class Sample:
     (``jpeg_quality > 0``): a JPEG dataset stores them as they are instead of compressing a second time.
     """
 
-    image: np.ndarray
+    pixels: InitVar[np.ndarray | None]
     alpha: np.ndarray
     skin: np.ndarray
     occluder_alpha: np.ndarray
     clean: np.ndarray
     image_jpeg: bytes | None = None
+
+    def __post_init__(self, pixels: np.ndarray | None) -> None:
+        if pixels is not None:
+            self.__dict__["image"] = pixels
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The composite; decoded from ``image_jpeg`` on first use (a JPEG dataset stores the bytes alone)."""
+        return realism.decode_jpeg(self.image_jpeg)
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
@@ -312,8 +322,7 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
         image_u8 = face.image.copy()
         if region is not None:
             image_u8[y0:y1, x0:x1] = to_uint8(clean[y0:y1, x0:x1])
-    jpeg = None
     if params.jpeg_quality > 0:
-        image_u8, jpeg = realism.jpeg_encode(image_u8, params.jpeg_quality)
-    return Sample(image=image_u8, alpha=alpha_q, skin=skin_q, occluder_alpha=occ_q, clean=face.image,
-                  image_jpeg=jpeg)
+        return Sample(pixels=None, alpha=alpha_q, skin=skin_q, occluder_alpha=occ_q, clean=face.image,
+                      image_jpeg=realism.encode_jpeg_bytes(image_u8, params.jpeg_quality))
+    return Sample(pixels=image_u8, alpha=alpha_q, skin=skin_q, occluder_alpha=occ_q, clean=face.image)
