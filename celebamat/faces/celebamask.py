@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -50,10 +49,6 @@ CELEBAMASK_LICENSE = (
 _KEY = re.compile(r"^celebamask-hq:(\d{5})$")
 
 
-@lru_cache(maxsize=64)
-def _part_paths(root: Path, n: int) -> tuple[tuple[str, Path], ...]:
-    d = root / MASK_DIR / str(n // 2000)
-    return tuple((p, d / f"{n:05d}_{p}.png") for p in CELEBAMASK_PARTS)
 
 
 class CelebAMaskHQSource(FaceSource):
@@ -102,7 +97,7 @@ class CelebAMaskHQSource(FaceSource):
         self.occlusion_filter = None if occlusion_filter is None else float(occlusion_filter)
         self._keys: list[str] | None = None
         self._identities: dict[int, str] | None = None
-        self._listings: dict[Path, set[str]] = {}
+        self._listings: dict[str, set[str]] = {}
         self.identity_note = ""
 
     # -- keys and identities ------------------------------------------------------------------------
@@ -156,15 +151,21 @@ class CelebAMaskHQSource(FaceSource):
 
     # -- loading ----------------------------------------------------------------------------------------
     def part_paths(self, n: int) -> dict[str, Path]:
-        return dict(_part_paths(self.root, n))
+        folder, names = self._part_names(n)
+        return {p: Path(folder, name) for p, name in names}
 
-    def _present(self, path: Path) -> bool:
+    def _part_names(self, n: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The mask folder of image ``n`` and ``(part, file name)`` pairs: strings, as pathlib is slow here."""
+        folder = os.path.join(self.root, MASK_DIR, str(n // 2000))
+        return folder, tuple((p, f"{n:05d}_{p}.png") for p in CELEBAMASK_PARTS)
+
+    def _present(self, folder: str, name: str) -> bool:
         """Whether a mask file exists, from one listing per mask folder and source object (19 stat calls per
         face add up)."""
-        names = self._listings.get(path.parent)
+        names = self._listings.get(folder)
         if names is None:
-            names = self._listings[path.parent] = set(os.listdir(path.parent)) if path.parent.is_dir() else set()
-        return path.name in names
+            names = self._listings[folder] = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+        return name in names
 
     def labels(self, key: str) -> np.ndarray:
         """The painted ``(512, 512)`` uint8 label map of a face (see :func:`celebamat.faces.skin.paint_parts`)."""
@@ -173,12 +174,15 @@ class CelebAMaskHQSource(FaceSource):
     def _parts(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """Painted label map and the raw ``skin`` part mask."""
         n = self.index(key)
-        paths = self.part_paths(n)
-        if not self._present(paths["skin"]):
-            raise FaceSkipped(key, "mask missing", f"{paths['skin']} not found: no complete skin annotation")
+        folder, names = self._part_names(n)
+        skin_name = dict(names)["skin"]
+        if not self._present(folder, skin_name):
+            raise FaceSkipped(key, "mask missing",
+                              f"{os.path.join(folder, skin_name)} not found: no complete skin annotation")
         masks = {}
-        for part, p in paths.items():
-            if self._present(p):
+        for part, name in names:
+            if self._present(folder, name):
+                p = os.path.join(folder, name)
                 try:
                     masks[part] = read_mask_u8(p) > 127  # > 0.5 of full scale
                 except ImageReadError as exc:
@@ -186,7 +190,7 @@ class CelebAMaskHQSource(FaceSource):
         shape = masks["skin"].shape
         bad = [p for p, m in masks.items() if m.shape != shape]
         if bad:
-            raise FaceSkipped(key, "mask missing", f"part masks {bad} differ in size from {paths['skin'].name}")
+            raise FaceSkipped(key, "mask missing", f"part masks {bad} differ in size from {skin_name}")
         return paint_parts(masks), masks["skin"]
 
     def _filtered_parts(self, key: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -209,7 +213,7 @@ class CelebAMaskHQSource(FaceSource):
         n = self.index(key)
         if self.occlusion_filter is not None:
             self._filtered_parts(key)
-        elif not self._present(self.part_paths(n)["skin"]):
+        elif not self._present(self._part_names(n)[0], f"{n:05d}_skin.png"):
             self._parts(key)  # raises the same "mask missing" as load
         path = self.root / IMAGE_DIR / f"{n}.jpg"
         try:
@@ -240,7 +244,7 @@ class CelebAMaskHQSource(FaceSource):
             face_id=key, image=np.ascontiguousarray(img), skin=skin,
             landmarks=faces[0].astype(np.float32), identity=self.identity(key), source=self.name,
             provenance={"path": str(path), "original_size": [int(image.shape[1]), int(image.shape[0])],
-                        "mask_dir": str(self.part_paths(n)["skin"].parent), "skin_parts": list(self.skin_parts),
+                        "mask_dir": self._part_names(n)[0], "skin_parts": list(self.skin_parts),
                         "occluded_fraction": round(occ, 4), "transform": [[s / image.shape[1], 0, 0],
                                                                           [0, s / image.shape[0], 0]],
                         "license": CELEBAMASK_LICENSE},

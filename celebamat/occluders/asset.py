@@ -222,6 +222,7 @@ class OccluderLibrary:
 
     def __post_init__(self) -> None:
         self._by_id = {a.id: a for a in self.assets}
+        self._by_kind: dict[tuple[str, str | None], tuple[OccluderAsset, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.assets)
@@ -233,7 +234,11 @@ class OccluderLibrary:
         """Assets of one kind (and split, when given), in library order."""
         if kind not in KINDS:
             raise AssetError(f"unknown occluder kind {kind!r}; expected one of {', '.join(KINDS)}")
-        return [a for a in self.assets if a.kind == kind and (split is None or a.split == split)]
+        # Sampling asks for every sample; a library does not change once loaded.
+        key = (kind, split)
+        if key not in self._by_kind:
+            self._by_kind[key] = tuple(a for a in self.assets if a.kind == kind and (split is None or a.split == split))
+        return list(self._by_kind[key])
 
     def get(self, asset_id: str) -> OccluderAsset:
         try:
