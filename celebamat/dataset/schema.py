@@ -12,7 +12,8 @@ SPLITS = ("train", "validation", "test")
 #: Column name -> one-line description (used by the dataset card; keep in step with :func:`features`).
 COLUMNS: dict[str, str] = {
     "id": "Unique sample id, `<split>-<index>` with the index zero-padded to 7 digits.",
-    "image": "The composite photo (RGB), encoded as the recipe says (JPEG or PNG).",
+    "image": "The composite photo (RGB), encoded as the recipe says (JPEG or PNG); in a JPEG dataset, a composite "
+             "that the realism step compressed keeps those bytes (params.jpeg_quality).",
     "alpha": "Visible-skin matte, 8-bit PNG (L): 255 = skin, 0 = occluder or background. "
     "alpha = skin * prod(1 - occluder_i).",
     "skin": "Skin matte of the clean face before occlusion, 8-bit PNG (L), 255 = skin.",
