@@ -136,10 +136,14 @@ def warp_occluder(rgba: np.ndarray, op: OccluderParams, size: int) -> tuple[tupl
         ``(box, color, alpha)``: the bounding box ``(x0, y0, x1, y1)`` in the image (clipped to it), and the
         premultiplied colour ``(y1-y0, x1-x0, 3)`` and alpha ``(y1-y0, x1-x0)`` on it, float32 in [0, 1].
     """
-    prem = np.empty_like(rgba)
-    prem[..., :3] = rgba[..., :3] * rgba[..., 3:4]
-    prem[..., 3] = rgba[..., 3]
-    return warp_premultiplied(prem, op, size)
+    rgba = np.ascontiguousarray(rgba, dtype=np.float32)
+    return warp_premultiplied(premultiply(cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)), op,
+                              size)
+
+
+def premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` straight colour and ``(h, w)`` alpha (float32) to premultiplied ``(h, w, 4)`` RGBA."""
+    return cv2.merge([cv2.multiply(rgb, _per_channel(alpha)), alpha])
 
 
 def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int) -> tuple[tuple[int, int, int, int],
@@ -208,8 +212,7 @@ def render_layers(
             if gains is None:
                 gains, lum = realism.scene_light(clean)
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
-        prem = cv2.merge([cv2.multiply(rgb, _per_channel(a)), a])
-        box, color, alpha = warp_premultiplied(prem, op, size)
+        box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size)
         shadow_box = shadow = None
         if op.shadow_opacity > 0 and alpha.size:
             shadow_box, shadow = realism.cast_shadow_roi(alpha, box, size, op.shadow_offset, op.shadow_blur,

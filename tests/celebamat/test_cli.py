@@ -58,3 +58,17 @@ def test_build_verify_and_preview_commands(tmp_path, capsys, recipe_factory, tin
 def test_bad_numbers_are_refused(argv, tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path / "o"), "--no-progress"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_cli_log_filter_keeps_our_info_and_everyones_warnings():
+    import logging
+
+    from celebamat.cli import _ours_or_warning
+
+    def rec(name, level):
+        return logging.LogRecord(name, level, __file__, 1, "m", None, None)
+
+    assert _ours_or_warning(rec("celebamat.build", logging.INFO))
+    assert _ours_or_warning(rec("distributed.scheduler", logging.WARNING))
+    assert not _ours_or_warning(rec("distributed.scheduler", logging.INFO))
+    assert not _ours_or_warning(rec("celebamatx", logging.INFO))

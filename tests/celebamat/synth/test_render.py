@@ -201,3 +201,18 @@ def test_to_uint8_rounds_like_rint_including_half_levels():
     img = np.repeat(x[None, :, None], 3, axis=2)
     np.testing.assert_array_equal(to_uint8(img), np.rint(img * np.float32(255.0)).astype(np.uint8))
     assert to_uint8(img).dtype == np.uint8 and to_uint8(img).shape == img.shape
+
+
+def test_a_jpeg_compressed_sample_keeps_the_bytes_its_pixels_come_from(synth_faces, tiny_library):
+    from celebamat.synth.realism import decode_jpeg
+
+    face = synth_faces[0]
+    p, assets = _sample(face, tiny_library, 2)
+    s = render(face, assets, replace(p, jpeg_quality=80))
+    assert s.image_jpeg is not None and s.image_jpeg[:2] == b"\xff\xd8"
+    np.testing.assert_array_equal(s.image, decode_jpeg(s.image_jpeg))
+    plain = render(face, assets, replace(p, jpeg_quality=0))
+    assert plain.image_jpeg is None and plain.image.shape == s.image.shape
+    # Everything but the final compression is the same sample.
+    assert np.abs(plain.image.astype(int) - s.image).mean() < 3
+    np.testing.assert_array_equal(plain.alpha, s.alpha)
