@@ -26,6 +26,7 @@ SKIP_REASONS = (
     "face too small",
     "mask missing",
     "already occluded",
+    "no skin",
 )
 
 

@@ -47,6 +47,8 @@ class ShardSummary:
     peak_rss_mb: float = 0.0
     #: Faces that failed to load here (after passing the scan), with the rows that used a replacement.
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    #: :attr:`ShardTask.digest` of the task that wrote it (a resume keeps the shard only for the same task).
+    task: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +142,7 @@ class _FaceCache:
         if k in self._items:
             face = self._items.pop(k)
         else:
-            face = source.load(key)
+            face = source.load_usable(key)
             if len(self._items) >= self.capacity:
                 self._items.pop(next(iter(self._items)))
             self._sources[id(source)] = source
@@ -189,15 +191,33 @@ def render_row(
 ) -> tuple[dict[str, Any], Any]:
     """Render sample ``index`` (row ``row`` of ``split``) from face ``key`` (or its replacement from ``pool``
     when it fails to load); returns (row dict, params)."""
+    source, library = source_for(recipe), library_for(recipe)
+    face = face_for_row(source, key, index, pool or (key,), recipe.seed, {} if failed is None else failed)
+    return render_face_row(recipe, library, face, split, row, index)
+
+
+def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: int, index: int
+                    ) -> tuple[dict[str, Any], Any]:
+    """Render and encode sample ``index`` (row ``row`` of ``split``) of ``recipe`` on a loaded ``face``;
+    returns (row dict, params).
+
+    Raises:
+        CelebAMatError: when the sample fails a check of ``celebamat verify`` (a bug, never written).
+    """
+    from celebamat.dataset.verify import sample_faults
+    from celebamat.errors import CelebAMatError
     from celebamat.synth.render import render
     from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
-    source, library = source_for(recipe), library_for(recipe)
-    face = face_for_row(source, key, index, pool or (key,), recipe.seed, {} if failed is None else failed)
     seed = sample_seed(recipe.seed, index)
     params = sample_params(sample_rng(recipe.seed, index), face, library, recipe.synth, split=split, seed=seed)
     assets = {op.asset_id: library.get(op.asset_id) for op in params.occluders}
     s = render(face, assets, params)
+    landmarks = (face.landmarks / float(face.size)).astype(np.float32)
+    faults = sample_faults(s.alpha, s.skin, s.occluder_alpha, bool(params.occluders), landmarks)
+    if faults:
+        raise CelebAMatError(f"sample {index} ({split} row {row}, face {face.face_id}) would fail verify: "
+                             + "; ".join(f"[{k}] {m}" for k, m in faults) + "; please report this bug")
     out = recipe.output
     enc = (lambda im: encode_jpeg(im, out.jpeg_quality)) if out.image_format == "jpeg" else encode_png
     skin_sum = int(s.skin.sum(dtype=np.int64))  # exact integer sums of the 8-bit mattes
@@ -211,7 +231,7 @@ def render_row(
         "skin": {"bytes": encode_png(s.skin), "path": None},
         "occluder_alpha": {"bytes": encode_png(s.occluder_alpha), "path": None},
         "clean": {"bytes": enc(s.clean), "path": None} if out.store_clean else None,
-        "landmarks": (face.landmarks / float(face.size)).astype(np.float32),
+        "landmarks": landmarks,
         "occluders": [
             {
                 "kind": op.kind,
@@ -298,6 +318,7 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
         peak_rss_mb=_peak_rss_mb(),
         skipped=[{"face": k, "reason": exc.reason, "detail": exc.detail, "rows_replaced": replaced.get(k, 0)}
                  for k, exc in sorted(failed.items())],
+        task=task.digest,
     )
     record = out / STATE_DIR / "shards" / (Path(task.name).name + ".json")
     record.parent.mkdir(parents=True, exist_ok=True)

@@ -85,24 +85,43 @@ def _check_row(row: dict[str, Any], where: str, faults: _Faults) -> None:
         return
     if not all(c in images for c in MATTE_COLUMNS):
         return
-    alpha, skin, occ = (np.asarray(images[c].convert("L"), dtype=np.int16) for c in MATTE_COLUMNS)
+    alpha, skin, occ = (np.asarray(images[c].convert("L")) for c in MATTE_COLUMNS)
+    for kind, message in sample_faults(alpha, skin, occ, bool(row.get("occluders")), row.get("landmarks")):
+        faults.add(kind, f"{where}: {message}")
+
+
+def sample_faults(alpha: np.ndarray, skin: np.ndarray, occluder_alpha: np.ndarray, has_occluders: bool,
+                  landmarks: Any) -> list[tuple[str, str]]:
+    """The faults ``verify`` finds in one sample's decoded mattes and landmarks, as ``(kind, message)``.
+
+    Args:
+        alpha, skin, occluder_alpha: ``(H, W)`` uint8 mattes, 255 = full.
+        has_occluders: whether the row lists any occluder.
+        landmarks: ``(478, 2)`` normalised coordinates.
+
+    The build runs the same function on every row before writing it, so it never writes a row that
+    ``celebamat verify`` rejects.
+    """
+    out: list[tuple[str, str]] = []
+    alpha, skin, occ = (np.asarray(m, dtype=np.int16) for m in (alpha, skin, occluder_alpha))
     if (alpha > skin).any():
         n = int((alpha > skin).sum())
-        faults.add("alpha-above-skin", f"{where}: alpha > skin at {n} pixels (alpha must be skin * visibility)")
+        out.append(("alpha-above-skin", f"alpha > skin at {n} pixels (alpha must be skin * visibility)"))
     free = occ == 0
-    if not row.get("occluders"):
+    if not has_occluders:
         if not np.array_equal(alpha, skin):
-            faults.add("alpha-not-skin", f"{where}: no occluders but alpha != skin")
+            out.append(("alpha-not-skin", "no occluders but alpha != skin"))
     elif (np.abs(alpha - skin)[free] > 1).any():
         n = int((np.abs(alpha - skin)[free] > 1).sum())
-        faults.add("alpha-not-skin", f"{where}: alpha differs from skin by > 1 level at {n} unoccluded pixels")
+        out.append(("alpha-not-skin", f"alpha differs from skin by > 1 level at {n} unoccluded pixels"))
     if skin.max() == 0:
-        faults.add("empty-skin", f"{where}: the skin matte is empty")
-    lm = np.asarray(row.get("landmarks"), dtype=np.float64)
+        out.append(("empty-skin", "the skin matte is empty"))
+    lm = np.asarray(landmarks, dtype=np.float64)
     if lm.shape != (478, 2):
-        faults.add("landmarks-shape", f"{where}: landmarks have shape {lm.shape}, expected (478, 2)")
+        out.append(("landmarks-shape", f"landmarks have shape {lm.shape}, expected (478, 2)"))
     elif not np.isfinite(lm).all() or lm.min() < -0.5 or lm.max() > 1.5:
-        faults.add("landmarks-range", f"{where}: landmarks are not finite normalised coordinates")
+        out.append(("landmarks-range", "landmarks are not finite normalised coordinates"))
+    return out
 
 
 def verify_dataset(path: str | Path, *, decode: bool = True, progress: bool = False) -> VerifyReport:

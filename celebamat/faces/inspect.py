@@ -48,7 +48,7 @@ def inspect_source(source: FaceSource, limit: int | None = None, progress: bool 
     for key in tqdm(keys, desc=f"loading {source.spec}", unit="face", disable=not progress):
         t = time.perf_counter()
         try:
-            rec = source.load(key)
+            rec = source.load_usable(key)
         except FaceSkipped as exc:
             report.skipped.append((exc.key, exc.reason, exc.detail))
             continue

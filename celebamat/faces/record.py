@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from celebamat.errors import FaceSkipped
+
+#: A face whose skin matte covers less than this share of the aligned image gives no usable sample
+#: (``celebamat verify`` rejects an empty skin matte; a near-empty one is a sidecar or estimate gone wrong).
+MIN_SKIN_FRACTION = 0.02
+
 
 @dataclass(frozen=True)
 class FaceRecord:
@@ -34,3 +40,20 @@ class FaceRecord:
     @property
     def size(self) -> int:
         return int(self.image.shape[0])
+
+
+def vet_skin(record: FaceRecord) -> FaceRecord:
+    """Return ``record`` if its skin matte can carry a sample, else raise ``FaceSkipped(..., "no skin")``.
+
+    The skin must reach full strength somewhere (max >= 0.5) and cover at least :data:`MIN_SKIN_FRACTION`
+    of the image (summed matte). Every face a build or a preview uses passes through here, so a build
+    never writes a row whose skin matte ``celebamat verify`` would call empty.
+    """
+    skin = np.asarray(record.skin, np.float64)
+    share = float(skin.sum()) / max(skin.size, 1)
+    if float(skin.max(initial=0.0)) < 0.5 or share < MIN_SKIN_FRACTION:
+        origin = record.provenance.get("mask_path") or record.provenance.get("skin") or record.source
+        raise FaceSkipped(record.face_id, "no skin",
+                          f"the skin matte covers {share:.1%} of the face (at least {MIN_SKIN_FRACTION:.0%} needed; "
+                          f"skin from {origin}); fix or remove the mask, or drop the photo")
+    return record
