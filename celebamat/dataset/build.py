@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from celebamat import __version__
 from celebamat.dataset.plan import BuildPlan, ShardTask, make_plan
 from celebamat.dataset.recipe import Recipe
-from celebamat.dataset.schema import SPLITS
+from celebamat.dataset.schema import SAMPLE_FORMAT_VERSION, SPLITS
 from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, write_shard
 from celebamat.errors import CelebAMatError
 from celebamat.utils.io import atomic_write_text, sha256_file
@@ -102,12 +102,47 @@ def library_digest(library: Any) -> str:
     return h.hexdigest()
 
 
-def _build_key(recipe: Recipe, lib_digest: str) -> str:
-    return hashlib.sha256(f"{recipe.fingerprint()}:{lib_digest}:{__version__}".encode()).hexdigest()
+#: Libraries whose versions shape the bytes of a sample (decoding, resampling, landmarks, encoding, parquet).
+BYTE_SHAPING_PACKAGES = ("numpy", "opencv-contrib-python", "pillow", "mediapipe", "scipy", "pyarrow", "datasets")
 
 
-def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool) -> None:
-    """Refuse to mix builds: a folder holding another recipe's shards needs ``overwrite``."""
+def build_key_parts(recipe: Recipe, lib_digest: str) -> dict[str, Any]:
+    """Everything the bytes of a build depend on, besides the face files: the recipe, the occluder library,
+    the sample format version and the versions of the libraries that shape bytes."""
+    return {
+        "recipe": recipe.fingerprint(),
+        "occluder library": lib_digest,
+        "celebamat": __version__,
+        "sample format": SAMPLE_FORMAT_VERSION,
+        **{f"package {k}": v for k, v in _package_versions(BYTE_SHAPING_PACKAGES).items()},
+    }
+
+
+def _build_key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _describe_change(prev: dict[str, Any], parts: dict[str, Any]) -> str:
+    """What differs between the key parts of a previous build and this one, in words."""
+    old = prev.get("parts")
+    if not isinstance(old, dict):
+        return "it was made by an older celebamat that did not record what its bytes depend on"
+    changes = []
+    for name in sorted(set(old) | set(parts)):
+        a, b = old.get(name), parts.get(name)
+        if a == b:
+            continue
+        if name in ("recipe", "occluder library"):
+            changes.append(f"the {name} changed" + (f" (recipe {prev.get('recipe')!r})" if name == "recipe" else ""))
+        else:
+            changes.append(f"{name} {a if a is not None else 'absent'} -> {b if b is not None else 'absent'}")
+    return "; ".join(changes) or "its build key differs"
+
+
+def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool, parts: dict[str, Any] | None = None) -> None:
+    """Refuse to mix builds: a folder holding shards made with another key (recipe, occluder library, sample
+    format or byte-shaping library versions) needs ``overwrite``; the error says what changed."""
+    parts = parts or {}
     state = out / STATE_DIR / "build.json"
     if state.exists():
         prev = json.loads(state.read_text())
@@ -115,8 +150,8 @@ def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool) -> None:
             return
         if not overwrite:
             raise CelebAMatError(
-                f"{out} holds a build of another recipe or occluder library (recipe {prev.get('recipe')!r}); "
-                "pass --overwrite to replace it, or choose another --out"
+                f"{out} holds a build that this one would not reproduce: {_describe_change(prev, parts)}. "
+                "Resuming would mix shards of both; pass --overwrite to rebuild from scratch, or choose another --out"
             )
     elif (out / "data").exists() or (out / "manifest.json").exists():
         if not overwrite:
@@ -131,7 +166,7 @@ def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool) -> None:
         shutil.rmtree(out / STATE_DIR / "shards", ignore_errors=True)
         (out / STATE_DIR / "faces.json").unlink(missing_ok=True)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(state, json.dumps({"key": key, "recipe": recipe.name}, sort_keys=True))
+    atomic_write_text(state, json.dumps({"key": key, "recipe": recipe.name, "parts": parts}, sort_keys=True))
 
 
 @contextlib.contextmanager
@@ -250,9 +285,14 @@ def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool)
     from tqdm.auto import tqdm
 
     cache = out / STATE_DIR / "faces.json"
+    source = source_for(recipe)
+    signature = source.signature()
     if cache.exists():
-        return json.loads(cache.read_text())["faces"]
-    keys = source_for(recipe).keys()
+        cached = json.loads(cache.read_text())
+        if cached.get("signature") == signature:
+            return cached["faces"]
+        log.info("the faces of %s changed since the last scan: scanning again", recipe.faces.source)
+    keys = source.keys()
     chunks = [keys[i : i + _FACE_SCAN_CHUNK] for i in range(0, len(keys), _FACE_SCAN_CHUNK)]
     results: list[dict[str, Any]] = []
     with tqdm(total=len(keys), desc="scanning faces", unit="face", disable=not progress) as bar:
@@ -260,7 +300,7 @@ def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool)
             results.extend(part)
             bar.update(len(part))
     results.sort(key=lambda r: r["key"])
-    atomic_write_text(cache, json.dumps({"faces": results}, sort_keys=True))
+    atomic_write_text(cache, json.dumps({"signature": signature, "faces": results}, sort_keys=True))
     return results
 
 
@@ -281,7 +321,8 @@ class _ShardTaskRunner:
 
 
 def completed_shards(out: Path, tasks: list[ShardTask]) -> dict[str, dict[str, Any]]:
-    """Shards already written and intact: file present and its sha256 equal to the recorded one."""
+    """Shards already written and intact, by this plan: file present, its sha256 equal to the recorded one,
+    and recorded as written by the same task (same rows, faces and pool)."""
     done = {}
     for t in tasks:
         rec = out / STATE_DIR / "shards" / (Path(t.name).name + ".json")
@@ -292,7 +333,8 @@ def completed_shards(out: Path, tasks: list[ShardTask]) -> dict[str, dict[str, A
             summary = json.loads(rec.read_text())
         except json.JSONDecodeError:
             continue
-        if summary.get("rows") == len(t.rows) and summary.get("sha256") == sha256_file(f):
+        if (summary.get("rows") == len(t.rows) and summary.get("task") == t.digest
+                and summary.get("sha256") == sha256_file(f)):
             done[t.name] = summary
     return done
 
@@ -348,8 +390,9 @@ def build_dataset(
         if library.skipped:
             for path, fault in library.skipped:
                 log.warning("occluder asset skipped: %s", fault)
-        key = _build_key(recipe, library_digest(library))
-        _prepare_out(out, key, recipe, overwrite)
+        parts = build_key_parts(recipe, library_digest(library))
+        key = _build_key(parts)
+        _prepare_out(out, key, recipe, overwrite, parts)
         with _backend(backend, workers, scheduler):
             scan = _scan(recipe, out, workers, backend, progress)
             usable = [(r["key"], r["identity"]) for r in scan if r["ok"]]
@@ -466,15 +509,20 @@ def _statistics(shards: list[dict[str, Any]]) -> dict[str, Any]:
     return stats
 
 
-def _versions() -> dict[str, str]:
+def _package_versions(packages: tuple[str, ...]) -> dict[str, str]:
     import importlib.metadata as md
 
-    out = {"celebamat": __version__, "python": platform.python_version()}
-    for pkg in ("numpy", "opencv-contrib-python", "mediapipe", "datasets", "pyarrow", "pillow"):
+    out = {}
+    for pkg in packages:
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             pass
     return out
+
+
+def _versions() -> dict[str, str]:
+    return {"celebamat": __version__, "python": platform.python_version(), "sample format": str(SAMPLE_FORMAT_VERSION),
+            **_package_versions(BYTE_SHAPING_PACKAGES)}
 
 

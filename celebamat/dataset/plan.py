@@ -37,6 +37,17 @@ class ShardTask:
     def name(self) -> str:
         return shard_name(self.split, self.index, self.count)
 
+    @property
+    def digest(self) -> str:
+        """sha256 of everything that decides the shard's rows (split, position, samples, faces, pool): a
+        resume keeps a written shard only when its task is the same, so a change of the faces (a photo
+        added to a folder) can never leave an old shard beside new ones."""
+        import hashlib
+        import json
+
+        spec = [self.split, self.index, self.count, self.start, [list(r) for r in self.rows], list(self.pool)]
+        return hashlib.sha256(json.dumps(spec).encode()).hexdigest()
+
 
 def shard_name(split: str, index: int, count: int) -> str:
     """Relative path of a shard: ``data/<split>-<kkkkk>-of-<nnnnn>.parquet``."""

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 SPLITS = ("train", "validation", "test")
 
+#: Version of the sample bytes: how faces are loaded, occluders sampled and rendered, and rows encoded.
+#: Bump it in any change that alters the bytes of a sample for the same recipe, faces and library; it is part
+#: of the build key, so a resume never mixes shards of two versions. tests/celebamat/synth/test_golden.py
+#: fails when sample bytes change and this number does not.
+SAMPLE_FORMAT_VERSION = 2
+
 #: Column name -> one-line description (used by the dataset card; keep in step with :func:`features`).
 COLUMNS: dict[str, str] = {
     "id": "Unique sample id, `<split>-<index>` with the index zero-padded to 7 digits.",

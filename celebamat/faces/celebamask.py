@@ -110,6 +110,21 @@ class CelebAMaskHQSource(FaceSource):
             self._keys = [f"celebamask-hq:{n:05d}" for n in sorted(idx)]
         return self._keys
 
+    def signature(self) -> str:
+        """The photo listing plus the size and modification time of the photo folder, every mask folder and
+        the identity files: adding, removing or renaming a file changes its folder's modification time."""
+        import hashlib
+
+        from celebamat.faces.base import files_signature
+
+        self._keys = None
+        self._listings.clear()
+        mask_root = self.root / MASK_DIR
+        dirs = [self.root / IMAGE_DIR, *(sorted(mask_root.iterdir()) if mask_root.is_dir() else [])]
+        extra = [p for p in (self.root / MAPPING_FILE, self.root / IDENTITY_FILE) if p.exists()]
+        keys = hashlib.sha256("\n".join(self.keys()).encode()).hexdigest()
+        return hashlib.sha256((keys + files_signature(dirs + extra, self.root)).encode()).hexdigest()
+
     def index(self, key: str) -> int:
         m = _KEY.match(key)
         if not m:

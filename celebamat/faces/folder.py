@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from celebamat.errors import CelebAMatError, FaceSkipped
-from celebamat.faces.base import FaceSource
+from celebamat.faces.base import FaceSource, files_signature
 from celebamat.faces.io import IMAGE_SUFFIXES, ImageReadError, read_image, read_mask
 from celebamat.faces.photo import align_photo
 from celebamat.faces.record import FaceRecord
@@ -55,6 +55,13 @@ class FolderSource(FaceSource):
 
     def keys(self) -> list[str]:
         return list(self._index())
+
+    def signature(self) -> str:
+        """Names, sizes and modification times of every photo and sidecar mask (re-listed from disk)."""
+        self._files = None
+        files = list(self._index().values())
+        masks = [m for k in self._index() if (m := self.mask_path(k)).exists()]
+        return files_signature(files + masks, self.root)
 
     def path(self, key: str) -> Path:
         try:
