@@ -8,10 +8,18 @@ again from its params and the same inputs.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
+
+
+#: Decimal places every float of :class:`OccluderParams` is snapped to.
+SNAP_DIGITS = 6
+
+
+def _snap(v: float) -> float:
+    return round(v, SNAP_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,17 @@ class OccluderParams:
     defocus_sigma: float = 0.0
     motion_blur: float = 0.0
     motion_angle: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Snap every float to 1e-6 (of a pixel, for the geometry). Placement goes through trigonometry, whose
+        # last bits differ between CPUs (NumPy picks SIMD kernels per CPU); snapped, the params, and so the
+        # rendered pixels, are the same on any x86-64 machine.
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, float):
+                object.__setattr__(self, f.name, _snap(v))
+            elif isinstance(v, tuple):
+                object.__setattr__(self, f.name, tuple(_snap(float(x)) for x in v))
 
     @property
     def matrix(self) -> np.ndarray:
