@@ -1,7 +1,10 @@
 """Supersampled raster helpers shared by the procedural generators.
 
-Everything is drawn on a float32 canvas ``SS`` times larger than the output and reduced with area
-averaging, so edges get truly fractional alpha. Colours are linear-ish floats in [0, 1]; alpha in [0, 1].
+Everything is drawn on a float64 canvas ``SS`` times larger than the output and reduced with area
+averaging, so edges get truly fractional alpha. Float64 throughout is what makes the library regenerate
+byte for byte on any x86-64 CPU: NumPy and OpenCV pick SIMD kernels per CPU, whose results differ in the
+last bits; in float32 such a difference flips the 8-bit rounding of a few pixels per asset, in float64 it is
+about 1e-13 of a level and never reaches a rounding decision in practice (tested with SIMD switched off). Colours are linear-ish floats in [0, 1]; alpha in [0, 1].
 All functions are deterministic (no RNG inside: randomness is passed in by the caller).
 """
 
@@ -12,20 +15,20 @@ import numpy as np
 
 
 class Canvas:
-    """Premultiplied RGBA float32 canvas of ``(h, w)`` pixels at supersampling factor ``ss``."""
+    """Premultiplied RGBA float64 canvas of ``(h, w)`` pixels at supersampling factor ``ss``."""
 
     def __init__(self, width: int, height: int, ss: int = 3) -> None:
         self.w, self.h, self.ss = int(width), int(height), int(ss)
         self.W, self.H = self.w * self.ss, self.h * self.ss
-        self.rgb = np.zeros((self.H, self.W, 3), np.float32)  # premultiplied
-        self.a = np.zeros((self.H, self.W), np.float32)
+        self.rgb = np.zeros((self.H, self.W, 3), np.float64)  # premultiplied
+        self.a = np.zeros((self.H, self.W), np.float64)
 
     def over(self, color: np.ndarray, alpha: np.ndarray, y0: int = 0, x0: int = 0) -> None:
         """Composite a straight-colour layer (``(h,w,3)`` or ``(3,)``) with ``alpha`` ``(h,w)`` on top."""
         h, w = alpha.shape
         sl = (slice(y0, y0 + h), slice(x0, x0 + w))
         a = alpha[..., None]
-        self.rgb[sl] = np.asarray(color, np.float32) * a + self.rgb[sl] * (1 - a)
+        self.rgb[sl] = np.asarray(color, np.float64) * a + self.rgb[sl] * (1 - a)
         self.a[sl] = alpha + self.a[sl] * (1 - alpha)
 
     def multiply_color(self, factor: np.ndarray) -> None:
@@ -45,18 +48,18 @@ class Canvas:
 
 
 def poly_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
-    """Filled polygon coverage (float32 0/1) on an ``(H, W)`` grid; ``pts`` ``(n, 2)`` in grid pixels."""
+    """Filled polygon coverage (float64 0/1) on an ``(H, W)`` grid; ``pts`` ``(n, 2)`` in grid pixels."""
     m = np.zeros(shape, np.uint8)
     cv2.fillPoly(m, [np.round(np.asarray(pts) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
-    return m.astype(np.float32) / 255.0
+    return m.astype(np.float64) / 255.0
 
 
 def stroke_mask(shape: tuple[int, int], pts: np.ndarray, thickness: float) -> np.ndarray:
-    """Anti-aliased polyline coverage (float32) of integer-rounded ``thickness`` on an ``(H, W)`` grid."""
+    """Anti-aliased polyline coverage (float64) of integer-rounded ``thickness`` on an ``(H, W)`` grid."""
     m = np.zeros(shape, np.uint8)
     cv2.polylines(m, [np.round(np.asarray(pts) * 16).astype(np.int32)], False, 255,
                   thickness=max(1, int(round(thickness))), lineType=cv2.LINE_AA, shift=4)
-    return m.astype(np.float32) / 255.0
+    return m.astype(np.float64) / 255.0
 
 
 def bezier(ctrl: np.ndarray, n: int = 32) -> np.ndarray:
@@ -71,7 +74,7 @@ def bezier(ctrl: np.ndarray, n: int = 32) -> np.ndarray:
 def height_from_mask(mask: np.ndarray, radius: float) -> np.ndarray:
     """A rounded height field from a coverage mask: rises like a circle over ``radius`` px from the edge."""
     m = (mask > 0.5).astype(np.uint8)
-    d = cv2.distanceTransform(m, cv2.DIST_L2, 5).astype(np.float32)
+    d = cv2.distanceTransform(m, cv2.DIST_L2, 5).astype(np.float64)
     d = np.minimum(d, radius) / max(radius, 1e-6)
     return np.sqrt(np.clip(1 - (1 - d) ** 2, 0, 1)) * radius
 
@@ -87,16 +90,16 @@ def normals(height: np.ndarray, blur: float = 1.5) -> np.ndarray:
 
 def lambert(n: np.ndarray, light: tuple[float, float, float], ambient: float = 0.45) -> np.ndarray:
     """Diffuse shading factor ``(H, W)`` in [ambient, 1]."""
-    l = np.asarray(light, np.float32)
+    l = np.asarray(light, np.float64)
     l = l / np.linalg.norm(l)
     return ambient + (1 - ambient) * np.clip(n @ l, 0, 1)
 
 
 def specular(n: np.ndarray, light: tuple[float, float, float], power: float = 20.0) -> np.ndarray:
     """Blinn-Phong highlight ``(H, W)`` in [0, 1] for a viewer along +z."""
-    l = np.asarray(light, np.float32)
+    l = np.asarray(light, np.float64)
     l = l / np.linalg.norm(l)
-    hv = l + np.array([0, 0, 1], np.float32)
+    hv = l + np.array([0, 0, 1], np.float64)
     hv = hv / np.linalg.norm(hv)
     return np.clip(n @ hv, 0, 1) ** power
 
@@ -104,7 +107,7 @@ def specular(n: np.ndarray, light: tuple[float, float, float], power: float = 20
 def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
     """Smooth noise in [0, 1] of ``shape``; features about ``cell`` px wide (bicubic-upsampled lattice)."""
     gh, gw = int(np.ceil(shape[0] / cell)) + 3, int(np.ceil(shape[1] / cell)) + 3
-    g = rng.random((gh, gw)).astype(np.float32)
+    g = rng.random((gh, gw)).astype(np.float64)
     big = cv2.resize(g, (int(gw * cell), int(gh * cell)), interpolation=cv2.INTER_CUBIC)
     return np.clip(big[: shape[0], : shape[1]], 0, 1)
 
@@ -112,7 +115,7 @@ def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -
 def fbm(rng: np.random.Generator, shape: tuple[int, int], cell: float, octaves: int = 4,
         gain: float = 0.5) -> np.ndarray:
     """Fractal noise in [0, 1]: octaves of :func:`value_noise` with halving cell size."""
-    out = np.zeros(shape, np.float32)
+    out = np.zeros(shape, np.float64)
     amp, tot = 1.0, 0.0
     for _ in range(octaves):
         out += amp * value_noise(rng, shape, max(cell, 1.5))
@@ -129,4 +132,4 @@ def soft(mask: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def srgb(rgb255: tuple[int, int, int] | np.ndarray) -> np.ndarray:
-    return np.asarray(rgb255, np.float32) / 255.0
+    return np.asarray(rgb255, np.float64) / 255.0

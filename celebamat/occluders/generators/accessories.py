@@ -25,7 +25,7 @@ def _superellipse(c, a, b, p, n=160, tilt=0.0, lift=0.0):
 
 def _shade_mask(cv: Canvas, m: np.ndarray, col, radius: float, amb=0.5, spec=0.0, tex=None):
     n = normals(height_from_mask(m, radius), 1.0)
-    c = np.asarray(col, np.float32) * lambert(n, _LIGHT, amb)[..., None]
+    c = np.asarray(col, np.float64) * lambert(n, _LIGHT, amb)[..., None]
     if tex is not None:
         c = c * tex[..., None]
     if spec:
@@ -40,7 +40,7 @@ def _stick(cv: Canvas, a, b, r0, r1, col, amb=0.45, spec=0.3):
     if res is None:
         return
     (y0, y1, x0, x1), cov, n, _ = res
-    c = np.asarray(col, np.float32) * lambert(n, _LIGHT, amb)[..., None] + spec * specular(n, _LIGHT, 40)[..., None]
+    c = np.asarray(col, np.float64) * lambert(n, _LIGHT, amb)[..., None] + spec * specular(n, _LIGHT, 40)[..., None]
     cv.over(np.clip(c, 0, 1), cov, y0, x0)
 
 
@@ -54,14 +54,14 @@ def glasses(rng, index, sun: bool):
     p = float(rng.choice([2.0, 2.6, 3.5, 5.0]))
     lift = rng.uniform(0, 6) if rng.random() < 0.3 else 0.0
     frame_col = np.array(rng.choice([[0.05, 0.05, 0.05], [0.35, 0.2, 0.1], [0.75, 0.62, 0.35],
-                                     [0.7, 0.7, 0.72], [0.5, 0.1, 0.12], [0.15, 0.2, 0.35]]), np.float32)
+                                     [0.7, 0.7, 0.72], [0.5, 0.1, 0.12], [0.15, 0.2, 0.35]]), np.float64)
     thick = rng.uniform(1.3, 2.2) if frame_col[0] > 0.6 else rng.uniform(2.0, 4.5)
     if sun:
         lens_col = np.array(rng.choice([[0.08, 0.08, 0.08], [0.22, 0.14, 0.07], [0.1, 0.2, 0.12],
-                                        [0.12, 0.16, 0.3]]), np.float32)
+                                        [0.12, 0.16, 0.3]]), np.float64)
         lens_a = rng.uniform(0.75, 0.92)
     else:
-        lens_col = np.array([0.85, 0.9, 0.95], np.float32)
+        lens_col = np.array([0.85, 0.9, 0.95], np.float64)
         lens_a = rng.uniform(0.1, 0.22)
     centres = [(W / 2 - iod / 2, cy), (W / 2 + iod / 2, cy)]
     shape = (cv.H, cv.W)
@@ -70,14 +70,14 @@ def glasses(rng, index, sun: bool):
         outline = _superellipse(c, a, b, p, lift=lift * sgn * -1 if k == 0 else lift) * s
         lens = poly_mask(shape, outline)
         # Lens: low alpha with a vertical gradient (sunglasses) and a diagonal specular streak.
-        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32)
+        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64)
         grad = 1.0 - 0.25 * np.clip((yy / s - (cy - b)) / (2 * b), 0, 1) if sun else 1.0
         streak = np.exp(-(((xx / s - c[0]) + (yy / s - c[1]) * 0.8 + a * 0.3) / (a * 0.12)) ** 2)
         alpha = lens * np.clip(lens_a * grad + 0.35 * streak, 0, 1)
         col = lens_col[None, None] * (1 - streak[..., None] * 0.8) + streak[..., None] * 0.8
         cv.over(np.clip(col, 0, 1), alpha)
         ring = np.clip(lens - cv2.erode((lens > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8),
-                                        iterations=max(1, int(thick * s / 2))).astype(np.float32), 0, 1)
+                                        iterations=max(1, int(thick * s / 2))).astype(np.float64), 0, 1)
         ring = np.maximum(ring, stroke_mask(shape, np.vstack([outline, outline[:1]]), thick * s * 0.6))
         _shade_mask(cv, ring, frame_col, thick * s * 0.5, 0.55, 0.4)
         # Temple arm: a short bar leaving the outer edge, seen end-on.
@@ -106,31 +106,31 @@ def face_mask(rng, index):
                              bezier(np.array([[W - mx, top + 30], [W - mx + 4, bot - 40], [W / 2, bot]]), 40),
                              bezier(np.array([[W / 2, bot], [mx - 4, bot - 40], [mx, top + 30]]), 40)])
         col = np.array(rng.choice([[0.1, 0.1, 0.12], [0.2, 0.3, 0.55], [0.75, 0.2, 0.25], [0.85, 0.85, 0.82],
-                                   [0.35, 0.45, 0.3]]), np.float32)
+                                   [0.35, 0.45, 0.3]]), np.float64)
     else:
         outline = np.vstack([bezier(np.array([[mx, top + 22], [W / 2, top - 16], [W - mx, top + 22]]), 40),
                              bezier(np.array([[W - mx, top + 22], [W - mx + 6, bot * 0.7], [W * 0.62, bot]]), 30),
                              bezier(np.array([[W * 0.62, bot], [W / 2, bot + 6], [W * 0.38, bot]]), 20),
                              bezier(np.array([[W * 0.38, bot], [mx - 6, bot * 0.7], [mx, top + 22]]), 30)])
         col = np.array(rng.choice([[0.62, 0.78, 0.9], [0.93, 0.94, 0.95], [0.12, 0.12, 0.13],
-                                   [0.85, 0.72, 0.8]]), np.float32)
+                                   [0.85, 0.72, 0.8]]), np.float64)
     shape = (cv.H, cv.W)
     m = poly_mask(shape, outline * s)
-    yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float32) / s
+    yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float64) / s
     tex = 0.93 + 0.07 * fbm(rng, shape, 4 * s, 3)
     if not cloth:  # pleats: three horizontal folds with a shadow under each
         for k in range(3):
             py = top + 30 + k * (bot - top - 50) / 2.5
             tex = tex * (1 - 0.18 * np.exp(-((yy - py - 5) / 3.0) ** 2)) * (1 + 0.08 * np.exp(-((yy - py) / 4) ** 2))
     else:
-        xx = np.mgrid[0:cv.H, 0:cv.W][1].astype(np.float32) / s
+        xx = np.mgrid[0:cv.H, 0:cv.W][1].astype(np.float64) / s
         tex = tex * (1 - 0.25 * np.exp(-((xx - W / 2) / 1.5) ** 2))
     _shade_mask(cv, m, col, 40 * s, 0.6, 0.05, tex)
     for sgn in (-1, 1):  # ear loops leaving the sides
         x_in = W / 2 + sgn * (W / 2 - mx)
         loop = bezier(np.array([[x_in, top + 26], [x_in + sgn * (mx - 8), top + 20], [x_in + sgn * (mx - 8), bot - 50],
                                 [x_in, bot - 40]]), 30) * s
-        loop_col = col if cloth else np.array([0.95, 0.95, 0.95], np.float32)
+        loop_col = col if cloth else np.array([0.95, 0.95, 0.95], np.float64)
         _shade_mask(cv, stroke_mask(shape, loop, 2.0 * s), loop_col, 1.5 * s, 0.6)
     anchors = {"top": [W / 2, top], "bottom": [W / 2, bot]}
     meta = {"anchors": anchors, "targets": {"top": "nose_bridge", "bottom": "chin"},
@@ -145,7 +145,7 @@ def headwear(rng, index, hat: bool):
     s = cv.ss
     shape = (cv.H, cv.W)
     col = np.array(rng.choice([[0.1, 0.12, 0.2], [0.75, 0.15, 0.15], [0.85, 0.8, 0.65], [0.2, 0.35, 0.2],
-                               [0.45, 0.3, 0.18], [0.9, 0.9, 0.9]]), np.float32)
+                               [0.45, 0.3, 0.18], [0.9, 0.9, 0.9]]), np.float64)
     tex = 0.9 + 0.1 * fbm(rng, shape, 3 * s, 3)
     band_y = H * (0.72 if hat else 0.75)
     cw = W * (0.36 if hat else 0.42)
@@ -171,7 +171,7 @@ def headwear(rng, index, hat: bool):
                           bezier(np.array([[W / 2 + cw * 0.95, band_y - 4], [W / 2 + cw * 0.6, H - 6],
                                            [W / 2 - cw * 0.6, H - 6], [W / 2 - cw * 0.95, band_y - 4]]), 40)])
         _shade_mask(cv, poly_mask(shape, brim * s), col * 0.85, 12 * s, 0.45, 0.1, tex)
-        m = np.zeros(shape, np.float32)
+        m = np.zeros(shape, np.float64)
         cv2.circle(m, (int(W / 2 * s), int((0.25 * band_y + 8.5) * s)), int(6 * s), 1.0, -1, cv2.LINE_AA)
         _shade_mask(cv, m, col * 0.8, 5 * s, 0.5, 0.2)
     anchors = {"band_left": [W / 2 - cw, band_y], "band_right": [W / 2 + cw, band_y]}
@@ -190,8 +190,8 @@ def scarf(rng, index):
     outline = np.vstack([bezier(np.array([[14, top], [W / 2, top + 40], [W - 14, top]]), 40),
                          np.array([[W - 10, H + 2], [10, H + 2]])])
     m = poly_mask(shape, outline * s)
-    c1 = np.array(rng.choice([[0.7, 0.1, 0.1], [0.15, 0.25, 0.5], [0.85, 0.8, 0.7], [0.3, 0.3, 0.3]]), np.float32)
-    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / s
+    c1 = np.array(rng.choice([[0.7, 0.1, 0.1], [0.15, 0.25, 0.5], [0.85, 0.8, 0.7], [0.3, 0.3, 0.3]]), np.float64)
+    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
     knit = 0.85 + 0.15 * np.abs(np.sin((xx + np.abs((yy % 6) - 3) * 1.5) * math.pi / 3))
     folds = 1 - 0.15 * (0.5 + 0.5 * np.sin(yy / 9 + fbm(rng, shape, 30 * s, 2) * 3))
     stripes = np.where((yy // 24) % 2 == 0, 1.0, 0.75) if index % 2 else 1.0
@@ -212,9 +212,9 @@ def held(rng, index, subtype):
         head = (W / 2, 40.0)
         _stick(cv, (W / 2, 70), (W / 2, H + 20), 13, 17, np.array([0.08, 0.08, 0.09]), spec=0.4)
         _stick(cv, (W / 2, 66), (W / 2, 76), 19, 19, np.array([0.5, 0.5, 0.52]), spec=0.6)
-        m = np.zeros((cv.H, cv.W), np.float32)
+        m = np.zeros((cv.H, cv.W), np.float64)
         cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(34 * s), 1.0, -1, cv2.LINE_AA)
-        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / s
+        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
         grille = 0.65 + 0.35 * np.minimum(np.abs(np.sin(xx * 1.4)), np.abs(np.sin(yy * 1.4)))
         _shade_mask(cv, m, np.array([0.6, 0.6, 0.62]), 34 * s, 0.35, 0.5, grille)
         anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
@@ -228,7 +228,7 @@ def held(rng, index, subtype):
         col = np.array(rng.choice([[0.9, 0.9, 0.9], [0.9, 0.3, 0.3], [0.3, 0.6, 0.9], [0.95, 0.8, 0.2]]))
         _stick(cv, (W / 2, 8), (W / 2, H + 10), 4.5, 4.5, col, spec=0.5)
         # Stripes and a bend near the tip keep it from looking like a rod.
-        yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float32) / cv.ss
+        yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float64) / cv.ss
         if index % 2:
             cv.rgb *= np.where(((yy + 0.4 * np.mgrid[0:cv.H, 0:cv.W][1] / cv.ss) // 8) % 2 == 0, 1.0, 0.8)[..., None]
         anchors = {"tip": [W / 2, 8.0], "end": [W / 2, float(H)]}
@@ -242,11 +242,11 @@ def held(rng, index, subtype):
         col = np.array(rng.choice([[0.08, 0.08, 0.09], [0.85, 0.85, 0.87], [0.3, 0.35, 0.5], [0.75, 0.55, 0.5]]))
         body = _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s
         _shade_mask(cv, poly_mask((cv.H, cv.W), body), col, 6 * s, 0.5, 0.5)
-        m = np.zeros((cv.H, cv.W), np.float32)
+        m = np.zeros((cv.H, cv.W), np.float64)
         cv2.rectangle(m, (int(14 * s), int(14 * s)), (int(40 * s), int(46 * s)), 1.0, -1, cv2.LINE_AA)
         _shade_mask(cv, m, col * 0.6, 3 * s, 0.5, 0.3)
         for cy_ in (22, 38):
-            mm = np.zeros((cv.H, cv.W), np.float32)
+            mm = np.zeros((cv.H, cv.W), np.float64)
             cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6 * s), 1.0, -1, cv2.LINE_AA)
             _shade_mask(cv, mm, np.array([0.05, 0.05, 0.07]), 6 * s, 0.4, 0.8)
         anchors = {"top": [W / 2, H * 0.3]}
@@ -261,17 +261,17 @@ def held(rng, index, subtype):
         body = np.array([[10, 22], [W - 10, 22], [W - 22, H - 6], [22, H - 6]], float) * s
         m = poly_mask((cv.H, cv.W), body)
         res = _capsule((cv.H, cv.W), np.array([W / 2, 22]) * s, np.array([W / 2, H - 6]) * s, (W / 2 - 10) * s, (W / 2 - 22) * s)
-        n = np.zeros((cv.H, cv.W, 3), np.float32)
+        n = np.zeros((cv.H, cv.W, 3), np.float64)
         n[..., 2] = 1
         (y0, y1, x0, x1), _, nn, _ = res
         n[y0:y1, x0:x1] = nn
         n[..., 1] *= 0.1
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
         c = col * lambert(n, _LIGHT, 0.5)[..., None] + 0.4 * specular(n, _LIGHT, 40)[..., None]
-        cv.over(np.clip(c, 0, 1).astype(np.float32), m)
+        cv.over(np.clip(c, 0, 1).astype(np.float64), m)
         rim = _superellipse((W / 2, 22), W / 2 - 10, 9, 2.0) * s
         rm = poly_mask((cv.H, cv.W), rim)
-        cv.over(np.array([0.25, 0.15, 0.1], np.float32) if index % 2 else col * 0.7, rm)
+        cv.over(np.array([0.25, 0.15, 0.1], np.float64) if index % 2 else col * 0.7, rm)
         anchors = {"rim": [W / 2, 22.0]}
         return {"anchors": anchors, "targets": {"rim": "mouth_center"},
                 "scale": {"measure": "face_width", "length": float(W), "range": [0.35, 0.5]},

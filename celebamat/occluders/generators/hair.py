@@ -30,13 +30,13 @@ def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opaci
         th = max(1, int(round(width * cv.ss * (1 - 0.22 * k))))
         val = int(255 * (1 - 0.18 * k))
         cv2.polylines(m, [np.round(seg * 16).astype(np.int32)], False, val, th, cv2.LINE_AA, shift=4)
-    a = m.astype(np.float32) / 255 * opacity
+    a = m.astype(np.float64) / 255 * opacity
     cv.over(color, a, lo[1], lo[0])
 
 
 def _colour(rng: np.random.Generator, base: np.ndarray, sheen: float) -> np.ndarray:
     c = base * rng.uniform(0.75, 1.2) + sheen * 0.25 * (1 - base)
-    return np.clip(c + rng.normal(0, 0.02, 3), 0, 1).astype(np.float32)
+    return np.clip(c + rng.normal(0, 0.02, 3), 0, 1).astype(np.float64)
 
 
 def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:

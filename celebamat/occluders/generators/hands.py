@@ -130,7 +130,7 @@ def _capsule(shape: tuple[int, int], p0: np.ndarray, p1: np.ndarray, r0: float, 
     y0, y1 = int(max(0, min(p0[1], p1[1]) - pad)), int(min(H, max(p0[1], p1[1]) + pad + 1))
     if x1 <= x0 or y1 <= y0:
         return None
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     d = p1 - p0
     L2 = float(d @ d) + 1e-9
     t = np.clip(((xx - p0[0]) * d[0] + (yy - p0[1]) * d[1]) / L2, 0, 1)
@@ -144,7 +144,7 @@ def _capsule(shape: tuple[int, int], p0: np.ndarray, p1: np.ndarray, r0: float, 
     inv = 1 / np.maximum(dist, 1e-6)
     n = np.stack([vx * inv * u, vy * inv * u, nz], -1)
     n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    return (y0, y1, x0, x1), cov.astype(np.float32), n.astype(np.float32), t
+    return (y0, y1, x0, x1), cov.astype(np.float64), n.astype(np.float64), t
 
 
 def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirror_x: bool,
@@ -199,7 +199,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
         return np.stack([(p[:, 0] - xmin) * S, (ymax - p[:, 1]) * S], -1)
 
     tone_rgb, palm_rgb = SKIN_TONES[tone]
-    base = srgb(tone_rgb) * rng.uniform(0.95, 1.04, 3).astype(np.float32)
+    base = srgb(tone_rgb) * rng.uniform(0.95, 1.04, 3).astype(np.float64)
     palm_col = base * 0.55 + srgb(palm_rgb) * 0.45
     skin_noise = fbm(rng, (cv.H, cv.W), 18 * ss, 4)
     mottle = (1 + 0.07 * (skin_noise - 0.5))[..., None]
@@ -209,7 +209,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     wrist_c = px(tf(np.array([0.0, 0.0])))[0]
     arm_dir = np.array([0.0, 1.0])
     arm_far = wrist_c + arm_dir * (forearm_len + ymax + 1.0) * S
-    skin_layer_col = np.zeros((cv.H, cv.W, 3), np.float32)
+    skin_layer_col = np.zeros((cv.H, cv.W, 3), np.float64)
 
     def paint(cov_full: np.ndarray, col: np.ndarray, shade: np.ndarray, shadow: bool = True,
               spec: np.ndarray | None = None) -> None:
@@ -222,8 +222,8 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
         sl = (slice(y0, y1), slice(x0, x1))
         cov = cov_full[sl]
         if shadow:  # soft contact shadow cast by this part on what lies under it
-            off = (np.array([-_LIGHT[0], -_LIGHT[1]]) * 0.035 * S).astype(np.float32)
-            M = np.float32([[1, 0, off[0]], [0, 1, off[1]]])
+            off = (np.array([-_LIGHT[0], -_LIGHT[1]]) * 0.035 * S).astype(np.float64)
+            M = np.float64([[1, 0, off[0]], [0, 1, off[1]]])
             sh = cv2.warpAffine(cov, M, (x1 - x0, y1 - y0))
             sh = soft(sh, 0.03 * S)
             cv.rgb[sl] *= (1 - 0.45 * sh * (1 - cov))[..., None]
@@ -235,10 +235,10 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
 
     def capsule_layer(p0, p1, r0, r1, extend_out=False):
         res = _capsule(shape, p0, p1, r0, r1)
-        cov = np.zeros(shape, np.float32)
-        n = np.zeros((*shape, 3), np.float32)
+        cov = np.zeros(shape, np.float64)
+        n = np.zeros((*shape, 3), np.float64)
         n[..., 2] = 1
-        tt = np.zeros(shape, np.float32)
+        tt = np.zeros(shape, np.float64)
         if res is not None:
             (y0, y1, x0, x1), c, nn, t = res
             cov[y0:y1, x0:x1], n[y0:y1, x0:x1], tt[y0:y1, x0:x1] = c, nn, t
@@ -273,7 +273,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             # Fingertips are a little redder.
             if sg.index == 2:
                 red = np.clip(t - 0.3, 0, 1)[..., None] * 0.16
-                col_map = col * (1 - red) + np.array([0.85, 0.42, 0.4], np.float32) * red
+                col_map = col * (1 - red) + np.array([0.85, 0.42, 0.4], np.float64) * red
             else:
                 col_map = np.broadcast_to(col, (*shape, 3))
             paint(cov, col_map, shade, spec=specular(n, _LIGHT, 16))
@@ -312,8 +312,8 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             ang = math.degrees(math.atan2(u[1], u[0]))
             m = np.zeros(shape, np.uint8)
             cv2.ellipse(m, (int(c0[0]), int(c0[1])), ax, ang, 0, 360, 255, -1, cv2.LINE_AA)
-            nail = (m.astype(np.float32) / 255) * cov
-            tone_n = np.clip(base * 0.45 + np.array([0.93, 0.78, 0.76], np.float32) * 0.55, 0, 1)
+            nail = (m.astype(np.float64) / 255) * cov
+            tone_n = np.clip(base * 0.45 + np.array([0.93, 0.78, 0.76], np.float64) * 0.55, 0, 1)
             rim = np.clip(nail - soft(nail, 0.004 * S) * 0.0 - cv2.erode(nail, np.ones((3, 3), np.uint8)), 0, 1)
             cur = cv.rgb / np.maximum(cv.a[..., None], 1e-4)
             newc = cur * (1 - nail[..., None]) + (tone_n * (0.8 + 0.25 * lambert(normals(height_from_mask(nail, 0.01 * S), 0), _LIGHT, 0.6)[..., None])) * nail[..., None]
@@ -322,7 +322,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             c1 = c0 - v * r1 * 0.25
             cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.18 * L)), max(1, int(r1 * 0.12))), ang, 0,
                         360, 255, -1, cv2.LINE_AA)
-            hl = soft(hl.astype(np.float32) / 255, 0.004 * S) * nail
+            hl = soft(hl.astype(np.float64) / 255, 0.004 * S) * nail
             newc = newc + hl[..., None] * 0.35
             cv.rgb[:] = np.clip(newc, 0, 1) * cv.a[..., None]
 
@@ -335,14 +335,14 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
         axis_a = px(tf(np.array([ocx, ocy - oh / 2])))[0]
         axis_b = px(tf(np.array([ocx, ocy + oh / 2])))[0]
         res = _capsule(shape, axis_a, axis_b, ow / 2 * 0.9 * S, ow / 2 * S)
-        n = np.zeros((*shape, 3), np.float32)
+        n = np.zeros((*shape, 3), np.float64)
         n[..., 2] = 1
         if res is not None:
             (y0, y1, x0, x1), _, nn, _ = res
             n[y0:y1, x0:x1] = nn
         n[..., 1] *= 0.2  # a cylinder: normals vary across the width, hardly along the axis
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        col = np.broadcast_to(obj["color"].astype(np.float32), (*shape, 3))
+        col = np.broadcast_to(obj["color"].astype(np.float64), (*shape, 3))
         paint(m, col, lambert(n, _LIGHT, 0.5), spec=specular(n, _LIGHT, 40) * 4)
 
     draw_segments(behind)
@@ -367,7 +367,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
         # Knuckle highlights on the back of the hand.
         for fi in (5, 9, 13, 17):
             kp = px(tf(joints[fi] + np.array([0, -0.02])))[0]
-            m = np.zeros(shape, np.float32)
+            m = np.zeros(shape, np.float64)
             cv2.circle(m, (int(kp[0]), int(kp[1])), int(0.03 * S), 1.0, -1, cv2.LINE_AA)
             m = soft(m, 0.02 * S) * palm_cov
             cv.rgb += (m * 0.06)[..., None] * cv.a[..., None]

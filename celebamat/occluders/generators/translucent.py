@@ -27,7 +27,7 @@ def _blob(rng, c, r, n=200, rough=0.25, k=6):
 def _edge_fade(shape, ss, margin):
     """1 inside, falling smoothly to 0 at the borders so translucent clouds never touch them."""
     H, W = shape
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
     d = np.minimum.reduce([xx, yy, W - 1 - xx, H - 1 - yy]) / (margin * ss)
     return np.clip(d, 0, 1) ** 1.5
 
@@ -37,7 +37,7 @@ def translucent(rng: np.random.Generator, index: int, subtype: str):
     ss = 2 if subtype in ("smoke", "steam") else 3
     cv = Canvas(W, H, ss)
     shape = (cv.H, cv.W)
-    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / ss
+    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / ss
     if subtype in ("smoke", "steam"):
         n1 = fbm(rng, shape, 60 * ss, 5)
         warp = (fbm(rng, shape, 80 * ss, 3) - 0.5) * 60 * ss
@@ -56,7 +56,7 @@ def translucent(rng: np.random.Generator, index: int, subtype: str):
         outline = np.clip(outline, 4, [W - 4, H - 4])  # alpha stays zero on every border
         m = poly_mask(shape, outline * ss)
         col = np.array(rng.choice([[0.05, 0.05, 0.05], [0.95, 0.95, 0.92], [0.9, 0.85, 0.7], [0.55, 0.1, 0.15]]),
-                       np.float32)
+                       np.float64)
         if subtype == "veil":
             weave = 0.85 + 0.15 * (np.sin(xx * 2.2) * np.sin(yy * 2.2) > 0)
             folds = 0.75 + 0.25 * np.sin(xx / rng.uniform(8, 14) + 3 * fbm(rng, shape, 40 * ss, 2))
@@ -75,7 +75,7 @@ def translucent(rng: np.random.Generator, index: int, subtype: str):
             v = (yy / mesh_cell) * 1.15
             fine = np.maximum(np.clip(1 - np.abs(u - np.round(u)) / 0.12, 0, 1), np.clip(1 - np.abs(v - np.round(v)) / 0.12, 0, 1))
             alpha = fine * 0.5
-            motif = np.zeros(shape, np.float32)
+            motif = np.zeros(shape, np.float64)
             step = rng.uniform(34, 46)
             for cy in np.arange(step / 2, H, step):
                 for cx in np.arange(step / 2 + (cy // step % 2) * step / 2, W, step):
@@ -98,29 +98,29 @@ def translucent(rng: np.random.Generator, index: int, subtype: str):
             rim = np.clip(m - inner, 0, 1)
             hl = np.exp(-(((xx - c[0] + r * 0.35) ** 2 + (yy - c[1] + r * 0.35) ** 2) / (r * 0.22) ** 2))
             alpha = np.clip(m * 0.18 + rim * 0.5 + hl * m * 0.9, 0, 1)
-            col = np.where(hl[..., None] > 0.2, 1.0, np.array([0.55, 0.62, 0.7], np.float32) * (1 - rim[..., None] * 0.5))
-            cv.over(col.astype(np.float32), alpha)
+            col = np.where(hl[..., None] > 0.2, 1.0, np.array([0.55, 0.62, 0.7], np.float64) * (1 - rim[..., None] * 0.5))
+            cv.over(col.astype(np.float64), alpha)
         if index % 2:  # a splash: thin radial streaks from one point
             c = np.array([W / 2, H * 0.6])
             for _ in range(30):
                 a = rng.uniform(-math.pi, 0)
                 L = rng.uniform(30, min(W, H) * 0.4)
                 pts = np.array([c, c + L * np.array([math.cos(a), math.sin(a)])]) * ss
-                cv.over(np.array([0.85, 0.9, 0.95], np.float32), stroke_mask(shape, pts, rng.uniform(1, 2.5) * ss) * 0.5)
+                cv.over(np.array([0.85, 0.9, 0.95], np.float64), stroke_mask(shape, pts, rng.uniform(1, 2.5) * ss) * 0.5)
     else:  # plastic / glass: a see-through sheet with specular streaks
         outline = _blob(rng, (W / 2, H / 2), (W * 0.42, H * 0.4), rough=0.1) if subtype == "plastic" else \
             np.array([[0.1 * W, 0.15 * H], [0.85 * W, 0.1 * H], [0.9 * W, 0.85 * H], [0.2 * W, 0.9 * H]]) + rng.normal(0, 8, (4, 2))
         outline = np.clip(outline, 4, [W - 4, H - 4])
         m = poly_mask(shape, outline * ss)
         base_a = rng.uniform(0.1, 0.22)
-        crinkle = fbm(rng, shape, 25 * ss, 4) if subtype == "plastic" else np.zeros(shape, np.float32)
+        crinkle = fbm(rng, shape, 25 * ss, 4) if subtype == "plastic" else np.zeros(shape, np.float64)
         streak = np.exp(-(((xx - yy * 0.6) - rng.uniform(0.2, 0.6) * W) / 6) ** 2)
         spec = np.clip(np.abs(np.sin(crinkle * 12)) ** 8 * 0.6 + streak * 0.5, 0, 1)
         alpha = m * np.clip(base_a + spec * 0.6, 0, 1)
         if subtype == "glass":
             edge = np.clip(m - cv2.erode((m > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=4 * ss), 0, 1)
             alpha = np.clip(alpha + edge * 0.5, 0, 1)
-        tint = np.array([0.85, 0.95, 0.9] if subtype == "glass" else [0.95, 0.95, 0.97], np.float32)
+        tint = np.array([0.85, 0.95, 0.9] if subtype == "glass" else [0.95, 0.95, 0.97], np.float64)
         col = tint * (0.7 + 0.3 * spec[..., None])
         cv.over(np.clip(col, 0, 1), alpha)
     meta = {"kind": "translucent", "subtype": subtype, "anchors": {"center": [W / 2, H / 2]}, "targets": {},
@@ -157,19 +157,19 @@ def texture(rng: np.random.Generator, index: int, subtype: str = "shape"):
         outline = box @ R.T + c
     outline = np.clip(outline, 3, [W - 3, H - 3])
     m = poly_mask(shape, outline * ss)
-    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float32) / ss
-    c1, c2 = rng.uniform(0, 1, 3).astype(np.float32), rng.uniform(0, 1, 3).astype(np.float32)
+    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / ss
+    c1, c2 = rng.uniform(0, 1, 3).astype(np.float64), rng.uniform(0, 1, 3).astype(np.float64)
     pat = ["stripes", "checker", "dots", "plaid", "noise", "marble", "wood"][index % 7]
     f = rng.uniform(0.08, 0.3)
     a = rng.uniform(0, np.pi)
     u = xx * math.cos(a) + yy * math.sin(a)
     v = -xx * math.sin(a) + yy * math.cos(a)
     if pat == "stripes":
-        t = (np.sin(u * f * 2) > 0).astype(np.float32)
+        t = (np.sin(u * f * 2) > 0).astype(np.float64)
     elif pat == "checker":
-        t = ((np.floor(u * f / 2) + np.floor(v * f / 2)) % 2).astype(np.float32)
+        t = ((np.floor(u * f / 2) + np.floor(v * f / 2)) % 2).astype(np.float64)
     elif pat == "dots":
-        t = ((np.sin(u * f * 2) * np.sin(v * f * 2)) > 0.5).astype(np.float32)
+        t = ((np.sin(u * f * 2) * np.sin(v * f * 2)) > 0.5).astype(np.float64)
     elif pat == "plaid":
         t = 0.5 * (np.sin(u * f) > 0.3) + 0.5 * (np.sin(v * f * 1.3) > 0.3)
     elif pat == "noise":
@@ -179,10 +179,10 @@ def texture(rng: np.random.Generator, index: int, subtype: str = "shape"):
     else:
         rr = np.sqrt((xx - W * rng.uniform(0, 1)) ** 2 + ((yy - H * rng.uniform(0, 1)) * 0.3) ** 2)
         t = 0.5 + 0.5 * np.sin(rr * f * 2 + 3 * fbm(rng, shape, 30 * ss, 3))
-    t = soft(t.astype(np.float32), 0.6 * ss)
+    t = soft(t.astype(np.float64), 0.6 * ss)
     col = c1 * (1 - t[..., None]) + c2 * t[..., None]
     col = col * (0.9 + 0.1 * fbm(rng, shape, 20 * ss, 3))[..., None]
-    cv.over(np.clip(col, 0, 1).astype(np.float32), m)
+    cv.over(np.clip(col, 0, 1).astype(np.float64), m)
     meta = {"kind": "texture", "subtype": "shape", "anchors": {"center": [W / 2, H / 2]}, "targets": {},
             "scale": {"measure": "face_width", "length": float(max(W, H)), "range": [0.2, 0.5]},
             "rotation": [-180.0, 180.0], "mirror": True, "zones": list(ZONE_SETS[index % len(ZONE_SETS)]),
