@@ -145,8 +145,9 @@ def card_text(manifest: dict[str, Any]) -> str:
         "",
         "## Recipe",
         "",
-        "Rebuild this dataset byte for byte with the same recipe, seed, faces and occluder library "
-        "(`manifest.json` records the versions and checksums):",
+        "Rebuild this dataset with the same recipe, seed, faces and occluder library: byte for byte with the "
+        "package versions `manifest.json` records, on a machine of the same CPU kind (on another CPU the same "
+        "samples, with landmarks that differ by a fraction of a pixel):",
         "",
         "```json",
         json.dumps(manifest["recipe"], indent=2, sort_keys=True),
