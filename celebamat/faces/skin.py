@@ -247,7 +247,7 @@ def _fill_small_holes(hard: np.ndarray, oval: np.ndarray, max_area: float) -> np
 def _non_skin(
     dist: np.ndarray, dark: np.ndarray, oval: np.ndarray, glasses_zone: np.ndarray, tolerance: float,
     border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
-    bridge: np.ndarray | None = None,
+    bridge: np.ndarray | None = None, features: np.ndarray | None = None, smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
     the darkness ``dark`` of :func:`_skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
@@ -258,7 +258,9 @@ def _non_skin(
     or is large, dark and very far from the skin colour (a moustache, a sunglasses lens). Thin off-colour
     structures count only in the glasses zone around the eyes and only when far from the skin colour
     (frames) and, when ``bridge`` (a 0/1 mask over the nose bridge) is given, only when they cross the
-    bridge as every pair of glasses does: dark eye make-up and shadowed eye sockets stop at the eye. Every
+    bridge as every pair of glasses does: dark eye make-up and shadowed eye sockets stop at the eye. Pixels
+    of ``features`` (a 0/1 mask of the brows, eyes and lips with their margins) never count: thick or joined
+    brows are neither hair nor a frame. Every
     other off-colour pixel is a hole in the skin (wrinkles, shadows, spots, red patches)
     and stays skin. Accepted occluders then grow, geodesically and by about 1.5 % of the side, into the
     off-colour pixels around them, so that a fringe's ragged edge goes with it.
@@ -273,8 +275,9 @@ def _non_skin(
     occ = np.zeros((h, w), bool)
     # Blobs reaching the oval border: judged at a lower threshold (hair next to the skin often has nearly
     # its colour; a fringe or a beard is thick, shadows at the border are not far off-colour).
+    free = inside if features is None else inside & ~(features > 0)
     for thr, border in ((border_factor * tolerance, True), (tolerance, False)):
-        off = ((dist > thr) & inside).astype(np.uint8)
+        off = ((dist > thr) & free).astype(np.uint8)
         blobs = cv2.morphologyEx(off, cv2.MORPH_OPEN, disc)
         n, lab, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
         if n <= 1:
@@ -291,7 +294,7 @@ def _non_skin(
         keep[0] = False
         occ |= keep[lab]
     # Glasses frames: thin but long off-colour structures around the eyes.
-    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & inside).astype(np.uint8)
+    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & free).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     if n > 1:
         span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -303,11 +306,76 @@ def _non_skin(
         occ |= big[lab]
     # Grow into the off-colour neighbourhood (geodesic dilation).
     weak = (dist > 0.6 * tolerance) & inside
+    if smooth is not None:  # smooth, nearly skin-coloured pixels beside hair are shadowed skin
+        weak &= ~smooth | (dist > tolerance)
     k3 = np.ones((3, 3), np.uint8)
     grown = occ.astype(np.uint8)
     for _ in range(max(1, int(round(0.015 * side)))):
         grown = cv2.dilate(grown, k3) & (weak | occ).astype(np.uint8)
     return grown > 0
+
+
+def _face_axes(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Unit vectors ``up`` (chin to forehead) and ``right`` of a face, and its inter-ocular distance (px)."""
+    up = pts[10] - pts[152]
+    up = up / max(float(np.hypot(*up)), 1e-6)
+    iod = float(np.hypot(*(pts[list(EYE_RIGHT_RING)].mean(0) - pts[list(EYE_LEFT_RING)].mean(0))))
+    return up, np.array([-up[1], up[0]]), max(iod, 1.0)
+
+
+def extended_oval(landmarks: np.ndarray, shape: tuple[int, int], up_gain: float = 1.4,
+                  side_gain: float = 0.1) -> np.ndarray:
+    """Where the skin can be: the face-mesh oval grown to hold the whole forehead, ``(H, W)`` float32.
+
+    The mesh stops part-way up the forehead. Each oval point above the eyes moves up (away from the
+    chin) by ``up_gain`` times the mesh's own brow-to-top height, scaled by how high the point is (the top
+    moves most, the temples little); points at the sides above the mouth move outwards by ``side_gain``
+    of their distance from the face's centre line (cheeks seen from an angle, temples). Below the mouth
+    the oval is kept (the neck is not skin). Colour and the person mask decide what of this is skin.
+    """
+    pts = np.asarray(landmarks, np.float64)
+    up, right, _ = _face_axes(pts)
+    eyes = (pts[list(EYE_LEFT_RING)].mean(0) + pts[list(EYE_RIGHT_RING)].mean(0)) / 2
+    mouth = pts[list(LIPS_OUTER)].mean(0)
+    brow = (pts[list(BROW_LEFT)].mean(0) + pts[list(BROW_RIGHT)].mean(0)) / 2
+    top_h = max(float((pts[10] - eyes) @ up), 1.0)
+    lift = up_gain * max(float((pts[10] - brow) @ up), 1.0)
+    oval = pts[list(FACE_OVAL)]
+    h = (oval - eyes) @ up
+    across = (oval - eyes) @ right
+    grown = oval + np.outer(lift * np.clip(h / top_h, 0.0, None) ** 2, up)
+    # Outwards only above the mouth, fading to nothing at it.
+    fade = np.clip(((oval - mouth) @ up) / max(float((eyes - mouth) @ up), 1.0), 0.0, 1.0)
+    grown += np.outer(side_gain * across * fade, right)
+    return _fill(shape, [grown])
+
+
+def _local_texture(gray: np.ndarray, k: int) -> np.ndarray:
+    """Local standard deviation of ``gray`` (``(H, W)`` float32) over ``k`` x ``k`` boxes: hair strands are
+    rough, skin is smooth at this scale."""
+    m = cv2.blur(gray, (k, k))
+    return np.sqrt(np.maximum(cv2.blur(gray * gray, (k, k)) - m * m, 0.0))
+
+
+def _beard(occ: np.ndarray, dark: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The facial hair among occluder pixels ``occ`` (``(H, W)`` bool), which is skin: dark pixels below the
+    middle of the nose, in connected parts that cross the face's centre line around the mouth and chin (a
+    beard or moustache does; scalp hair falling along one cheek does not). ``dark`` as from
+    :func:`_skin_distance`. Returns ``(H, W)`` bool."""
+    h, w = occ.shape
+    up, right, iod = _face_axes(pts)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    nose = (pts[195] + pts[1]) / 2
+    below = ((xx - nose[0]) * up[0] + (yy - nose[1]) * up[1]) < 0.1 * iod
+    centre = np.abs((xx - pts[152][0]) * right[0] + (yy - pts[152][1]) * right[1]) < 0.35 * iod
+    hair = (occ & below & (dark > 0.25)).astype(np.uint8)
+    n, lab = cv2.connectedComponents(hair, connectivity=8)
+    if n <= 1:
+        return hair > 0
+    crosses = np.zeros(n, bool)
+    crosses[np.unique(lab[centre & (hair > 0)])] = True
+    crosses[0] = False
+    return crosses[lab]
 
 
 def landmark_skin(
@@ -320,59 +388,100 @@ def landmark_skin(
 ) -> np.ndarray:
     """Skin matte of a face derived from its landmarks, ``(H, W)`` float32 in [0, 1].
 
-    ``oval x person x max(skin, kept)``: the face-mesh oval (anti-aliased, softened by about 0.3 % of the
-    image side), intersected with the person mask (selfie segmentation, which only matters at the outer
-    boundary) where given, and, with ``refine``, with the complement of the occluders found inside the oval
-    from the face's own skin colour (:func:`_non_skin`): a fringe, a beard, glasses frames, sunglasses are
-    cut out, while wrinkles, folds, shadows, red cheeks and highlights stay skin. Eyes (with the lids),
-    brows and lips (with the mouth) are always kept.
+    Meets the skin definition of ``docs/faces.md``. With ``refine`` (the default):
+
+    - **where**: the face-mesh oval, and beyond it up to the hairline: the oval grown over the forehead and
+      the temples (:func:`extended_oval`), where skin-coloured, smooth pixels joined to the face count;
+    - **occluders out**: inside the oval, off-colour blobs that reach its border or are large and dark
+      (a fringe, hair at the temples, sunglasses) and long dark structures crossing the nose bridge
+      (glasses frames) are cut out (:func:`_non_skin`); wrinkles, folds, shadows and red cheeks stay;
+    - **beards stay**: dark off-colour pixels below the middle of the nose are facial hair, hence skin;
+    - **features always**: eyes with a margin that holds lashes and make-up, brows, lips with the mouth
+      and teeth;
+    - **person**: everything times the person mask where given (selfie segmentation: the outer boundary);
+    - **soft edges** from a guided filter on the photo: soft where the photo is soft (hairline, strands),
+      hard at sharp edges.
+
+    Without ``refine`` the matte is the anti-aliased oval times the person mask.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB, normally the aligned face.
         landmarks: ``(478, 2)`` pixel coordinates in ``image``.
         person: optional ``(H, W)`` float person probability in [0, 1].
-        refine: cut occluders inside the oval out by colour (else the matte is the oval x person).
+        refine: use colour, texture and the extended oval (else the matte is the oval x person).
         tolerance: colour distance, in spreads of the skin model, beyond which a pixel is off-colour.
     """
     h, w = image.shape[:2]
+    side = max(h, w)
     reg = face_regions(landmarks, (h, w))
-    soft = max(0.8, 0.003 * max(h, w))
-    oval = cv2.GaussianBlur(reg["oval"], (0, 0), soft)
-    matte = oval
-    if person is not None:
-        p = np.clip((np.asarray(person, np.float32) - 0.15) / 0.5, 0.0, 1.0)
+    soft = max(0.8, 0.003 * side)
+    p = None if person is None else np.clip((np.asarray(person, np.float32) - 0.15) / 0.5, 0.0, 1.0)
+    if not refine:
+        matte = cv2.GaussianBlur(reg["oval"], (0, 0), soft)
+        return np.clip(matte if p is None else matte * p, 0.0, 1.0).astype(np.float32)
+    pts = np.asarray(landmarks, np.float64)
+    up, _, iod = _face_axes(pts)
+    ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    # Features: eyes with lids, lashes and make-up; brows; lips with the mouth and teeth.
+    kept = np.maximum(cv2.dilate(reg["eyes"], ell(max(1, int(round(0.12 * iod))))),
+                      cv2.dilate(np.maximum(reg["brows"], reg["lips"]), ell(max(1, int(round(0.03 * iod))))))
+    # Where glasses frames and lenses sit: an ellipse around each eye.
+    glasses = np.zeros((h, w), np.uint8)
+    for ring_ids in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        c = pts[list(ring_ids)]
+        centre = c.mean(axis=0)
+        half = (c.max(axis=0) - c.min(axis=0)) / 2 + 0.3 * iod
+        cv2.ellipse(glasses, (int(round(centre[0])), int(round(centre[1]))),
+                    (int(round(half[0])), int(round(half[1]))), 0.0, 0.0, 360.0, 1, -1)
+    # Glasses cross the nose between the eyes: a thin strip from the brows' middle down the bridge.
+    bridge = np.zeros((h, w), np.uint8)
+    top, low = pts[168], pts[197]
+    cv2.line(bridge, (int(round(top[0])), int(round(top[1]))), (int(round(low[0])), int(round(low[1]))), 1,
+             max(1, int(round(0.12 * iod))))
+    glasses = np.maximum(glasses, bridge)
+    inside = (reg["oval"] > 0.5).astype(np.uint8)
+    dist, dark = _skin_distance(image, landmarks)
+    gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    tex = _local_texture(gray, max(3, int(round(0.012 * side)) | 1))
+    near = (inside > 0) & (dist < tolerance) & (kept < 0.5)
+    smooth = tex < max(3.0, 2.0 * float(np.median(tex[near])) if near.any() else 3.0)
+    occ = _non_skin(dist, dark, inside, glasses, tolerance, bridge=bridge, features=kept > 0.5, smooth=smooth)
+    occ &= ~_beard(occ, dark, pts)
+    if (occ & (bridge > 0)).any():
+        # Glasses on the nose: the lenses are not skin either (the eyes seen through them are).
+        occ |= (glasses > 0) & (bridge == 0) & (reg["eyes"] < 0.5) & (inside > 0)
+        kept = np.maximum(reg["eyes"], cv2.dilate(np.maximum(reg["brows"], reg["lips"]),
+                                                  ell(max(1, int(round(0.03 * iod))))))
+    hard = (inside > 0) & ~occ
+    person_hard = np.ones((h, w), bool) if p is None else p > 0.5
+    # Beyond the oval: smooth skin-coloured pixels of the extended oval, joined to the skin inside.
+    ext = (extended_oval(pts, (h, w)) > 0.5) & person_hard
+    band = ext & ~(inside > 0) & (dist < tolerance) & smooth
+    k = max(3, int(round(0.008 * side)) | 1)
+    band = cv2.morphologyEx(band.astype(np.uint8), cv2.MORPH_OPEN, ell(k // 2)) > 0
+    n, lab = cv2.connectedComponents((band | hard).astype(np.uint8), connectivity=8)
+    joined = np.zeros(n, bool)
+    joined[np.unique(lab[hard])] = True
+    joined[0] = False
+    hard = (hard | (band & joined[lab])).astype(np.uint8)
+    hard = np.maximum(hard, (kept > 0.5).astype(np.uint8))
+    # Smooth the occluder boundary: open slivers of skin between occluder blobs, then fill what is left as
+    # small holes.
+    hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, ell(k // 2))
+    hard = _fill_small_holes(hard, ext.astype(np.uint8), 0.0025 * h * w)
+    # Annotated outlines run along the outer edge of the skin (mixed pixels count): grow by 0.6 % of the side.
+    room = ((ext | (inside > 0)) & person_hard).astype(np.uint8)
+    hard = np.maximum(hard, cv2.dilate(hard, ell(max(1, int(round(0.006 * side))))) & room)
+    prob = _edge_aware(image, hard.astype(np.float32), max(2, int(round(0.006 * side))))
+    matte = np.maximum(prob, cv2.GaussianBlur(kept, (0, 0), soft))
+    if p is not None:
         matte = matte * p
-    if refine:
-        pts = np.asarray(landmarks, np.float64)
-        iod = float(np.hypot(*(pts[list(EYE_RIGHT_RING)].mean(0) - pts[list(EYE_LEFT_RING)].mean(0))))
-        ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
-        # Eyelids are skin: keep a small margin around each eye contour.
-        eyes = cv2.dilate(reg["eyes"], ell(max(1, int(round(0.07 * iod)))))
-        kept = np.clip(eyes + reg["brows"] + reg["lips"], 0.0, 1.0)
-        # Where glasses frames and lenses sit: an ellipse around each eye.
-        glasses = np.zeros((h, w), np.uint8)
-        for ring_ids in (EYE_LEFT_RING, EYE_RIGHT_RING):
-            c = pts[list(ring_ids)]
-            centre = c.mean(axis=0)
-            half = (c.max(axis=0) - c.min(axis=0)) / 2 + 0.3 * iod
-            cv2.ellipse(glasses, (int(round(centre[0])), int(round(centre[1]))),
-                        (int(round(half[0])), int(round(half[1]))), 0.0, 0.0, 360.0, 1, -1)
-        # Glasses cross the nose between the eyes: a thin strip from the brows' middle down the bridge.
-        bridge = np.zeros((h, w), np.uint8)
-        top, low = pts[168], pts[197]
-        cv2.line(bridge, (int(round(top[0])), int(round(top[1]))), (int(round(low[0])), int(round(low[1]))), 1,
-                 max(1, int(round(0.12 * iod))))
-        glasses = np.maximum(glasses, bridge)
-        inside = (reg["oval"] > 0.5).astype(np.uint8)
-        occ = _non_skin(*_skin_distance(image, landmarks), inside, glasses, tolerance, bridge=bridge)
-        hard = (inside > 0) & ~occ
-        hard = np.maximum(hard.astype(np.uint8), (kept > 0.5).astype(np.uint8))
-        # Smooth the occluder boundary: close slivers of skin between occluder blobs, then fill what is
-        # left as small holes.
-        k = max(3, int(round(0.008 * max(h, w))) | 1)
-        hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        hard = _fill_small_holes(hard, inside, 0.0025 * h * w)
-        prob = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), soft)
-        kept = cv2.GaussianBlur(kept, (0, 0), soft)
-        matte = matte * np.maximum(prob, kept)
     return np.clip(matte, 0.0, 1.0).astype(np.float32)
+
+
+def _edge_aware(image: np.ndarray, hard: np.ndarray, radius: int) -> np.ndarray:
+    """Soften a 0/1 matte along the photo (guided filter with the photo as guide): edges stay where the
+    photo has them, soft where the photo is soft. ``hard`` ``(H, W)`` float32, returns float32 in [0, 1]."""
+    guide = np.ascontiguousarray(image[..., :3])
+    out = cv2.ximgproc.guidedFilter(guide, hard, radius, (0.02 * 255) ** 2)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
