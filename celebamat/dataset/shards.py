@@ -233,6 +233,7 @@ def render_row(
         "face_id": face.face_id,
         "identity": face.identity or "",
         "source": face.source,
+        "skin_source": face.skin_source,
         "seed": seed,
         "split": split,
         "params": params.to_json(),

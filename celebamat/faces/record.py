@@ -21,6 +21,8 @@ class FaceRecord:
         identity: person id where the source knows it (for identity-disjoint splits), else ``None``.
         source: source kind: ``demo``, ``folder`` or ``celebamask-hq``.
         provenance: JSON-serialisable facts: original path, original size, alignment transform, licence.
+        skin_source: what made ``skin``: ``annotation:<source>`` (true masks: CelebAMask-HQ parts, a
+            sidecar mask) or ``estimate:<estimator>`` (see :mod:`celebamat.faces.estimators`).
     """
 
     face_id: str
@@ -30,6 +32,7 @@ class FaceRecord:
     identity: str | None
     source: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    skin_source: str = ""
 
     @property
     def size(self) -> int:

@@ -103,8 +103,8 @@ def score_skin(
     each face's true skin matte (the record's ``skin``).
 
     Args:
-        source: a source whose skin is annotated (``celebamask-hq:ROOT``); estimating the truth itself
-            would measure nothing.
+        source: a source whose skin is annotated (``celebamask-hq:ROOT``, or a folder with sidecar masks);
+            faces whose skin is itself estimated are skipped (reason ``no true skin``).
         estimator: see :func:`celebamat.faces.estimators.skin_estimator`.
         limit: score at most this many faces (key order).
         tile: side of each face's tiles on the sheet (0: no sheet tiles).
@@ -121,6 +121,10 @@ def score_skin(
             rec = source.load(key)
         except FaceSkipped as exc:
             report.skipped.append((key, exc.reason))
+            continue
+        if not rec.skin_source.startswith("annotation:"):
+            # An estimated matte scored against an estimate would measure nothing.
+            report.skipped.append((key, f"no true skin ({rec.skin_source or 'unknown'})"))
             continue
         t0 = time.perf_counter()
         estimate = est(rec.image, rec.landmarks)

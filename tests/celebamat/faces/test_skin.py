@@ -148,7 +148,7 @@ def test_wrinkles_folds_and_red_cheeks_are_no_holes(demo_faces):
     assert s[inner].min() > 0.9, "a hole in the skin"
     assert s[int(cl[1]), int(cl[0])] > 0.95 and s[int(cr[1]), int(cr[0])] > 0.95
     near = cv2.dilate((reg["oval"] > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    assert s[~near].max() == 0.0                 # nothing beyond the oval's soft edge
+    assert s[~near].max() < 0.1                  # no skin beyond the oval's soft edge (background colour)
     assert s.sum() / reg["oval"].sum() > 0.97
 
 
@@ -180,10 +180,12 @@ def test_fringe_and_glasses_frames_are_cut_out(demo_faces):
     assert s[fringe].mean() < 0.15
     forehead = (reg["oval"] > 0.99) & (np.abs(np.arange(size)[:, None] - (fringe_y + brow_top) // 2) < 2)
     assert s[forehead].mean() > 0.8                                 # the bare forehead below it stays
-    # The frame rim straight below each eye is out; the skin seen through the lens (between eye and rim) is in.
+    # Glasses are not skin, frames and lenses alike (CelebAMask-HQ paints eye_g over the skin); the eye seen
+    # through the lens is.
     for c, axes in centres:
         assert s[int(c[1] + axes[1]), int(c[0])] < 0.3
         lens = (int(c[0]), int(c[1] + axes[1] * 0.6))
-        assert s[lens[1], lens[0]] > 0.8
+        assert s[lens[1], lens[0]] < 0.3
+        assert s[int(c[1]), int(c[0])] > 0.9
     assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
     assert s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
