@@ -5,6 +5,7 @@ import pytest
 from celebamat.faces.skin import (
     CELEBAMASK_PARTS,
     DEFAULT_SKIN_PARTS,
+    extended_oval,
     face_regions,
     labels_to_mask,
     landmark_skin,
@@ -189,3 +190,68 @@ def test_fringe_and_glasses_frames_are_cut_out(demo_faces):
         assert s[int(c[1]), int(c[0])] > 0.9
     assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
     assert s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
+
+
+def test_forehead_reaches_the_hairline_and_stops_there(demo_faces):
+    """Bare forehead above the mesh's top (the mesh stops part-way up) is skin up to the hair, not beyond."""
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(2))
+    size = img.shape[0]
+    pts = rec.landmarks.astype(np.float64)
+    ext = extended_oval(rec.landmarks, (size, size)) > 0.5
+    top = int(pts[10][1])
+    ext_top = int(np.nonzero(ext.any(axis=1))[0][0])
+    assert top - ext_top > 0.05 * size                       # room above the mesh for a forehead
+    hairline = (top + ext_top) // 2
+    rows = np.arange(size)[:, None]
+    img[ext & (rows >= hairline) & (rows < top + 3)] = img[int(pts[151][1]), int(pts[151][0])]
+    img[ext & (rows < hairline)] = (35, 28, 22)               # hair above the hairline
+    s = landmark_skin(img, rec.landmarks)
+    x = int(pts[10][0])
+    assert s[(hairline + top) // 2, x] > 0.9                  # forehead above the mesh is skin
+    assert s[hairline - 4, x] < 0.1 and s[ext_top + 2, x] == 0.0  # hair is not
+
+
+def test_beard_make_up_and_lipstick_stay_skin(demo_faces):
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(3)
+    img = _painted_face(rec, rng)
+    size = img.shape[0]
+    pts = rec.landmarks.astype(np.float64)
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    # A full beard: rough dark hair over the lower face, from below the nose to the jaw, lips left bare.
+    rows = np.arange(size)[:, None]
+    beard = (reg["oval"] > 0.5) & (rows > a["nose_tip"][1] + 6) & (reg["lips"] < 0.5)
+    img[beard] = np.clip(rng.normal(45, 18, (int(beard.sum()), 3)), 0, 255).astype(np.uint8)
+    # Heavy eyeliner and lashes around both eyes, red lipstick a little beyond the lip contour.
+    iod = float(np.hypot(*(a["eye_right"] - a["eye_left"])))
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        cv2.polylines(img, [np.round(pts[list(ring)]).astype(np.int32)], True, (20, 15, 15), max(2, int(0.08 * iod)))
+    lips = cv2.dilate((reg["lips"] > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    img[lips] = (200, 20, 50)
+    s = landmark_skin(img, rec.landmarks)
+    assert s[beard & (reg["oval"] > 0.99)].mean() > 0.95
+    liner = np.zeros((size, size), np.uint8)
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        cv2.polylines(liner, [np.round(pts[list(ring)]).astype(np.int32)], True, 1, max(2, int(0.08 * iod)))
+    assert s[liner > 0].min() > 0.9
+    assert s[lips].min() > 0.9
+
+
+def test_hair_down_one_cheek_is_no_beard(demo_faces):
+    """Dark hair falling along one side of the face to the jaw is cut out, even below the nose."""
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(4))
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    cols = np.arange(size)[None, :]
+    x_edge = int(np.nonzero(reg["oval"].max(axis=0) > 0.5)[0][0])
+    lock = (reg["oval"] > 0.5) & (cols < x_edge + 0.12 * size) & (np.arange(size)[:, None] > a["brow_left"][1])
+    img[lock] = (38, 30, 24)
+    s = landmark_skin(img, rec.landmarks)
+    body = cv2.erode(lock.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # the lock, not its soft edge
+    low = body & (np.arange(size)[:, None] > a["nose_tip"][1] + 6)
+    assert low.sum() > 50 and s[low].mean() < 0.2
+    assert s[int(a["cheek_right"][1]), int(a["cheek_right"][0])] > 0.95
