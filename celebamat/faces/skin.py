@@ -248,7 +248,8 @@ def _non_skin(
     dist: np.ndarray, dark: np.ndarray, oval: np.ndarray, glasses_zone: np.ndarray, tolerance: float,
     border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
     bridge: np.ndarray | None = None, features: np.ndarray | None = None, smooth: np.ndarray | None = None,
-    full_shape: tuple[int, int] | None = None,
+    full_shape: tuple[int, int] | None = None, forehead: np.ndarray | None = None,
+    under_eyes: tuple[np.ndarray, ...] | None = None,
 ) -> np.ndarray:
     """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
     the darkness ``dark`` of :func:`_skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
@@ -266,6 +267,10 @@ def _non_skin(
     and stays skin. Accepted occluders then grow, geodesically and by about 1.5 % of the side, into the
     off-colour pixels around them, so that a fringe's ragged edge goes with it. Sizes are relative to
     ``full_shape`` (the whole image's ``(H, W)`` when these maps are a crop of it; default their own).
+    A border blob lying mostly in ``forehead`` (bool, above the brows) needs only a moderate mean distance
+    (0.7 ``tolerance``): a brown fringe over pale skin is not far off in colour, and shadows rarely sit there.
+    Frames count only when they also reach every box of ``under_eyes`` (bool masks under each eye, see
+    :func:`_under_eyes`), as lower rims do.
     """
     h, w = dist.shape if full_shape is None else full_shape
     side = max(h, w)
@@ -288,7 +293,11 @@ def _non_skin(
         mean_d = np.bincount(lab.ravel(), weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
         if border:
             touch = np.bincount(lab[ring & (blobs > 0)], minlength=n)
-            keep = (touch >= 2) & (area > 3e-4 * img_area) & (mean_d > border_mean * tolerance)
+            far = mean_d > border_mean * tolerance
+            if forehead is not None:
+                high = np.bincount(lab[forehead & (blobs > 0)], minlength=n) > 0.5 * area
+                far |= high & (mean_d > 0.7 * tolerance)
+            keep = (touch >= 2) & (area > 3e-4 * img_area) & far
         else:
             # Dark and far: hair, a moustache, a sunglasses lens. A red or bright patch is skin.
             mean_dark = np.bincount(lab.ravel(), weights=dark.ravel(), minlength=n) / np.maximum(area, 1)
@@ -296,7 +305,7 @@ def _non_skin(
         keep[0] = False
         occ |= keep[lab]
     # Glasses frames: thin but long off-colour structures around the eyes.
-    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & free).astype(np.uint8)
+    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & inside).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     if n > 1:
         span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -305,7 +314,10 @@ def _non_skin(
         if bridge is not None:
             big &= np.bincount(lab[(bridge > 0) & (frame > 0)], minlength=n) > 0
         big[0] = False
-        occ |= big[lab]
+        rims = big[lab]
+        # Glasses have lower rims under both eyes; joined brows or a fringe reaching the bridge do not.
+        if under_eyes is None or all((rims & box).any() for box in under_eyes):
+            occ |= rims
     # Grow into the off-colour neighbourhood (geodesic dilation).
     weak = (dist > 0.6 * tolerance) & inside
     if smooth is not None:  # smooth, nearly skin-coloured pixels beside hair are shadowed skin
@@ -328,6 +340,19 @@ def _features(pts: np.ndarray, shape: tuple[int, int], eye_margin: float, margin
         if r >= 0.5:
             cv2.polylines(img, polys, True, 255, thickness=int(round(2 * r)), lineType=cv2.LINE_AA, shift=2)
     return img.astype(np.float32) / 255.0
+
+
+def _under_eyes(pts: np.ndarray, xx: np.ndarray, yy: np.ndarray, iod: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lower rims of glasses run: under each eye, from the lower lid down 0.45 inter-ocular
+    distances and 0.5 wide; two ``(H, W)`` bool masks over the pixel grid ``xx``, ``yy``."""
+    up, right, _ = _face_axes(pts)
+    height, across = xx * up[0] + yy * up[1], xx * right[0] + yy * right[1]
+    boxes = []
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        c = pts[list(ring)]
+        depth = float((c @ up).min()) - height
+        boxes.append((depth > 0) & (depth < 0.45 * iod) & (np.abs(across - float(c.mean(0) @ right)) < 0.25 * iod))
+    return boxes[0], boxes[1]
 
 
 def _face_axes(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -483,15 +508,19 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     tex = _local_texture(gray, max(3, int(round(0.012 * side)) | 1))
     near = (inside > 0) & (dist < tolerance) & (kept < 0.5)
     smooth = tex < max(3.0, 2.0 * float(np.median(tex[near])) if near.any() else 3.0)
+    person_hard = np.ones((h, w), bool) if p is None else p > 0.5
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    brow = (pts[list(BROW_LEFT)].mean(0) + pts[list(BROW_RIGHT)].mean(0)) / 2
+    forehead = (xx - brow[0]) * up[0] + (yy - brow[1]) * up[1] > 0.1 * iod
+    under_eyes = _under_eyes(pts, xx, yy, iod)
     occ = _non_skin(dist, dark, inside, glasses, tolerance, bridge=bridge, features=kept > 0.5, smooth=smooth,
-                    full_shape=full_shape)
+                    full_shape=full_shape, forehead=forehead, under_eyes=under_eyes)
     occ &= ~_beard(occ, dark, pts)
-    if (occ & (bridge > 0)).any():
+    if (occ & (bridge > 0)).any() and all((occ & box).any() for box in under_eyes):
         # Glasses on the nose: the lenses are not skin either (the eyes seen through them are).
         occ |= (glasses > 0) & (bridge == 0) & (reg["eyes"] < 0.5) & (inside > 0)
         kept = _features(pts, (h, w), 0.0, 0.03 * iod)
     hard = (inside > 0) & ~occ
-    person_hard = np.ones((h, w), bool) if p is None else p > 0.5
     # Beyond the oval: smooth skin-coloured pixels of the extended oval, joined to the skin inside.
     ext = (_fill((h, w), [_extended_polygon(pts)]) > 0.5) & person_hard
     band = ext & ~(inside > 0) & (dist < tolerance) & smooth
