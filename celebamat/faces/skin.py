@@ -168,9 +168,20 @@ def _interocular(pts: np.ndarray) -> float:
     return float(np.hypot(*(pts[473] - pts[468]))) if len(pts) > 473 else float(np.hypot(*(pts[263] - pts[33])))
 
 
-def _skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def skin_like(lab: np.ndarray) -> np.ndarray:
+    """Whether CIELAB colours (``(..., 3)``, L 0..100) have a hue human skin can have, whatever its tone: a
+    chroma of at least 4 and a hue angle from -15 to 100 degrees (red to yellow). Returns bool ``(...)``.
+    A blue face mask, a white or grey object, a green plant do not; lips and lipstick do."""
+    a, b = lab[..., 1], lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    return (np.hypot(a, b) >= 4.0) & (hue >= -15.0) & (hue <= 100.0)
+
+
+def _skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance of every pixel to this face's skin colour in CIELAB, in spreads, and how much darker than
-    the skin it is, in the same spreads (0 where lighter): two ``(H, W)`` float32 maps >= 0.
+    the skin it is, in the same spreads (0 where lighter): two ``(H, W)`` float32 maps >= 0; and the hue
+    class, ``(H, W)`` uint8: 0 = a hue skin can have (:func:`skin_like`), 1 = nearly no hue (grey, white,
+    black), 2 = foreign, a clear hue skin never has; all 0 in a photo without colour.
 
     The model is robust (medians) over patches around :data:`_SKIN_PROBES` that agree with each other. The
     chroma spread adds the spread between the probes (red cheeks against a pale forehead) to the spread
@@ -194,12 +205,17 @@ def _skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
         if len(patch):
             samples.append(patch)
     if not samples:
-        return np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+        return np.zeros((h, w), np.float32), np.zeros((h, w), np.float32), np.zeros((h, w), np.uint8)
     # Keep the probes that agree with the most other probes (the face's dominant skin colour).
     meds = np.array([np.median(p, axis=0) for p in samples])
     dist = np.sqrt((((meds[:, None] - meds[None]) / np.array([40.0, 9.0, 9.0])) ** 2).sum(axis=2))
-    votes = (dist < 1.0).sum(axis=1)
-    keep = dist[int(np.argmax(votes))] < 1.6
+    # Among probes of a skin hue when there are enough (a face mask or a hand can cover most probes).
+    plausible = skin_like(meds)
+    coloured = bool(plausible.sum() >= 3)
+    if not coloured:
+        plausible[:] = True  # a greyscale photo, or a strong colour cast: no hue to go by
+    votes = np.where(plausible, (dist < 1.0).sum(axis=1), -1)
+    keep = (dist[int(np.argmax(votes))] < 1.6) & plausible
     s = np.concatenate([p for p, k in zip(samples, keep) if k])
     med = np.median(s, axis=0)
     within = np.median(np.abs(s - med), axis=0) * 1.4826
@@ -208,7 +224,11 @@ def _skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     dl = lab[..., 0] - med[0]
     dl = np.where(dl < 0, dl / 22.0, dl / 45.0)
     d2 = dl ** 2 + ((lab[..., 1] - med[1]) / chroma[0]) ** 2 + ((lab[..., 2] - med[2]) / chroma[1]) ** 2
-    return np.sqrt(d2).astype(np.float32), np.maximum(-dl, 0.0).astype(np.float32)
+    hue = np.zeros((h, w), np.uint8)
+    if coloured:
+        hue[~skin_like(lab)] = 1
+        hue[(hue == 1) & (np.hypot(lab[..., 1], lab[..., 2]) >= 6.0)] = 2
+    return np.sqrt(d2).astype(np.float32), np.maximum(-dl, 0.0).astype(np.float32), hue
 
 
 def skin_color_probability(
@@ -249,7 +269,7 @@ def _non_skin(
     border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
     bridge: np.ndarray | None = None, features: np.ndarray | None = None, smooth: np.ndarray | None = None,
     full_shape: tuple[int, int] | None = None, forehead: np.ndarray | None = None,
-    under_eyes: tuple[np.ndarray, ...] | None = None,
+    under_eyes: tuple[np.ndarray, ...] | None = None, foreign: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
     the darkness ``dark`` of :func:`_skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
@@ -270,7 +290,8 @@ def _non_skin(
     A border blob lying mostly in ``forehead`` (bool, above the brows) needs only a moderate mean distance
     (0.7 ``tolerance``): a brown fringe over pale skin is not far off in colour, and shadows rarely sit there.
     Frames count only when they also reach every box of ``under_eyes`` (bool masks under each eye, see
-    :func:`_under_eyes`), as lower rims do.
+    :func:`_under_eyes`), as lower rims do. A blob mostly of ``foreign`` pixels (bool, a hue skin never
+    has: a blue face mask, a green sleeve) is an occluder when it reaches the border or is large.
     """
     h, w = dist.shape if full_shape is None else full_shape
     side = max(h, w)
@@ -291,17 +312,18 @@ def _non_skin(
             continue
         area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
         mean_d = np.bincount(lab.ravel(), weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
+        alien = np.zeros(n, bool) if foreign is None else np.bincount(lab[foreign & (blobs > 0)], minlength=n) > 0.5 * area
         if border:
             touch = np.bincount(lab[ring & (blobs > 0)], minlength=n)
             far = mean_d > border_mean * tolerance
             if forehead is not None:
                 high = np.bincount(lab[forehead & (blobs > 0)], minlength=n) > 0.5 * area
                 far |= high & (mean_d > 0.7 * tolerance)
-            keep = (touch >= 2) & (area > 3e-4 * img_area) & far
+            keep = (touch >= 2) & (area > 3e-4 * img_area) & (far | alien)
         else:
             # Dark and far: hair, a moustache, a sunglasses lens. A red or bright patch is skin.
             mean_dark = np.bincount(lab.ravel(), weights=dark.ravel(), minlength=n) / np.maximum(area, 1)
-            keep = (area > 2e-3 * img_area) & (mean_d > 1.3 * tolerance) & (mean_dark > 1.5)
+            keep = (area > 2e-3 * img_area) & (((mean_d > 1.3 * tolerance) & (mean_dark > 1.5)) | alien)
         keep[0] = False
         occ |= keep[lab]
     # Glasses frames: thin but long off-colour structures around the eyes.
@@ -329,12 +351,15 @@ def _non_skin(
     return grown > 0
 
 
-def _features(pts: np.ndarray, shape: tuple[int, int], eye_margin: float, margin: float) -> np.ndarray:
+def _features(pts: np.ndarray, shape: tuple[int, int], eye_margin: float, margin: float,
+              lips: bool = True) -> np.ndarray:
     """The facial features with margins, ``(H, W)`` float32 in [0, 1]: the eyes grown by ``eye_margin`` px
-    (lids, lashes, make-up), the brows and the lips (with the mouth) by ``margin`` px. A polygon grown by
-    ``r`` is the polygon plus its outline drawn ``2 r`` thick (round joins): far cheaper than a dilation."""
+    (lids, lashes, make-up), the brows and (with ``lips``) the lips with the mouth by ``margin`` px. A polygon
+    grown by ``r`` is the polygon plus its outline drawn ``2 r`` thick (round joins): far cheaper than a
+    dilation."""
     img = np.zeros(shape, np.uint8)
-    for rings, r in (((EYE_LEFT_RING, EYE_RIGHT_RING), eye_margin), ((BROW_LEFT, BROW_RIGHT, LIPS_OUTER), margin)):
+    others = (BROW_LEFT, BROW_RIGHT, LIPS_OUTER) if lips else (BROW_LEFT, BROW_RIGHT)
+    for rings, r in (((EYE_LEFT_RING, EYE_RIGHT_RING), eye_margin), (others, margin)):
         polys = [np.round((pts[list(ring)] - 0.5) * 4).astype(np.int32) for ring in rings]
         cv2.fillPoly(img, polys, 255, lineType=cv2.LINE_AA, shift=2)
         if r >= 0.5:
@@ -487,7 +512,12 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     up, _, iod = _face_axes(pts)
     ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
     # Features: eyes with lids, lashes and make-up; brows; lips with the mouth and teeth.
-    kept = _features(pts, (h, w), 0.12 * iod, 0.03 * iod)
+    dist, dark, hue = _skin_distance(image, pts)
+    foreign = hue == 2
+    # Lips of a hue skin never has are under something (a face mask, a hand in a blue glove): not kept.
+    lip_px = reg["lips"] > 0.5
+    lips = not (lip_px.any() and foreign[lip_px].mean() > 0.5)
+    kept = _features(pts, (h, w), 0.12 * iod, 0.03 * iod, lips)
     # Where glasses frames and lenses sit: an ellipse around each eye.
     glasses = np.zeros((h, w), np.uint8)
     for ring_ids in (EYE_LEFT_RING, EYE_RIGHT_RING):
@@ -503,7 +533,6 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
              max(1, int(round(0.12 * iod))))
     glasses = np.maximum(glasses, bridge)
     inside = (reg["oval"] > 0.5).astype(np.uint8)
-    dist, dark = _skin_distance(image, pts)
     gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     tex = _local_texture(gray, max(3, int(round(0.012 * side)) | 1))
     near = (inside > 0) & (dist < tolerance) & (kept < 0.5)
@@ -514,12 +543,19 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     forehead = (xx - brow[0]) * up[0] + (yy - brow[1]) * up[1] > 0.1 * iod
     under_eyes = _under_eyes(pts, xx, yy, iod)
     occ = _non_skin(dist, dark, inside, glasses, tolerance, bridge=bridge, features=kept > 0.5, smooth=smooth,
-                    full_shape=full_shape, forehead=forehead, under_eyes=under_eyes)
+                    full_shape=full_shape, forehead=forehead, under_eyes=under_eyes, foreign=foreign)
+    if foreign.any():
+        # An object of a foreign hue (a face mask) goes with the grey of its shaded folds next to it.
+        n, lab = cv2.connectedComponents(((hue > 0) & (inside > 0) & (kept < 0.5)).astype(np.uint8), connectivity=8)
+        hit = np.zeros(n, bool)
+        hit[np.unique(lab[occ & foreign])] = True
+        hit[0] = False
+        occ |= hit[lab]
     occ &= ~_beard(occ, dark, pts)
     if (occ & (bridge > 0)).any() and all((occ & box).any() for box in under_eyes):
         # Glasses on the nose: the lenses are not skin either (the eyes seen through them are).
         occ |= (glasses > 0) & (bridge == 0) & (reg["eyes"] < 0.5) & (inside > 0)
-        kept = _features(pts, (h, w), 0.0, 0.03 * iod)
+        kept = _features(pts, (h, w), 0.0, 0.03 * iod, lips)
     hard = (inside > 0) & ~occ
     # Beyond the oval: smooth skin-coloured pixels of the extended oval, joined to the skin inside.
     ext = (_fill((h, w), [_extended_polygon(pts)]) > 0.5) & person_hard

@@ -255,3 +255,23 @@ def test_hair_down_one_cheek_is_no_beard(demo_faces):
     low = body & (np.arange(size)[:, None] > a["nose_tip"][1] + 6)
     assert low.sum() > 50 and s[low].mean() < 0.2
     assert s[int(a["cheek_right"][1]), int(a["cheek_right"][0])] > 0.95
+
+
+def test_a_face_mask_is_no_skin_though_it_covers_most_probes(demo_faces):
+    """A light-blue mask from the nose bridge to the chin covers most colour probes and the lips: the skin
+    model still takes the skin's colour (a hue skin can have), and the mask and the lips under it are out."""
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(5)
+    img = _painted_face(rec, rng)
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    rows = np.arange(size)[:, None]
+    mask = (reg["oval"] > 0.5) & (rows > (a["nose_bridge"][1] + a["nose_tip"][1]) / 2)
+    img[mask] = np.clip(np.array([150, 185, 215]) + rng.normal(0, 4, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
+    s = landmark_skin(img, rec.landmarks)
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert s[inner].mean() < 0.1
+    assert s[reg["lips"] > 0.99].max() < 0.2
+    forehead = a["forehead"]
+    assert s[int(forehead[1]), int(forehead[0])] > 0.95 and s[reg["eyes"] > 0.99].min() > 0.9
