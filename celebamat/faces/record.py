@@ -10,7 +10,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FaceRecord:
-    """An aligned face with its exact skin matte and landmarks.
+    """An aligned face with its skin matte (annotated or estimated, see ``skin_source``) and landmarks.
 
     Attributes:
         face_id: stable id, unique within the source (for example ``celebamask-hq:00042``).

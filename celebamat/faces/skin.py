@@ -1,8 +1,11 @@
 """Skin mattes as pure functions: the CelebAMask-HQ part logic and the landmark-derived matte.
 
 The skin matte of a clean face is the foreground of face matting: ``(H, W)`` float32 in [0, 1], 1 on
-visible face skin. "Skin" here is the common face definition (FaceOcc): skin, brows, eyes, nose, mouth and
-lips. Hair, hat, eyeglasses, ears, neck and cloth are not skin.
+visible face skin. "Skin" is the one definition of ``docs/faces.md`` (the dataset card states it too): face
+skin including beard and moustache, brows, eyes with lids and lashes, nose, lips, mouth interior and teeth;
+not scalp hair, hats, glasses, ears, neck, clothes or any object. In CelebAMask-HQ parts that is
+:data:`DEFAULT_SKIN_PARTS` painted in the dataset's order (hair, hat and eyeglasses cover skin; the dataset
+annotates beards as skin); :func:`landmark_skin` estimates it for photos without annotation.
 """
 
 from __future__ import annotations
