@@ -34,13 +34,13 @@ class SkinEstimator(Protocol):
 
 
 class LandmarkSkinEstimator:
-    """:func:`celebamat.faces.skin.landmark_skin` with the selfie-segmentation person mask of the image."""
+    """:func:`celebamat.faces.skin_landmarks.landmark_skin` with the selfie-segmentation person mask."""
 
     name = LANDMARK_ESTIMATOR
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """Skin of ``image`` (``(H, W, 3)`` uint8 RGB) from its ``(478, 2)`` pixel landmarks, float32 in [0, 1]."""
-        from celebamat.faces.skin import landmark_skin
+        from celebamat.faces.skin_landmarks import landmark_skin
         from celebamat.landmarks import get_landmarker
 
         return landmark_skin(image, landmarks, get_landmarker().person_mask(image))

@@ -2,17 +2,16 @@ import cv2
 import numpy as np
 import pytest
 
+from celebamat.faces.face_zones import extended_oval, face_regions
 from celebamat.faces.skin import (
     CELEBAMASK_PARTS,
     DEFAULT_SKIN_PARTS,
-    extended_oval,
-    face_regions,
     labels_to_mask,
-    landmark_skin,
     occluded_fraction,
     paint_parts,
     resolve_parts,
 )
+from celebamat.faces.skin_landmarks import landmark_skin
 from celebamat.landmarks import EYE_LEFT_RING, EYE_RIGHT_RING, face_anchors
 
 
@@ -52,6 +51,14 @@ def test_skin_parts_groups_and_errors():
         paint_parts({"face": np.ones((3, 3), bool)})
     with pytest.raises(ValueError, match="shape"):
         paint_parts({"skin": np.ones((3, 3), bool), "nose": np.ones((4, 4), bool)})
+
+
+def test_moved_names_stay_importable_from_skin():
+    from celebamat.faces import skin
+
+    assert skin.landmark_skin is landmark_skin and skin.face_regions is face_regions
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        skin.no_such_thing  # noqa: B018
 
 
 def test_occluded_fraction():
