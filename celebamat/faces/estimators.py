@@ -75,7 +75,9 @@ class ModelSkinEstimator:
         try:
             from facemat.runtime import load_runtime
 
-            self.runtime = load_runtime(self.path, device=device)
+            # One thread: the same float sums, hence the same 8-bit mattes, whatever the build's worker count
+            # (each worker process gets its own engine; a build is parallel across faces, not inside one).
+            self.runtime = load_runtime(self.path, device=device, threads=1)
         except ImportError as exc:
             raise CelebAMatError(f"skin_model {self.path} needs the facemat package and its runtime "
                                  f"({exc.name} is missing)") from exc

@@ -15,6 +15,16 @@ from celebamat.faces.align import align_image, alignment_transform
 from celebamat.faces.estimators import LANDMARK_ESTIMATOR, ModelSkinEstimator, skin_estimator
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _torch_threads():
+    """The model estimator runs torch on one thread (process-wide): give later tests their threads back."""
+    import torch
+
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """An untrained FaceMat student at 64 px: real weights, real runtime, no training."""
