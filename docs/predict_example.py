@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from skimage import data
 
-        from celebamat.faces.skin import landmark_skin
+        from celebamat.faces.skin_landmarks import landmark_skin
 
         clean = data.astronaut()
         faces = FaceFinder().find(clean)

@@ -1,4 +1,4 @@
-"""``celebamat faces``: look at a face source (``faces inspect``)."""
+"""``celebamat faces``: look at a face source (``faces inspect``) and score skin estimators (``faces score-skin``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,20 @@ def register(subparsers) -> None:
     q.add_argument("--occlusion-filter", type=float, default=None,
                    help="celebamask-hq: skip faces whose eyeglasses/hat cover more than this fraction")
     q.set_defaults(func=_inspect)
+    r = sub.add_parser(
+        "score-skin",
+        help="score a skin estimator against true skin (CelebAMask-HQ part masks): IoU, precision, recall",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    r.add_argument("source", help="a source with true skin masks: celebamask-hq:ROOT")
+    r.add_argument("--skin-model", default=None,
+                   help="FaceMat checkpoint to score instead of the landmark estimator (.safetensors or .onnx)")
+    r.add_argument("--limit", type=int, default=None, help="score at most N faces (in key order)")
+    r.add_argument("--size", type=int, default=512, help="side of the aligned faces, pixels")
+    r.add_argument("--out", default=None, help="sheet to write (PNG): each face, and the estimate with misses "
+                   "in blue and false skin in red")
+    r.add_argument("--tile", type=int, default=256, help="side of one face on the sheet, pixels")
+    r.set_defaults(func=_score_skin)
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -40,3 +54,19 @@ def _inspect(args: argparse.Namespace) -> int:
     print(report.summary())
     print(f"contact sheet: {args.out}")
     return 0
+
+
+def _score_skin(args: argparse.Namespace) -> int:
+    from celebamat.faces import open_source
+    from celebamat.faces.estimators import skin_estimator
+    from celebamat.faces.inspect import save_sheet
+    from celebamat.faces.score import score_sheet, score_skin
+
+    source = open_source(args.source, size=args.size)
+    report = score_skin(source, skin_estimator(args.skin_model), limit=args.limit,
+                        tile=args.tile if args.out else 0, progress=True)
+    print(report.table())
+    if args.out:
+        save_sheet(args.out, score_sheet(report))
+        print(f"sheet: {args.out}")
+    return 0 if report.rows else 1

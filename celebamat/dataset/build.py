@@ -109,9 +109,11 @@ BYTE_SHAPING_PACKAGES = ("numpy", "opencv-contrib-python", "pillow", "mediapipe"
 def build_key_parts(recipe: Recipe, lib_digest: str) -> dict[str, Any]:
     """Everything the bytes of a build depend on, besides the face files: the recipe, the occluder library,
     the sample format version and the versions of the libraries that shape bytes."""
+    estimator = getattr(source_for(recipe), "estimator", None)  # a skin model's name carries its digest
     return {
         "recipe": recipe.fingerprint(),
         "occluder library": lib_digest,
+        "skin estimator": getattr(estimator, "name", None),
         "celebamat": __version__,
         "sample format": SAMPLE_FORMAT_VERSION,
         **{f"package {k}": v for k, v in _package_versions(BYTE_SHAPING_PACKAGES).items()},

@@ -17,6 +17,35 @@ _NONCOMMERCIAL = (
 )
 
 
+#: The skin definition, the same for every face source (``docs/faces.md``).
+SKIN_DEFINITION = (
+    "Skin is the face's skin from the hairline to the chin, including beard and moustache; the brows; the eyes "
+    "with their lids and lashes; the nose; the lips, the mouth interior and the teeth. Not skin: the hair of the "
+    "scalp (fringes, strands across the face), hats, glasses (frames and lenses; an eye seen through a clear lens "
+    "is skin), ears, neck, clothes and any object."
+)
+
+
+def skin_provenance(faces: dict[str, Any]) -> str:
+    """Card sentence saying where the ``skin`` mattes come from, for the recipe's ``faces`` table
+    (``source``, ``options``): annotated (exact) or estimated, and by which estimator."""
+    from celebamat.faces.estimators import LANDMARK_ESTIMATOR
+
+    src, options = str(faces.get("source", "")), faces.get("options") or {}
+    if src.startswith("celebamask"):
+        return ("The skin mattes are exact: painted from CelebAMask-HQ's part annotations with this definition "
+                "(`skin_source` = `annotation:celebamask-hq`).")
+    model = options.get("skin_model")
+    estimator = (f"a FaceMat checkpoint (`{model}`; `skin_source` = `estimate:facemat:<file>:<sha256 prefix>`)"
+                 if model else f"the landmark estimator (`{LANDMARK_ESTIMATOR}`: face mesh, person mask, skin "
+                 "colour and texture)")
+    sidecar = ("Photos with a sidecar mask (`NAME.mask.png`) have an exact matte (`annotation:sidecar mask`); "
+               "the others " if src.startswith("folder") else "The faces ")
+    return (sidecar + f"have an **estimated** skin matte, made by {estimator}: an estimate of this definition, "
+            "not exact ground truth (measure an estimator with `celebamat faces score-skin`). Each row's "
+            "`skin_source` says what made its skin.")
+
+
 def card_yaml(manifest: dict[str, Any]) -> dict[str, Any]:
     """The YAML front matter as a dict: ``configs`` (data files per split) and ``dataset_info``."""
     splits = [s for s in SPLITS if manifest["splits"].get(s)]
@@ -66,8 +95,9 @@ def card_text(manifest: dict[str, Any]) -> str:
         f"# CelebAMat ({manifest['name']})",
         "",
         "Synthetic **face matting under occlusion**: clean, aligned face photos with hands, hair, accessories, "
-        "translucent and textured occluders composited on them by landmark-aware placement, and the exact "
-        "ground-truth matte of the visible skin. Built by celebamat "
+        "translucent and textured occluders composited on them by landmark-aware placement, and the matte of the "
+        "visible skin (exact for the occluders; the clean face's skin as its source gives it, see below). "
+        "Built by celebamat "
         f"{manifest['versions'].get('celebamat', '')} from the recipe below.",
         "",
         "```python",
@@ -82,8 +112,11 @@ def card_text(manifest: dict[str, Any]) -> str:
         "fractional values at soft edges (hair strands, blur, translucent occluders). It is computed in float "
         "and quantised once: `alpha = skin * prod_i(1 - a_i)` and `occluder_alpha = 1 - prod_i(1 - a_i)`, where "
         "`a_i` are the warped occluder alphas (times opacity, blurred exactly like their colours). Where no "
-        "occluder reaches, `alpha == skin`. Skin covers face skin, brows, eyes, nose, mouth and lips; hair, "
-        "ears, neck and clothes are not skin. Convert with `np.asarray(row['alpha']) / 255.0`.",
+        "occluder reaches, `alpha == skin`. Convert with `np.asarray(row['alpha']) / 255.0`.",
+        "",
+        "## What is skin",
+        "",
+        SKIN_DEFINITION + " " + skin_provenance(manifest["recipe"]["faces"]),
         "",
         "## Columns",
         "",

@@ -13,7 +13,7 @@ SPLITS = ("train", "validation", "test")
 #: Bump it in any change that alters the bytes of a sample for the same recipe, faces and library; it is part
 #: of the build key, so a resume never mixes shards of two versions. tests/celebamat/synth/test_golden.py
 #: fails when sample bytes change and this number does not.
-SAMPLE_FORMAT_VERSION = 2
+SAMPLE_FORMAT_VERSION = 3
 
 #: Column name -> one-line description (used by the dataset card; keep in step with :func:`features`).
 COLUMNS: dict[str, str] = {
@@ -32,6 +32,8 @@ COLUMNS: dict[str, str] = {
     "face_id": "Id of the source face (stable within its source).",
     "identity": "Person id where the source knows it (identity-disjoint splits), else empty.",
     "source": "Face source kind: demo, folder or celebamask-hq.",
+    "skin_source": "What made `skin`: `annotation:...` (true masks: CelebAMask-HQ parts, a sidecar mask) or "
+    "`estimate:...` (an estimator: `estimate:landmarks-v2`, or `estimate:facemat:<checkpoint>:<sha256 prefix>`).",
     "seed": "Seed of this sample: SeedSequence([recipe seed, sample index]) drew every random choice.",
     "split": "train, validation or test.",
     "params": "The full sampled CompositeParams as JSON: rendering it again gives this row's image and mattes.",
@@ -75,6 +77,7 @@ def features():
             "face_id": Value("string"),
             "identity": Value("string"),
             "source": Value("string"),
+            "skin_source": Value("string"),
             "seed": Value("int64"),
             "split": Value("string"),
             "params": Value("string"),

@@ -253,6 +253,7 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "face_id": face.face_id,
         "identity": face.identity or "",
         "source": face.source,
+        "skin_source": face.skin_source,
         "seed": seed,
         "split": split,
         "params": params.to_json(),

@@ -78,7 +78,7 @@ class FaceSource(abc.ABC):
 #: Options each source kind accepts (a recipe's ``faces.options``).
 _SOURCE_OPTIONS = {
     "demo": {"variants"},
-    "folder": {"mask_suffix", "identity_from_folders"},
+    "folder": {"mask_suffix", "identity_from_folders", "skin_model"},
     "celebamask-hq": {"skin_parts", "occlusion_filter", "occlusion_parts"},
 }
 
@@ -92,7 +92,8 @@ def open_source(spec: str, size: int = 512, **options) -> FaceSource:
         ``celebamask-hq:ROOT``: the CelebAMask-HQ dataset as distributed.
 
     Options (``celebamask-hq``): ``skin_parts``, ``occlusion_filter`` (float threshold or ``None``),
-    ``occlusion_parts``. (``folder``): ``mask_suffix``. (``demo``): ``variants``.
+    ``occlusion_parts``. (``folder``): ``mask_suffix``, ``identity_from_folders``, ``skin_model`` (a FaceMat
+    checkpoint that estimates the skin of photos without a sidecar mask). (``demo``): ``variants``.
 
     Raises:
         CelebAMatError: unknown spec, missing folder or a root that does not look like the dataset.

@@ -263,4 +263,5 @@ class CelebAMaskHQSource(FaceSource):
                         "occluded_fraction": round(occ, 4), "transform": [[s / image.shape[1], 0, 0],
                                                                           [0, s / image.shape[0], 0]],
                         "license": CELEBAMASK_LICENSE},
+            skin_source="annotation:celebamask-hq",
         )

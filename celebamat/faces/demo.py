@@ -109,4 +109,5 @@ class DemoSource(FaceSource):
             provenance={"photo": photo, "variant": variant, "mirror": mirror, "zoom": zoom, "roll_deg": roll,
                         "gain": list(gain), "gamma": gamma, "original_size": [int(img.shape[1]), int(img.shape[0])],
                         "transform": face.transform.round(6).tolist(), "license": DEMO_LICENSE, **face.notes},
+            skin_source=face.skin_source,
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from celebamat.errors import CelebAMatError, FaceSkipped
 from celebamat.faces.base import FaceSource, files_signature
+from celebamat.faces.estimators import skin_estimator
 from celebamat.faces.io import IMAGE_SUFFIXES, ImageReadError, read_image, read_mask
 from celebamat.faces.photo import align_photo
 from celebamat.faces.record import FaceRecord
@@ -21,7 +22,8 @@ class FolderSource(FaceSource):
     Keys are ``folder:<relative path>`` with ``/`` separators. Identity: the photo's parent folder name
     when the photo is in a sub-folder (``person_a/1.jpg`` -> ``person_a``), else ``None``. Each photo is
     aligned with :func:`celebamat.faces.photo.align_photo`; a sidecar ``NAME.mask.png`` gives the exact
-    skin matte, otherwise it is derived from the landmarks.
+    skin matte, otherwise it is estimated: by the landmark estimator, or by the FaceMat checkpoint
+    ``skin_model`` (see :mod:`celebamat.faces.estimators`). Each record's ``skin_source`` says which.
     """
 
     name = "folder"
@@ -29,7 +31,7 @@ class FolderSource(FaceSource):
                "every photo (and the likeness of every person) before publishing data built from them.")
 
     def __init__(self, spec: str, root: Path, size: int = 512, mask_suffix: str = MASK_SUFFIX,
-                 identity_from_folders: bool = True) -> None:
+                 identity_from_folders: bool = True, skin_model: str | None = None) -> None:
         super().__init__(spec, size)
         if not root.is_dir():
             raise CelebAMatError(f"folder source {spec!r}: {root} is not a directory; expected a folder of "
@@ -37,6 +39,8 @@ class FolderSource(FaceSource):
         self.root = root
         self.mask_suffix = mask_suffix
         self.identity_from_folders = identity_from_folders
+        # A bad checkpoint fails here, at open_source, naming the file, not once per face in the scan.
+        self.estimator = skin_estimator(skin_model)
         self._files: dict[str, Path] | None = None
 
     def _index(self) -> dict[str, Path]:
@@ -57,11 +61,14 @@ class FolderSource(FaceSource):
         return list(self._index())
 
     def signature(self) -> str:
-        """Names, sizes and modification times of every photo and sidecar mask (re-listed from disk)."""
+        """Names, sizes and modification times of every photo and sidecar mask (re-listed from disk), and the
+        skin estimator (a checkpoint's name carries its content digest)."""
+        import hashlib
+
         self._files = None
         files = list(self._index().values())
         masks = [m for k in self._index() if (m := self.mask_path(k)).exists()]
-        return files_signature(files + masks, self.root)
+        return hashlib.sha256(f"{files_signature(files + masks, self.root)}:{self.estimator.name}".encode()).hexdigest()
 
     def path(self, key: str) -> Path:
         try:
@@ -95,11 +102,12 @@ class FolderSource(FaceSource):
             if mask.shape != image.shape[:2]:
                 raise FaceSkipped(key, "mask missing", f"{mp} is {mask.shape[1]}x{mask.shape[0]}, the photo is "
                                   f"{image.shape[1]}x{image.shape[0]}; a sidecar mask must match its photo")
-        face = align_photo(image, self.size, key, mask=mask)
+        face = align_photo(image, self.size, key, mask=mask, estimator=self.estimator)
         return FaceRecord(
             face_id=key, image=face.image, skin=face.skin, landmarks=face.landmarks,
             identity=self.identity(key), source=self.name,
             provenance={"path": str(p), "original_size": [int(image.shape[1]), int(image.shape[0])],
                         "transform": face.transform.round(6).tolist(), "license": self.license,
                         **({"mask_path": str(mp)} if mask is not None else {}), **face.notes},
+            skin_source=face.skin_source,
         )

@@ -14,7 +14,7 @@ import numpy as np
 
 from celebamat.errors import FaceSkipped
 from celebamat.faces.align import align_image, alignment_transform, transform_points, transform_scale
-from celebamat.faces.skin import landmark_skin
+from celebamat.faces.estimators import SkinEstimator, skin_estimator
 from celebamat.landmarks import Landmarker, get_landmarker
 
 #: A second face whose box area is at least this fraction of the largest one makes the photo ambiguous.
@@ -28,13 +28,15 @@ _MESH_INPUT = 512
 @dataclass
 class AlignedFace:
     """An aligned face: ``image`` (S,S,3) uint8, ``landmarks`` (478,2) float32 in it, ``transform`` (2,3)
-    from photo px to aligned px, ``skin`` (S,S) float32 when computed, and notes for the provenance."""
+    from photo px to aligned px, ``skin`` (S,S) float32 when computed, what made it (``skin_source``, see
+    :class:`celebamat.faces.record.FaceRecord`), and notes for the provenance."""
 
     image: np.ndarray
     landmarks: np.ndarray
     transform: np.ndarray
     skin: np.ndarray | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    skin_source: str = ""
 
 
 def _pick_nearest(faces: list[np.ndarray], point: np.ndarray) -> np.ndarray | None:
@@ -151,6 +153,7 @@ def align_photo(
     roll_deg: float = 0.0,
     lm: Landmarker | None = None,
     max_upsampling: float = MAX_UPSAMPLING,
+    estimator: SkinEstimator | None = None,
 ) -> AlignedFace:
     """Align the main face of a photo and compute its skin matte.
 
@@ -160,8 +163,9 @@ def align_photo(
         key: the face's key, for error messages.
         landmarks: photo landmarks when already known (skips detection).
         mask: optional ``(H, W)`` float skin matte of the photo (a sidecar mask); warped with the face.
-            Without it the matte is derived from the landmarks (:func:`celebamat.faces.skin.landmark_skin`).
+            Without it the matte is estimated on the aligned face by ``estimator``.
         zoom, roll_deg: variations passed to :func:`alignment_transform`.
+        estimator: default :func:`celebamat.faces.estimators.skin_estimator` (landmarks, person mask, colour).
 
     Raises:
         FaceSkipped: ``"no face"``, ``"several faces"``, ``"face too small"``.
@@ -186,14 +190,17 @@ def align_photo(
             raise ValueError(f"{key}: mask size {mask.shape[1]}x{mask.shape[0]} differs from the photo "
                              f"{image.shape[1]}x{image.shape[0]}")
         skin = align_image(mask.astype(np.float32), m, size, border="constant")
-        notes["skin"] = "sidecar mask"
+        skin_source = "annotation:sidecar mask"
     else:
-        skin = landmark_skin(aligned, final, lm.person_mask(aligned))
-        notes["skin"] = "landmarks + person mask + skin colour"
+        est = estimator if estimator is not None else skin_estimator()
+        skin = est(aligned, final)
+        skin_source = est.name
+    notes["skin"] = skin_source
     return AlignedFace(
         image=np.ascontiguousarray(aligned, dtype=np.uint8),
         landmarks=np.asarray(final, np.float32),
         transform=m,
         skin=np.clip(skin, 0, 1).astype(np.float32),
         notes=notes,
+        skin_source=skin_source,
     )

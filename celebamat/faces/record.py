@@ -16,7 +16,7 @@ MIN_SKIN_FRACTION = 0.02
 
 @dataclass(frozen=True)
 class FaceRecord:
-    """An aligned face with its exact skin matte and landmarks.
+    """An aligned face with its skin matte (annotated or estimated, see ``skin_source``) and landmarks.
 
     Attributes:
         face_id: stable id, unique within the source (for example ``celebamask-hq:00042``).
@@ -27,6 +27,8 @@ class FaceRecord:
         identity: person id where the source knows it (for identity-disjoint splits), else ``None``.
         source: source kind: ``demo``, ``folder`` or ``celebamask-hq``.
         provenance: JSON-serialisable facts: original path, original size, alignment transform, licence.
+        skin_source: what made ``skin``: ``annotation:<source>`` (true masks: CelebAMask-HQ parts, a
+            sidecar mask) or ``estimate:<estimator>`` (see :mod:`celebamat.faces.estimators`).
     """
 
     face_id: str
@@ -36,6 +38,7 @@ class FaceRecord:
     identity: str | None
     source: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    skin_source: str = ""
 
     @property
     def size(self) -> int:

@@ -1,8 +1,12 @@
-"""Skin mattes as pure functions: the CelebAMask-HQ part logic and the landmark-derived matte.
+"""Skin mattes as pure functions: the CelebAMask-HQ part logic (the landmark estimator for photos without
+annotation is :mod:`celebamat.faces.skin_landmarks`).
 
 The skin matte of a clean face is the foreground of face matting: ``(H, W)`` float32 in [0, 1], 1 on
-visible face skin. "Skin" here is the common face definition (FaceOcc): skin, brows, eyes, nose, mouth and
-lips. Hair, hat, eyeglasses, ears, neck and cloth are not skin.
+visible face skin. "Skin" is the one definition of ``docs/faces.md`` (the dataset card states it too): face
+skin including beard and moustache, brows, eyes with lids and lashes, nose, lips, mouth interior and teeth;
+not scalp hair, hats, glasses, ears, neck, clothes or any object. In CelebAMask-HQ parts that is
+:data:`DEFAULT_SKIN_PARTS` painted in the dataset's order (hair, hat and eyeglasses cover skin; the dataset
+annotates beards as skin); :func:`landmark_skin` estimates it for photos without annotation.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from collections.abc import Iterable, Mapping
 
 import cv2
 import numpy as np
-
-from celebamat.landmarks import BROW_LEFT, BROW_RIGHT, EYE_LEFT_RING, EYE_RIGHT_RING, FACE_OVAL, LIPS_OUTER
 
 # ---------------------------------------------------------------------------------------------------------
 # CelebAMask-HQ parts
@@ -133,246 +135,20 @@ def occluded_fraction(
     return float(occ.sum()) / float(region.sum())
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Landmark-derived skin matte (folder and demo sources)
 
-# Mesh points at the centre of patches that are skin on most faces: forehead centre and sides, between the
-# brows, upper, mid and lower cheeks on both sides, nose ridge and tip, chin. Any of them can be covered
-# (sunglasses, fringe, beard, a face mask), so the colour model is fitted on the largest group of probes
-# that agree with each other, not on all of them.
-_SKIN_PROBES = (151, 108, 337, 9, 50, 280, 101, 330, 205, 425, 118, 347, 187, 411, 4, 5, 195, 197, 200, 175)
-
-
-def _fill(shape: tuple[int, int], polys: list[np.ndarray], supersample: int = 4) -> np.ndarray:
-    """Anti-aliased polygon fill, float32 in [0, 1] (sub-pixel vertices via OpenCV's shift)."""
-    img = np.zeros(shape, np.uint8)
-    # Continuous coordinates -> OpenCV pixel-centre coordinates, fixed point with 2 fractional bits.
-    pp = [np.round((np.asarray(p, np.float64) - 0.5) * supersample).astype(np.int32) for p in polys]
-    cv2.fillPoly(img, pp, 255, lineType=cv2.LINE_AA, shift=int(np.log2(supersample)))
-    return img.astype(np.float32) / 255.0
+# The landmark estimator and the face zones live in their own modules; these names stay importable from here.
+_MOVED = {
+    "landmark_skin": "celebamat.faces.skin_landmarks",
+    "face_regions": "celebamat.faces.face_zones",
+    "extended_oval": "celebamat.faces.face_zones",
+    "skin_color_probability": "celebamat.faces.skin_colour",
+    "skin_like": "celebamat.faces.skin_colour",
+}
 
 
-def face_regions(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Soft ``(H, W)`` float32 masks from the landmarks: ``oval`` (face-mesh oval), ``eyes``, ``brows``,
-    ``lips`` (outer lip contour, mouth included)."""
-    pts = np.asarray(landmarks, np.float64)
-    return {
-        "oval": _fill(shape, [pts[list(FACE_OVAL)]]),
-        "eyes": _fill(shape, [pts[list(EYE_LEFT_RING)], pts[list(EYE_RIGHT_RING)]]),
-        "brows": _fill(shape, [pts[list(BROW_LEFT)], pts[list(BROW_RIGHT)]]),
-        "lips": _fill(shape, [pts[list(LIPS_OUTER)]]),
-    }
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
 
-
-def _interocular(pts: np.ndarray) -> float:
-    return float(np.hypot(*(pts[473] - pts[468]))) if len(pts) > 473 else float(np.hypot(*(pts[263] - pts[33])))
-
-
-def _skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance of every pixel to this face's skin colour in CIELAB, in spreads, and how much darker than
-    the skin it is, in the same spreads (0 where lighter): two ``(H, W)`` float32 maps >= 0.
-
-    The model is robust (medians) over patches around :data:`_SKIN_PROBES` that agree with each other. The
-    chroma spread adds the spread between the probes (red cheeks against a pale forehead) to the spread
-    inside them, with a floor wide enough for blotchy, wrinkled or sun-tanned skin. Lightness counts
-    weakly: 22 L units per spread on the dark side (shadows, folds and wrinkles are skin, black hair is
-    far darker still) and 45 on the bright side (highlights).
-    """
-    pts = np.asarray(landmarks, np.float64)
-    h, w = image.shape[:2]
-    lab = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
-    # 8-bit Lab: L scaled to 0..255, a and b offset by 128.
-    lab[..., 0] *= 100.0 / 255.0
-    lab[..., 1:] -= 128.0
-    r = max(2, int(round(0.08 * _interocular(pts))))
-    samples = []
-    for i in _SKIN_PROBES:
-        if i >= len(pts):
-            continue
-        x, y = int(pts[i, 0]), int(pts[i, 1])
-        patch = lab[max(0, y - r): min(h, y + r + 1), max(0, x - r): min(w, x + r + 1)].reshape(-1, 3)
-        if len(patch):
-            samples.append(patch)
-    if not samples:
-        return np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
-    # Keep the probes that agree with the most other probes (the face's dominant skin colour).
-    meds = np.array([np.median(p, axis=0) for p in samples])
-    dist = np.sqrt((((meds[:, None] - meds[None]) / np.array([40.0, 9.0, 9.0])) ** 2).sum(axis=2))
-    votes = (dist < 1.0).sum(axis=1)
-    keep = dist[int(np.argmax(votes))] < 1.6
-    s = np.concatenate([p for p, k in zip(samples, keep) if k])
-    med = np.median(s, axis=0)
-    within = np.median(np.abs(s - med), axis=0) * 1.4826
-    between = np.median(np.abs(meds[keep] - med), axis=0) * 1.4826
-    chroma = np.clip(np.hypot(within[1:], between[1:]) * 2.0, 6.0, 12.0)
-    dl = lab[..., 0] - med[0]
-    dl = np.where(dl < 0, dl / 22.0, dl / 45.0)
-    d2 = dl ** 2 + ((lab[..., 1] - med[1]) / chroma[0]) ** 2 + ((lab[..., 2] - med[2]) / chroma[1]) ** 2
-    return np.sqrt(d2).astype(np.float32), np.maximum(-dl, 0.0).astype(np.float32)
-
-
-def skin_color_probability(
-    image: np.ndarray, landmarks: np.ndarray, tolerance: float = 2.8
-) -> np.ndarray:
-    """Per-pixel agreement with this face's own skin colour, ``(H, W)`` float32 in [0, 1].
-
-    A robust CIELAB colour model (see :func:`_skin_distance`), fitted on patches
-    over the forehead, cheeks, nose and chin. ``tolerance`` is the distance (in spreads) where the
-    probability is 0.5.
-    """
-    d = _skin_distance(image, landmarks)[0]
-    return (1.0 / (1.0 + np.exp((d - tolerance) * 3.0))).astype(np.float32)
-
-
-def _fill_small_holes(hard: np.ndarray, oval: np.ndarray, max_area: float) -> np.ndarray:
-    """Fill non-skin blobs that lie wholly inside the oval and are smaller than ``max_area`` pixels.
-
-    ``hard`` is ``(H, W)`` uint8 0/1 skin, ``oval`` ``(H, W)`` uint8 0/1. Blobs that reach the oval border
-    (a fringe, a beard, hair at the temples) are never filled.
-    """
-    holes = ((hard == 0) & (oval > 0)).astype(np.uint8)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
-    if n <= 1:
-        return hard
-    ring = cv2.dilate((oval == 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    touching = np.unique(lab[ring & (holes > 0)])
-    small = stats[:, cv2.CC_STAT_AREA] < max_area
-    small[0] = False
-    small[touching] = False
-    out = hard.copy()
-    out[small[lab]] = 1
-    return out
-
-
-def _non_skin(
-    dist: np.ndarray, dark: np.ndarray, oval: np.ndarray, glasses_zone: np.ndarray, tolerance: float,
-    border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
-    bridge: np.ndarray | None = None,
-) -> np.ndarray:
-    """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
-    the darkness ``dark`` of :func:`_skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
-
-    Only clearly foreign regions count. Off-colour pixels (``dist > tolerance``) are first opened with a
-    disc of about 2 % of the image side, which erases thin lines (wrinkles, folds, creases) and keeps
-    thick blobs. A blob is an occluder when it reaches the oval border (fringe, beard, hair at the temples),
-    or is large, dark and very far from the skin colour (a moustache, a sunglasses lens). Thin off-colour
-    structures count only in the glasses zone around the eyes and only when far from the skin colour
-    (frames) and, when ``bridge`` (a 0/1 mask over the nose bridge) is given, only when they cross the
-    bridge as every pair of glasses does: dark eye make-up and shadowed eye sockets stop at the eye. Every
-    other off-colour pixel is a hole in the skin (wrinkles, shadows, spots, red patches)
-    and stays skin. Accepted occluders then grow, geodesically and by about 1.5 % of the side, into the
-    off-colour pixels around them, so that a fringe's ragged edge goes with it.
-    """
-    h, w = dist.shape
-    side = max(h, w)
-    inside = oval > 0
-    k = max(3, int(round(0.02 * side)) | 1)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    ring = cv2.dilate((~inside).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    img_area = float(h * w)
-    occ = np.zeros((h, w), bool)
-    # Blobs reaching the oval border: judged at a lower threshold (hair next to the skin often has nearly
-    # its colour; a fringe or a beard is thick, shadows at the border are not far off-colour).
-    for thr, border in ((border_factor * tolerance, True), (tolerance, False)):
-        off = ((dist > thr) & inside).astype(np.uint8)
-        blobs = cv2.morphologyEx(off, cv2.MORPH_OPEN, disc)
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
-        if n <= 1:
-            continue
-        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-        mean_d = np.bincount(lab.ravel(), weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
-        if border:
-            touch = np.bincount(lab[ring & (blobs > 0)], minlength=n)
-            keep = (touch >= 2) & (area > 3e-4 * img_area) & (mean_d > border_mean * tolerance)
-        else:
-            # Dark and far: hair, a moustache, a sunglasses lens. A red or bright patch is skin.
-            mean_dark = np.bincount(lab.ravel(), weights=dark.ravel(), minlength=n) / np.maximum(area, 1)
-            keep = (area > 2e-3 * img_area) & (mean_d > 1.3 * tolerance) & (mean_dark > 1.5)
-        keep[0] = False
-        occ |= keep[lab]
-    # Glasses frames: thin but long off-colour structures around the eyes.
-    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & inside).astype(np.uint8)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
-    if n > 1:
-        span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-        big = (area > 5e-4 * img_area) & (span > 0.08 * side)
-        if bridge is not None:
-            big &= np.bincount(lab[(bridge > 0) & (frame > 0)], minlength=n) > 0
-        big[0] = False
-        occ |= big[lab]
-    # Grow into the off-colour neighbourhood (geodesic dilation).
-    weak = (dist > 0.6 * tolerance) & inside
-    k3 = np.ones((3, 3), np.uint8)
-    grown = occ.astype(np.uint8)
-    for _ in range(max(1, int(round(0.015 * side)))):
-        grown = cv2.dilate(grown, k3) & (weak | occ).astype(np.uint8)
-    return grown > 0
-
-
-def landmark_skin(
-    image: np.ndarray,
-    landmarks: np.ndarray,
-    person: np.ndarray | None = None,
-    *,
-    refine: bool = True,
-    tolerance: float = 2.8,
-) -> np.ndarray:
-    """Skin matte of a face derived from its landmarks, ``(H, W)`` float32 in [0, 1].
-
-    ``oval x person x max(skin, kept)``: the face-mesh oval (anti-aliased, softened by about 0.3 % of the
-    image side), intersected with the person mask (selfie segmentation, which only matters at the outer
-    boundary) where given, and, with ``refine``, with the complement of the occluders found inside the oval
-    from the face's own skin colour (:func:`_non_skin`): a fringe, a beard, glasses frames, sunglasses are
-    cut out, while wrinkles, folds, shadows, red cheeks and highlights stay skin. Eyes (with the lids),
-    brows and lips (with the mouth) are always kept.
-
-    Args:
-        image: ``(H, W, 3)`` uint8 RGB, normally the aligned face.
-        landmarks: ``(478, 2)`` pixel coordinates in ``image``.
-        person: optional ``(H, W)`` float person probability in [0, 1].
-        refine: cut occluders inside the oval out by colour (else the matte is the oval x person).
-        tolerance: colour distance, in spreads of the skin model, beyond which a pixel is off-colour.
-    """
-    h, w = image.shape[:2]
-    reg = face_regions(landmarks, (h, w))
-    soft = max(0.8, 0.003 * max(h, w))
-    oval = cv2.GaussianBlur(reg["oval"], (0, 0), soft)
-    matte = oval
-    if person is not None:
-        p = np.clip((np.asarray(person, np.float32) - 0.15) / 0.5, 0.0, 1.0)
-        matte = matte * p
-    if refine:
-        pts = np.asarray(landmarks, np.float64)
-        iod = float(np.hypot(*(pts[list(EYE_RIGHT_RING)].mean(0) - pts[list(EYE_LEFT_RING)].mean(0))))
-        ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
-        # Eyelids are skin: keep a small margin around each eye contour.
-        eyes = cv2.dilate(reg["eyes"], ell(max(1, int(round(0.07 * iod)))))
-        kept = np.clip(eyes + reg["brows"] + reg["lips"], 0.0, 1.0)
-        # Where glasses frames and lenses sit: an ellipse around each eye.
-        glasses = np.zeros((h, w), np.uint8)
-        for ring_ids in (EYE_LEFT_RING, EYE_RIGHT_RING):
-            c = pts[list(ring_ids)]
-            centre = c.mean(axis=0)
-            half = (c.max(axis=0) - c.min(axis=0)) / 2 + 0.3 * iod
-            cv2.ellipse(glasses, (int(round(centre[0])), int(round(centre[1]))),
-                        (int(round(half[0])), int(round(half[1]))), 0.0, 0.0, 360.0, 1, -1)
-        # Glasses cross the nose between the eyes: a thin strip from the brows' middle down the bridge.
-        bridge = np.zeros((h, w), np.uint8)
-        top, low = pts[168], pts[197]
-        cv2.line(bridge, (int(round(top[0])), int(round(top[1]))), (int(round(low[0])), int(round(low[1]))), 1,
-                 max(1, int(round(0.12 * iod))))
-        glasses = np.maximum(glasses, bridge)
-        inside = (reg["oval"] > 0.5).astype(np.uint8)
-        occ = _non_skin(*_skin_distance(image, landmarks), inside, glasses, tolerance, bridge=bridge)
-        hard = (inside > 0) & ~occ
-        hard = np.maximum(hard.astype(np.uint8), (kept > 0.5).astype(np.uint8))
-        # Smooth the occluder boundary: close slivers of skin between occluder blobs, then fill what is
-        # left as small holes.
-        k = max(3, int(round(0.008 * max(h, w))) | 1)
-        hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        hard = _fill_small_holes(hard, inside, 0.0025 * h * w)
-        prob = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), soft)
-        kept = cv2.GaussianBlur(kept, (0, 0), soft)
-        matte = matte * np.maximum(prob, kept)
-    return np.clip(matte, 0.0, 1.0).astype(np.float32)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

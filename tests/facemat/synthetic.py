@@ -55,6 +55,7 @@ def make_row(rng: np.random.Generator, size: int, index: int, split: str) -> dic
         "face_id": f"synthetic-{index}",
         "identity": "",
         "source": "demo",
+        "skin_source": "annotation:synthetic",
         "seed": index,
         "split": split,
         "params": "{}",

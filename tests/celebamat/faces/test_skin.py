@@ -2,16 +2,16 @@ import cv2
 import numpy as np
 import pytest
 
+from celebamat.faces.face_zones import extended_oval, face_regions
 from celebamat.faces.skin import (
     CELEBAMASK_PARTS,
     DEFAULT_SKIN_PARTS,
-    face_regions,
     labels_to_mask,
-    landmark_skin,
     occluded_fraction,
     paint_parts,
     resolve_parts,
 )
+from celebamat.faces.skin_landmarks import landmark_skin
 from celebamat.landmarks import EYE_LEFT_RING, EYE_RIGHT_RING, face_anchors
 
 
@@ -51,6 +51,14 @@ def test_skin_parts_groups_and_errors():
         paint_parts({"face": np.ones((3, 3), bool)})
     with pytest.raises(ValueError, match="shape"):
         paint_parts({"skin": np.ones((3, 3), bool), "nose": np.ones((4, 4), bool)})
+
+
+def test_moved_names_stay_importable_from_skin():
+    from celebamat.faces import skin
+
+    assert skin.landmark_skin is landmark_skin and skin.face_regions is face_regions
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        skin.no_such_thing  # noqa: B018
 
 
 def test_occluded_fraction():
@@ -148,7 +156,7 @@ def test_wrinkles_folds_and_red_cheeks_are_no_holes(demo_faces):
     assert s[inner].min() > 0.9, "a hole in the skin"
     assert s[int(cl[1]), int(cl[0])] > 0.95 and s[int(cr[1]), int(cr[0])] > 0.95
     near = cv2.dilate((reg["oval"] > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    assert s[~near].max() == 0.0                 # nothing beyond the oval's soft edge
+    assert s[~near].max() < 0.1                  # no skin beyond the oval's soft edge (background colour)
     assert s.sum() / reg["oval"].sum() > 0.97
 
 
@@ -180,10 +188,97 @@ def test_fringe_and_glasses_frames_are_cut_out(demo_faces):
     assert s[fringe].mean() < 0.15
     forehead = (reg["oval"] > 0.99) & (np.abs(np.arange(size)[:, None] - (fringe_y + brow_top) // 2) < 2)
     assert s[forehead].mean() > 0.8                                 # the bare forehead below it stays
-    # The frame rim straight below each eye is out; the skin seen through the lens (between eye and rim) is in.
+    # Glasses are not skin, frames and lenses alike (CelebAMask-HQ paints eye_g over the skin); the eye seen
+    # through the lens is.
     for c, axes in centres:
         assert s[int(c[1] + axes[1]), int(c[0])] < 0.3
         lens = (int(c[0]), int(c[1] + axes[1] * 0.6))
-        assert s[lens[1], lens[0]] > 0.8
+        assert s[lens[1], lens[0]] < 0.3
+        assert s[int(c[1]), int(c[0])] > 0.9
     assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
     assert s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
+
+
+def test_forehead_reaches_the_hairline_and_stops_there(demo_faces):
+    """Bare forehead above the mesh's top (the mesh stops part-way up) is skin up to the hair, not beyond."""
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(2))
+    size = img.shape[0]
+    pts = rec.landmarks.astype(np.float64)
+    ext = extended_oval(rec.landmarks, (size, size)) > 0.5
+    top = int(pts[10][1])
+    ext_top = int(np.nonzero(ext.any(axis=1))[0][0])
+    assert top - ext_top > 0.05 * size                       # room above the mesh for a forehead
+    hairline = (top + ext_top) // 2
+    rows = np.arange(size)[:, None]
+    img[ext & (rows >= hairline) & (rows < top + 3)] = img[int(pts[151][1]), int(pts[151][0])]
+    img[ext & (rows < hairline)] = (35, 28, 22)               # hair above the hairline
+    s = landmark_skin(img, rec.landmarks)
+    x = int(pts[10][0])
+    assert s[(hairline + top) // 2, x] > 0.9                  # forehead above the mesh is skin
+    assert s[hairline - 4, x] < 0.1 and s[ext_top + 2, x] == 0.0  # hair is not
+
+
+def test_beard_make_up_and_lipstick_stay_skin(demo_faces):
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(3)
+    img = _painted_face(rec, rng)
+    size = img.shape[0]
+    pts = rec.landmarks.astype(np.float64)
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    # A full beard: rough dark hair over the lower face, from below the nose to the jaw, lips left bare.
+    rows = np.arange(size)[:, None]
+    beard = (reg["oval"] > 0.5) & (rows > a["nose_tip"][1] + 6) & (reg["lips"] < 0.5)
+    img[beard] = np.clip(rng.normal(45, 18, (int(beard.sum()), 3)), 0, 255).astype(np.uint8)
+    # Heavy eyeliner and lashes around both eyes, red lipstick a little beyond the lip contour.
+    iod = float(np.hypot(*(a["eye_right"] - a["eye_left"])))
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        cv2.polylines(img, [np.round(pts[list(ring)]).astype(np.int32)], True, (20, 15, 15), max(2, int(0.08 * iod)))
+    lips = cv2.dilate((reg["lips"] > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    img[lips] = (200, 20, 50)
+    s = landmark_skin(img, rec.landmarks)
+    assert s[beard & (reg["oval"] > 0.99)].mean() > 0.95
+    liner = np.zeros((size, size), np.uint8)
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        cv2.polylines(liner, [np.round(pts[list(ring)]).astype(np.int32)], True, 1, max(2, int(0.08 * iod)))
+    assert s[liner > 0].min() > 0.9
+    assert s[lips].min() > 0.9
+
+
+def test_hair_down_one_cheek_is_no_beard(demo_faces):
+    """Dark hair falling along one side of the face to the jaw is cut out, even below the nose."""
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(4))
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    cols = np.arange(size)[None, :]
+    x_edge = int(np.nonzero(reg["oval"].max(axis=0) > 0.5)[0][0])
+    lock = (reg["oval"] > 0.5) & (cols < x_edge + 0.12 * size) & (np.arange(size)[:, None] > a["brow_left"][1])
+    img[lock] = (38, 30, 24)
+    s = landmark_skin(img, rec.landmarks)
+    body = cv2.erode(lock.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # the lock, not its soft edge
+    low = body & (np.arange(size)[:, None] > a["nose_tip"][1] + 6)
+    assert low.sum() > 50 and s[low].mean() < 0.2
+    assert s[int(a["cheek_right"][1]), int(a["cheek_right"][0])] > 0.95
+
+
+def test_a_face_mask_is_no_skin_though_it_covers_most_probes(demo_faces):
+    """A light-blue mask from the nose bridge to the chin covers most colour probes and the lips: the skin
+    model still takes the skin's colour (a hue skin can have), and the mask and the lips under it are out."""
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(5)
+    img = _painted_face(rec, rng)
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    rows = np.arange(size)[:, None]
+    mask = (reg["oval"] > 0.5) & (rows > (a["nose_bridge"][1] + a["nose_tip"][1]) / 2)
+    img[mask] = np.clip(np.array([150, 185, 215]) + rng.normal(0, 4, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
+    s = landmark_skin(img, rec.landmarks)
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert s[inner].mean() < 0.1
+    assert s[reg["lips"] > 0.99].max() < 0.2
+    forehead = a["forehead"]
+    assert s[int(forehead[1]), int(forehead[0])] > 0.95 and s[reg["eyes"] > 0.99].min() > 0.9

@@ -119,7 +119,7 @@ def test_folder_good_photos(photo_folder):
 def test_folder_sidecar_mask_is_warped_with_the_face(photo_folder):
     src = open_source(f"folder:{photo_folder}", size=256)
     rec = src.load("folder:masked.jpg")
-    assert rec.provenance["skin"] == "sidecar mask"
+    assert rec.skin_source == rec.provenance["skin"] == "annotation:sidecar mask"
     m = np.array(rec.provenance["transform"])
     # The photo-space rectangle's centre lands inside the matte, a photo corner maps outside it.
     c = m[:, :2] @ np.array([250.0, 300.0]) + m[:, 2]
