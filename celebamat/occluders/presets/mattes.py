@@ -170,6 +170,6 @@ def read_figaro(src: Path) -> Iterator[Item | Skip]:
                 continue
             yield Item(name=f"{part.lower()}_{base}", load=pair_loader(img, masks[base]), kind="hair",
                        subtype=cls, group=f"figaro:{base}", split=split,
-                       tags={"file": f"Original/{part}/{img.name}", "class": cls})
+                       tags={"file": f"Original/{part}/{img.name}", "class": cls, "recolor": "hair"})
     if not found:
         yield Skip(str(root), "no Original/Training or Original/Testing folder (Figaro1k layout)")
