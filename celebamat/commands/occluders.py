@@ -51,6 +51,9 @@ def register(subparsers) -> None:
     h.add_argument("--limit", type=int, default=None, help="look at the first N donor photos only")
     h.add_argument("--test-fraction", type=float, default=0.2, help="share of identities whose occluders are test")
     h.add_argument("--max-size", type=int, default=384, help="longest side of the matted assets, px")
+    h.add_argument("--recipe", default=None, help="follow this build recipe's identity splits: a test identity's "
+                   "occluders become test assets (validation identities give none)")
+    h.add_argument("--workers", type=int, default=1, help="processes (same output whatever the count)")
     h.set_defaults(func=_harvest)
 
     s = sub.add_parser("sheet", help="contact sheet of a library, by kind and subtype")
@@ -94,13 +97,16 @@ def _print_report(report, out: str, what: str) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
-    from celebamat.occluders.harvest import HARVEST_KINDS, harvest
+    from celebamat.occluders.harvest import HARVEST_KINDS, build_splits_of, harvest
 
     if not args.faces.startswith("celebamask-hq:"):
         raise AssetError(f"harvest reads CelebAMask-HQ: give celebamask-hq:ROOT, not {args.faces!r}")
     kinds = HARVEST_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-    report = harvest(args.faces, args.out, kinds=kinds, max_per_kind=args.max_per_kind, limit=args.limit,
-                     test_fraction=args.test_fraction, max_side=args.max_size)
+    root = args.faces.removeprefix("celebamask-hq:")
+    splits = build_splits_of(args.recipe, root) if args.recipe else None
+    report = harvest(root, args.out, kinds=kinds, max_per_kind=args.max_per_kind, limit=args.limit,
+                     test_fraction=args.test_fraction, max_side=args.max_size, build_splits=splits,
+                     workers=args.workers)
     _print_report(report, args.out, "harvested")
     print(f"{report.donors} donors read; matting {report.matting_seconds:.1f} s")
     if not report.assets:

@@ -384,9 +384,10 @@ def harvest_donor(donor: Donor, kinds: Sequence[str], max_side: int = MAX_SIDE) 
     return cuts, faults
 
 
-def cut_metadata(cut: Cut, donor: Donor, index: int, split: str, source_note: str, license: str) -> dict[str, Any]:
+def cut_metadata(cut: Cut, key: str, identity: str, index: int, split: str, source_note: str, license: str
+                 ) -> dict[str, Any]:
     """Asset metadata of a harvested cut: landmark-to-landmark placement with small jitter."""
-    n = donor.key.split(":")[-1]
+    n = key.split(":")[-1]
     w = cut.rgba.shape[1]
     return {
         "id": f"harvest-{cut.subtype}-{n}-{index}", "kind": cut.asset_kind, "subtype": cut.subtype,
@@ -395,14 +396,112 @@ def cut_metadata(cut: Cut, donor: Donor, index: int, split: str, source_note: st
         "scale": {"measure": "iod", "length": float(w), "range": [0.96, 1.04]},
         "rotation": [-4.0, 4.0], "mirror": True, "zones": [], "layer": _LAYER[cut.kind], "split": split,
         "license": license, "source": source_note,
-        "tags": {"harvested": True, "donor": donor.key, "identity": donor.identity, "part": PART_OF[cut.kind],
+        "tags": {"harvested": True, "donor": key, "identity": identity, "part": PART_OF[cut.kind],
                  "matting": "pymatting closed-form + ml foreground", **cut.tags},
     }
 
 
+@dataclass
+class DonorResult:
+    """What one donor gave (computed in a worker): cuts with their split, skips, timings."""
+
+    key: str
+    cuts: list[tuple[Cut, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    identity: str = ""
+    read: bool = False
+    matting_seconds: float = 0.0
+
+
+_SOURCES: dict[str, Any] = {}
+
+
+def _source(root: Path) -> Any:
+    """One :class:`CelebAMaskHQSource` per root and process (its listings are cached)."""
+    import warnings
+
+    from celebamat.faces.celebamask import CelebAMaskHQSource
+
+    if str(root) not in _SOURCES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the identity note is reported once by harvest()
+            src = CelebAMaskHQSource(f"celebamask-hq:{root}", root)
+            src.identity(src.keys()[0]) if src.keys() else None
+        _SOURCES[str(root)] = src
+    return _SOURCES[str(root)]
+
+
+def donor_split(identity: str, test_fraction: float, build_splits: dict[str, str] | None) -> str | None:
+    """Asset split of a donor identity: the build's own split of that identity when known (``None`` for a
+    validation identity: validation rows draw train occluders, so its occluders could only leak), else a stable
+    hash split."""
+    if build_splits is not None and identity in build_splits:
+        return {"train": "train", "test": "test"}.get(build_splits[identity])
+    return identity_split(identity, test_fraction)
+
+
+def harvest_key(root: Path, key: str, kinds: Sequence[str], max_side: int, test_fraction: float,
+                build_splits: dict[str, str] | None = None) -> DonorResult:
+    """Harvest one donor (a worker's task): part check, donor load, every wanted kind, the split."""
+    source = _source(root)
+    res = DonorResult(key=key)
+    paths = source.part_paths(source.index(key))
+    have = [k for k in kinds if paths[PART_OF[k]].is_file()]
+    if not have:
+        res.skipped.append((key, "no part mask of the wanted kinds (" + ", ".join(sorted({PART_OF[k] for k in kinds}))
+                            + ")"))
+        return res
+    identity = source.identity(key) or key
+    split = donor_split(identity, test_fraction, build_splits)
+    if split is None:
+        res.skipped.append((key, f"identity {identity} is in the build's validation split; validation rows draw "
+                                 "train occluders, so its occluders would reach rows of another split"))
+        return res
+    try:
+        donor = load_donor(source, key, sorted({PART_OF[k] for k in kinds}))
+    except CelebAMatError as exc:
+        res.skipped.append((key, str(exc)))
+        return res
+    res.read, res.identity = True, identity
+    tm = time.perf_counter()
+    cuts, faults = harvest_donor(donor, have, max_side)
+    res.matting_seconds = time.perf_counter() - tm
+    res.skipped.extend((key, f) for f in faults)
+    if not cuts:
+        res.skipped.append((key, "parts present but too small or not over the face (" + ", ".join(have) + ")"))
+    res.cuts = [(c, split) for c in cuts]
+    return res
+
+
+def build_splits_of(recipe: Any, root: Path) -> dict[str, str]:
+    """Identity -> split of the faces a build of ``recipe`` on this CelebAMask-HQ root would use.
+
+    Runs the build's own face scan and split assignment (:func:`celebamat.dataset.plan.make_plan`), so harvested
+    occluders can follow it: a test identity's occluders are test assets, a train identity's train assets.
+
+    Raises:
+        CelebAMatError: when the recipe does not assign identity-disjoint splits.
+    """
+    from celebamat.dataset.plan import make_plan
+    from celebamat.dataset.recipe import load_recipe
+    from celebamat.dataset.shards import scan_faces, source_for
+
+    r = load_recipe(recipe) if isinstance(recipe, (str, Path)) else recipe
+    r = r.with_overrides(faces=f"celebamask-hq:{root}")
+    if r.splits.assign != "identity":
+        raise CelebAMatError(f"recipe {r.name!r} assigns splits by {r.splits.assign!r}; harvested occluders can "
+                             "follow a build's splits only when it assigns them by identity")
+    scan = scan_faces(r, source_for(r).keys())
+    usable = [(x["key"], x["identity"]) for x in scan if x["ok"]]
+    plan = make_plan(r, usable)
+    ident = dict(usable)
+    return {(ident[k] or k): split for split, keys in plan.faces.items() for k in keys}
+
+
 def harvest(root: str | Path, out_dir: str | Path, *, kinds: Sequence[str] = HARVEST_KINDS,
             max_per_kind: int | None = None, limit: int | None = None, test_fraction: float = 0.2,
-            max_side: int = MAX_SIDE, progress: bool = True) -> HarvestReport:
+            max_side: int = MAX_SIDE, build_splits: dict[str, str] | None = None, workers: int = 1,
+            progress: bool = True) -> HarvestReport:
     """Harvest occluders from a CelebAMask-HQ folder into an asset library.
 
     Args:
@@ -411,69 +510,61 @@ def harvest(root: str | Path, out_dir: str | Path, *, kinds: Sequence[str] = HAR
         kinds: subset of :data:`HARVEST_KINDS`.
         max_per_kind: stop harvesting a kind once it has this many assets.
         limit: look at the first ``limit`` donors only (by image number).
-        test_fraction: share of identities whose occluders go to the test split.
+        test_fraction: share of identities whose occluders go to the test split (identities a build uses
+            follow ``build_splits`` instead).
         max_side: longest side of the matted crops (and so of the assets), pixels.
+        build_splits: identity -> split of a planned build (:func:`build_splits_of`), or ``None``.
+        workers: processes (joblib); the output is the same bytes whatever the count.
 
     Returns:
         A :class:`HarvestReport`; donors and parts that gave nothing are listed in ``skipped`` with the reason.
     """
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from celebamat.faces.celebamask import CELEBAMASK_LICENSE, CelebAMaskHQSource
+    from celebamat.faces.celebamask import CELEBAMASK_LICENSE
 
     bad = [k for k in kinds if k not in HARVEST_KINDS]
     if bad:
         raise CelebAMatError(f"unknown harvest kind {bad[0]!r}; allowed: {', '.join(HARVEST_KINDS)}")
     if not 0.0 <= test_fraction <= 1.0:
         raise CelebAMatError(f"test_fraction must be in [0, 1], got {test_fraction!r}")
+    if workers < 1:
+        raise CelebAMatError(f"workers must be at least 1, got {workers}")
     root = Path(str(root).removeprefix("celebamask-hq:"))
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the identity note is reported below instead
-        source = CelebAMaskHQSource(f"celebamask-hq:{root}", root)
-        keys = source.keys()[: limit if limit is not None else None]
-        if keys:
-            source.identity(keys[0])
+    source = _source(root)
+    keys = source.keys()[: limit if limit is not None else None]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    parts = sorted({PART_OF[k] for k in kinds})
     report = HarvestReport()
     if source.identity_note:
         report.skipped.append(("(identities)", source.identity_note))
     done: dict[str, int] = {k: 0 for k in kinds}
     t0 = time.perf_counter()
-    for key in tqdm(keys, desc="donors", unit="face", disable=not progress):
-        todo = [k for k in kinds if max_per_kind is None or done[k] < max_per_kind]
-        if not todo:
-            break
-        n = source.index(key)
-        paths = source.part_paths(n)
-        have = [k for k in todo if paths[PART_OF[k]].is_file()]
-        if not have:
-            report.skipped.append((key, "no part mask of the wanted kinds (" + ", ".join(sorted({PART_OF[k] for k in todo})) + ")"))
-            continue
-        try:
-            donor = load_donor(source, key, parts)
-        except CelebAMatError as exc:
-            report.skipped.append((key, str(exc)))
-            continue
-        report.donors += 1
-        tm = time.perf_counter()
-        cuts, faults = harvest_donor(donor, have, max_side)
-        report.matting_seconds += time.perf_counter() - tm
-        report.skipped.extend((key, f) for f in faults)
-        if not cuts:
-            report.skipped.append((key, "parts present but too small or not over the face (" + ", ".join(have) + ")"))
-        split = identity_split(donor.identity, test_fraction)
-        for i, cut in enumerate(cuts):
-            if max_per_kind is not None and done[cut.kind] >= max_per_kind:
-                continue
-            note = (f"harvested from CelebAMask-HQ image {n} ({PART_OF[cut.kind]} mask) of {root.name}, "
-                    "soft alpha by pymatting closed-form matting")
-            meta = cut_metadata(cut, donor, i, split, note, CELEBAMASK_LICENSE)
-            report.assets.append(write_asset(out_dir, meta, cut.rgba))
-            done[cut.kind] += 1
+    batch = max(1, 4 * workers)
+    run = Parallel(n_jobs=workers, return_as="generator") if workers > 1 else None
+    with tqdm(total=len(keys), desc="donors", unit="face", disable=not progress) as bar:
+        for b in range(0, len(keys), batch):
+            todo = [k for k in kinds if max_per_kind is None or done[k] < max_per_kind]
+            if not todo:
+                break
+            chunk = keys[b: b + batch]
+            tasks = (delayed(harvest_key)(root, key, todo, max_side, test_fraction, build_splits) for key in chunk)
+            results = run(tasks) if run is not None else (f(*a, **kw) for f, a, kw in tasks)
+            for res in results:  # in key order: the library does not depend on the worker count
+                bar.update()
+                report.skipped.extend(res.skipped)
+                report.donors += res.read
+                report.matting_seconds += res.matting_seconds
+                n = source.index(res.key)
+                for i, (cut, split) in enumerate(res.cuts):
+                    if max_per_kind is not None and done[cut.kind] >= max_per_kind:
+                        continue
+                    note = (f"harvested from CelebAMask-HQ image {n} ({PART_OF[cut.kind]} mask) of {root.name}, "
+                            "soft alpha by pymatting closed-form matting")
+                    meta = cut_metadata(cut, res.key, res.identity, i, split, note, CELEBAMASK_LICENSE)
+                    report.assets.append(write_asset(out_dir, meta, cut.rgba))
+                    done[cut.kind] += 1
     report.seconds = time.perf_counter() - t0
     write_skipped(out_dir / "harvest-skipped.tsv", report.skipped)
     return report

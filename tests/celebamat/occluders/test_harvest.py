@@ -131,3 +131,46 @@ def test_unknown_kind_is_refused(tmp_path):
 
     with pytest.raises(CelebAMatError, match="unknown harvest kind 'beard'"):
         harvest(tmp_path, tmp_path / "out", kinds=("beard",))
+
+
+def test_workers_give_the_same_library(donors, tmp_path):
+    root, out, report, _ = donors
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep2 = harvest(root, tmp_path / "w2", kinds=("glasses", "fringe", "hat"), test_fraction=0.5, max_side=160,
+                       workers=2, progress=False)
+    assert [a.id for a in rep2.assets] == [a.id for a in report.assets]
+    for a in report.assets:
+        assert (tmp_path / "w2" / a.path.name).read_bytes() == a.path.read_bytes()
+
+
+def test_splits_follow_a_build_plan(donors, tmp_path):
+    root, _, _, _ = donors
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = harvest(root, tmp_path / "v", kinds=("glasses",), build_splits={"celeba:0": "validation"},
+                      max_side=96, progress=False)
+        assert rep.assets == []
+        assert sum("validation split" in r for _, r in rep.skipped) == 2
+        rep = harvest(root, tmp_path / "t", kinds=("glasses",), build_splits={"celeba:0": "test"}, test_fraction=0.0,
+                      max_side=96, progress=False)
+    assert {a.split for a in rep.assets} == {"test"}
+
+
+def test_build_splits_of_a_recipe(tmp_path):
+    from celebamat.errors import CelebAMatError
+    from celebamat.occluders.harvest import build_splits_of
+
+    root = write_celebamask_layout(tmp_path / "cm", 6, images_per_identity=2, size=256)
+    recipe = tmp_path / "r.toml"
+    text = ('name = "bs"\nseed = 1\n[faces]\nsource = "celebamask-hq:x"\nsize = 128\n[splits]\ntrain = "rest"\n'
+            'validation = 1\ntest = 1\nassign = "{}"\n')
+    recipe.write_text(text.format("identity"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = build_splits_of(recipe, root)
+    assert set(got) == {"celeba:0", "celeba:1", "celeba:2"}
+    assert sorted(got.values()) == ["test", "train", "validation"]
+    recipe.write_text(text.format("sample"))
+    with pytest.raises(CelebAMatError, match="only when it assigns them by identity"):
+        build_splits_of(recipe, root)
