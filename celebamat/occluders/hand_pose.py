@@ -27,6 +27,8 @@ HAND_POSES = (
 )
 #: How far below the wrist the forearm is cut, in wrist-to-middle-knuckle lengths.
 FOREARM = 0.45
+#: Smallest wrist-to-middle-knuckle length, pixels, of a hand worth importing.
+MIN_PALM_PX = 40
 
 
 def pick_pose(name: str) -> tuple[str, str, str]:
@@ -69,8 +71,9 @@ def upright_hand(rgba: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     v = lm[9] - lm[0]
     length = float(np.hypot(*v))
-    if length < 4:
-        raise AssetError("hand landmarks too close together (a hand of a few pixels)")
+    if length < MIN_PALM_PX:
+        raise AssetError(f"hand too small ({length:.0f} px from wrist to middle knuckle, at least {MIN_PALM_PX} "
+                         "wanted): scaled to a face it would be a blur")
     # Angle that turns v onto (0, -1); cv2 angles are counter-clockwise with y down.
     angle = math.degrees(math.atan2(v[1], v[0])) + 90.0
     out, lm2 = _rotate(rgba, lm, angle)

@@ -120,10 +120,33 @@ def _grow_box(box: tuple[int, int, int, int], points: Iterable[np.ndarray], marg
             min(h, int(np.ceil(y1)) + m))
 
 
-def _ramp(n: int, length: float, start: int = 0) -> np.ndarray:
-    """1-D weights rising linearly from 0 at ``start`` to 1 at ``start + length`` (length in pixels)."""
-    x = (np.arange(n, dtype=np.float32) - start) / max(length, 1.0)
-    return np.clip(x, 0.0, 1.0)
+def fade_window(region: tuple[float, float, float, float], fade: float, sides: Sequence[str]
+                ) -> Callable[[int, int, int, int], np.ndarray]:
+    """Weights for a cut through hair: 1 inside ``region`` ``(x0, y0, x1, y1)`` (photo pixels), falling linearly
+    to 0 over ``fade`` pixels towards each of its ``sides`` (``top``, ``bottom``, ``left``, ``right``), so a cut
+    edge fades out instead of ending in a straight line.
+
+    Returns:
+        ``f(bx0, by0, bx1, by1) -> (by1-by0, bx1-bx0)`` float32 weights in [0, 1] on that crop of the photo.
+    """
+    x0, y0, x1, y1 = region
+    f = max(float(fade), 1.0)
+
+    def window(bx0: int, by0: int, bx1: int, by1: int) -> np.ndarray:
+        ys = np.arange(by0, by1, dtype=np.float32) + 0.5
+        xs = np.arange(bx0, bx1, dtype=np.float32) + 0.5
+        wy, wx = np.ones_like(ys), np.ones_like(xs)
+        if "top" in sides:
+            wy = np.minimum(wy, (ys - y0) / f)
+        if "bottom" in sides:
+            wy = np.minimum(wy, (y1 - ys) / f)
+        if "left" in sides:
+            wx = np.minimum(wx, (xs - x0) / f)
+        if "right" in sides:
+            wx = np.minimum(wx, (x1 - xs) / f)
+        return np.clip(wy, 0, 1)[:, None] * np.clip(wx, 0, 1)[None, :]
+
+    return window
 
 
 def _luma(rgb: np.ndarray, sel: np.ndarray) -> float:
@@ -243,13 +266,7 @@ def _fringe(d: Donor, max_side: int) -> list[Cut]:
     region[int(brow):, : int(max(0, xl + 0.1 * iod))] = False
     region[int(brow):, int(xr - 0.1 * iod):] = False
     part = hair & region
-    fade = 0.3 * iod
-
-    def window(bx0: int, by0: int, bx1: int, by1: int) -> np.ndarray:
-        ys = _ramp(by1 - by0, fade, y0 - by0)
-        xs = np.minimum(_ramp(bx1 - bx0, fade, x0 - bx0), _ramp(bx1 - bx0, fade, bx1 - x1)[::-1])
-        return ys[:, None] * xs[None, :]
-
+    window = fade_window((x0, y0, x1, y1), 0.3 * iod, ("top", "left", "right"))
     names = {"temple_left": "temple_left", "temple_right": "temple_right", "forehead": "forehead"}
     rgba, anchors = _cut(d, part, names, max_side=max_side, window=window)
     return [Cut("fringe", "hair", "fringe", rgba, anchors, dict(names),
@@ -263,13 +280,15 @@ def _locks(d: Donor, max_side: int) -> list[Cut]:
     a, iod = d.anchors, d.iod
     out = []
     y0 = int(max(0, a["eyes_center"][1] - 0.3 * iod))
-    y1 = int(min(hair.shape[0], a["chin"][1] + 0.2 * iod))
+    y1 = int(min(hair.shape[0], a["chin"][1] + 0.3 * iod))
     face_span = (skin | hair)
     for side, sign in (("left", -1), ("right", 1)):
         jaw, temple = a[f"jaw_{side}"], a[f"temple_{side}"]
         inner = float(a[f"eye_{side}"][0])
-        outer = float(jaw[0] + sign * 0.7 * iod)
+        outer = float(jaw[0] + sign * 1.0 * iod)
         x0, x1 = int(max(0, min(inner, outer))), int(min(hair.shape[1], max(inner, outer)))
+        # The lock reaches to the face's middle; it fades out at the top, the bottom and away from the face.
+        x0, x1 = (x0, int(a["face_center"][0])) if side == "left" else (int(a["face_center"][0]), x1)
         region = np.zeros_like(hair)
         region[y0:y1, x0:x1] = True
         # Hair lying over what would be the face: between the face's edge (jaw/temple line) and the eye.
@@ -281,11 +300,7 @@ def _locks(d: Donor, max_side: int) -> list[Cut]:
         if cover < MIN_LOCK_COVER:
             continue
         part = hair & region
-        fade = 0.3 * iod
-
-        def window(bx0: int, by0: int, bx1: int, by1: int, _y0: int = y0) -> np.ndarray:
-            return np.repeat(_ramp(by1 - by0, fade, _y0 - by0)[:, None], bx1 - bx0, axis=1)
-
+        window = fade_window((x0, y0, x1, y1), 0.3 * iod, ("top", "bottom", side))
         names = {f"temple_{side}": f"temple_{side}", f"jaw_{side}": f"jaw_{side}"}
         try:
             rgba, anchors = _cut(d, part, names, max_side=max_side, window=window)

@@ -220,3 +220,12 @@ def test_cli_preset_and_errors(tmp_path, capsys):
     assert occ_cmd._import(ns) == 0
     out = capsys.readouterr().out
     assert "translucent/smoke" in out and "imported 1 assets" in out
+
+
+def test_tiny_hands_are_refused():
+    from celebamat.occluders.hand_pose import MIN_PALM_PX
+
+    lm = np.zeros((21, 2))
+    lm[9] = (0, -(MIN_PALM_PX - 1))
+    with pytest.raises(AssetError, match="hand too small"):
+        upright_hand(np.zeros((50, 50, 4), np.uint8), lm + 25)
