@@ -234,13 +234,17 @@ def _glasses(d: Donor, max_side: int) -> list[Cut]:
     return [Cut("glasses", "accessory", "sunglasses" if sun else "eyeglasses", rgba, anchors, dict(names), tags)]
 
 
-def _hat(d: Donor, max_side: int) -> list[Cut]:
-    m = d.parts.get("hat")
-    if m is None or m.sum() < (0.5 * d.iod) ** 2:
-        return []
-    names = {"temple_left": "temple_left", "temple_right": "temple_right", "forehead": "forehead"}
-    rgba, anchors = _cut(d, m, names, max_side=max_side)
-    return [Cut("hat", "accessory", "hat", rgba, anchors, dict(names))]
+def _whole_part(kind: str, min_side: float, anchor_names: Sequence[str]) -> Callable[[Donor, int], list[Cut]]:
+    """An extractor that cuts the whole part mask of ``kind`` (a hat, a necklace) when it spans at least
+    ``min_side`` inter-ocular distances squared, anchored at the donor's ``anchor_names``."""
+    def extract(d: Donor, max_side: int) -> list[Cut]:
+        m = d.parts.get(PART_OF[kind])
+        if m is None or m.sum() < (min_side * d.iod) ** 2:
+            return []
+        names = {n: n for n in anchor_names}
+        rgba, anchors = _cut(d, m, names, max_side=max_side)
+        return [Cut(kind, "accessory", kind, rgba, anchors, dict(names))]
+    return extract
 
 
 def _fringe(d: Donor, max_side: int) -> list[Cut]:
@@ -336,18 +340,10 @@ def _earrings(d: Donor, max_side: int) -> list[Cut]:
     return out
 
 
-def _necklace(d: Donor, max_side: int) -> list[Cut]:
-    m = d.parts.get("neck_l")
-    if m is None or m.sum() < (0.15 * d.iod) ** 2:
-        return []
-    names = {"jaw_left": "jaw_left", "jaw_right": "jaw_right", "chin": "chin"}
-    rgba, anchors = _cut(d, m, names, max_side=max_side)
-    return [Cut("necklace", "accessory", "necklace", rgba, anchors, dict(names))]
-
-
 _EXTRACTORS: dict[str, Callable[[Donor, int], list[Cut]]] = {
-    "glasses": _glasses, "hat": _hat, "fringe": _fringe, "lock": _locks, "earring": _earrings,
-    "necklace": _necklace,
+    "glasses": _glasses, "hat": _whole_part("hat", 0.5, ("temple_left", "temple_right", "forehead")),
+    "fringe": _fringe, "lock": _locks, "earring": _earrings,
+    "necklace": _whole_part("necklace", 0.15, ("jaw_left", "jaw_right", "chin")),
 }
 
 

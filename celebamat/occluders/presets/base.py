@@ -91,22 +91,22 @@ def safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """``(h, w, 3)`` uint8 RGB of an image file; :class:`AssetError` naming it when unreadable."""
+def _read(path: Path, mode: str, what: str) -> np.ndarray:
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")).copy()
+            return np.asarray(im.convert(mode)).copy()
     except OSError as exc:
-        raise AssetError(f"{path}: unreadable image ({exc})") from None
+        raise AssetError(f"{path}: unreadable {what} ({exc})") from None
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """``(h, w, 3)`` uint8 RGB of an image file; :class:`AssetError` naming it when unreadable."""
+    return _read(path, "RGB", "image")
 
 
 def read_gray(path: Path) -> np.ndarray:
     """``(h, w)`` uint8 of a mask or alpha file (``1``-bit PBM masks become 0/255)."""
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("L")).copy()
-    except OSError as exc:
-        raise AssetError(f"{path}: unreadable mask ({exc})") from None
+    return _read(path, "L", "mask")
 
 
 def pair_loader(image: Path, alpha: Path) -> Callable[[], tuple[np.ndarray, np.ndarray]]:

@@ -61,6 +61,20 @@ def donors(tmp_path_factory):
             hair = np.asarray(Image.open(ann / f"{n:05d}_hair.png")) > 127
             hair |= cv2.resize(fringe * 255, (512, 512), interpolation=cv2.INTER_AREA) > 127
             Image.fromarray(hair.astype(np.uint8) * 255).save(ann / f"{n:05d}_hair.png")
+        if n == 1:  # a hat above the forehead, an earring under the image-left ear, a necklace under the chin
+            parts = {"hat": np.zeros_like(hi), "ear_r": np.zeros_like(hi), "neck_l": np.zeros_like(hi)}
+            top = a["hairline"][1]
+            cv2.ellipse(parts["hat"], (int(a["forehead"][0] * 4), int(top * 4)), (int(1.3 * iod * 4), int(0.5 * iod * 4)),
+                        0, 180, 360, 1, -1)
+            ear = a["ear_left"] + (0, 0.35 * iod)
+            cv2.circle(parts["ear_r"], tuple(int(v * 4) for v in ear), int(0.09 * iod * 4), 1, -1)
+            chin = a["chin"]
+            cv2.ellipse(parts["neck_l"], (int(chin[0] * 4), int((chin[1] + 0.12 * iod) * 4)),
+                        (int(0.6 * iod * 4), int(0.2 * iod * 4)), 0, 0, 180, 1, max(4, int(0.05 * iod * 4)))
+            for part, colour in (("hat", (30, 60, 150)), ("ear_r", (230, 200, 40)), ("neck_l", (220, 220, 230))):
+                img = _paint(img, parts[part], colour)
+                m = cv2.resize(parts[part] * 255, (512, 512), interpolation=cv2.INTER_AREA) > 127
+                Image.fromarray(m.astype(np.uint8) * 255).save(ann / f"{n:05d}_{part}.png")
         if n == 2:
             (ann / f"{n:05d}_hair.png").unlink()
         Image.fromarray(img).save(path, quality=97)
@@ -68,7 +82,8 @@ def donors(tmp_path_factory):
     out = tmp_path_factory.mktemp("harvested")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = harvest(f"celebamask-hq:{root}", out, kinds=("glasses", "fringe", "hat"), test_fraction=0.5,
+        report = harvest(f"celebamask-hq:{root}", out, kinds=("glasses", "fringe", "hat", "earring", "necklace"),
+                         test_fraction=0.5,
                          max_side=160, progress=False)
     return root, out, report, info
 
@@ -78,6 +93,7 @@ def test_kinds_counts_and_skipped(donors):
     by = {(a.tags["donor"], a.subtype) for a in report.assets}
     assert ("celebamask-hq:00000", "sunglasses") in by and ("celebamask-hq:00001", "eyeglasses") in by
     assert ("celebamask-hq:00000", "fringe") in by
+    assert {("celebamask-hq:00001", s) for s in ("hat", "earring", "necklace")} <= by
     assert not any(d == "celebamask-hq:00002" for d, _ in by)
     reasons = dict(report.skipped)
     assert "no part mask" in reasons["celebamask-hq:00002"]
@@ -137,7 +153,8 @@ def test_workers_give_the_same_library(donors, tmp_path):
     root, out, report, _ = donors
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rep2 = harvest(root, tmp_path / "w2", kinds=("glasses", "fringe", "hat"), test_fraction=0.5, max_side=160,
+        rep2 = harvest(root, tmp_path / "w2", kinds=("glasses", "fringe", "hat", "earring", "necklace"),
+                       test_fraction=0.5, max_side=160,
                        workers=2, progress=False)
     assert [a.id for a in rep2.assets] == [a.id for a in report.assets]
     for a in report.assets:
@@ -174,3 +191,17 @@ def test_build_splits_of_a_recipe(tmp_path):
     recipe.write_text(text.format("sample"))
     with pytest.raises(CelebAMatError, match="only when it assigns them by identity"):
         build_splits_of(recipe, root)
+
+
+def test_anchors_of_hats_earrings_necklaces(donors):
+    _, _, report, _ = donors
+    by = {a.subtype: a for a in report.assets if a.tags["donor"] == "celebamask-hq:00001"}
+    assert by["hat"].targets == {"temple_left": "temple_left", "temple_right": "temple_right", "forehead": "forehead"}
+    assert by["earring"].targets == {"ear_left": "ear_left", "jaw_left": "jaw_left"}
+    assert by["necklace"].targets == {"jaw_left": "jaw_left", "jaw_right": "jaw_right", "chin": "chin"}
+    ring = by["earring"]
+    ear = np.array(ring.anchors["ear_left"])
+    ys, xs = np.nonzero(ring.rgba()[..., 3] > 128)
+    assert ys.mean() > ear[1]  # the earring hangs below the ear anchor
+    col = ring.rgba()[..., :3][ring.rgba()[..., 3] > 128].mean(0)
+    assert np.linalg.norm(col - (230, 200, 40)) < 40
