@@ -146,6 +146,27 @@ def make_rgba(item: Item, max_side: int) -> np.ndarray:
     return refine_alpha(rgb, alpha, max_side=max_side).rgba
 
 
+def hair_metadata(rgba: np.ndarray) -> dict[str, Any]:
+    """Placement of a whole head of hair (a hair-segmentation photo): its crown goes to the target's hairline,
+    scaled by face width, so the hair falls from the top of the head over the face instead of floating on it.
+
+    Args:
+        rgba: ``(h, w, 4)`` uint8 cut-out, cropped to the hair.
+    """
+    a = rgba[..., 3]
+    ys, xs = np.nonzero(a > 64)
+    if ys.size == 0:
+        raise AssetError("empty hair matte")
+    top = ys.min()
+    crown = [float(xs[ys <= top + 2].mean()), float(top)]
+    width = float(xs.max() - xs.min() + 1)
+    return {"anchors": {"crown": crown, "center": [float(xs.mean()), float(ys.mean())]},
+            "targets": {"crown": "hairline"},
+            # A head of hair is about 1.2-1.6 face widths wide.
+            "scale": {"measure": "face_width", "length": width, "range": [1.1, 1.6]},
+            "rotation": [-12.0, 12.0], "mirror": True, "zones": []}
+
+
 def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, split: str, max_side: int
                ) -> OccluderAsset:
     """Write one item as an asset: hands placed from their mediapipe landmarks, the rest from their shape."""
@@ -154,6 +175,11 @@ def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, spli
     source = f"{preset.title} ({preset.url}), {item.tags.get('file', item.name)}; imported by celebamat preset {preset.name}"
     tags = {"preset": preset.name, **item.tags}
     asset_id = f"{preset.name}-{safe_name(item.name)}"
+    if item.kind == "hair":
+        meta = hair_metadata(rgba)
+        meta.update({"id": asset_id, "kind": "hair", "subtype": item.subtype, "layer": 10, "split": split,
+                     "license": preset.license, "source": source, "tags": {**tags, "imported": True}})
+        return write_asset(out_dir, meta, rgba)
     if item.kind != "hand":
         return _write_imported(rgba, item.name, item.kind, item.subtype, out_dir, source=source,
                                license=preset.license, split=split, test_fraction=0.0, max_size=max_side,

@@ -86,6 +86,8 @@ def test_figaro_binary_masks_are_matted_and_classed(tmp_path):
     assert [r for _, r in rep.skipped] == ["no Frame00999-gt mask in " + str(root / "GT" / "Testing")]
     for a in rep.assets:
         assert soft_edge_share(a.rgba()[..., 3]) > 0.3  # refined by matting, not a hard mask
+        assert a.targets == {"crown": "hairline"} and a.anchors["crown"][1] < a.size[1] * 0.2  # hangs from the top
+        assert a.tags["recolor"] == "hair" and a.tags["class"] == a.subtype
     assert figaro_class("Frame00150") == "straight" and figaro_class("Frame00151") == "wavy"
 
 
