@@ -88,6 +88,10 @@ def test_figaro_binary_masks_are_matted_and_classed(tmp_path):
         assert soft_edge_share(a.rgba()[..., 3]) > 0.3  # refined by matting, not a hard mask
         assert a.targets == {"crown": "hairline"} and a.anchors["crown"][1] < a.size[1] * 0.2  # hangs from the top
         assert a.tags["recolor"] == "hair" and a.tags["class"] == a.subtype
+        rgba = a.rgba()
+        edge = (rgba[..., 3] > 40) & (rgba[..., 3] < 215)
+        col = rgba[..., :3][edge].astype(float).mean(0)  # no halo: the object's blue, not the yellow behind it
+        assert np.linalg.norm(col - OBJ) < 0.35 * np.linalg.norm(np.array([230, 215, 90]) - OBJ)
     assert figaro_class("Frame00150") == "straight" and figaro_class("Frame00151") == "wavy"
 
 
