@@ -37,6 +37,8 @@ PART_OF = {"glasses": "eye_g", "hat": "hat", "fringe": "hair", "lock": "hair", "
 _LAYER = {"glasses": 35, "hat": 36, "fringe": 10, "lock": 10, "earring": 34, "necklace": 33}
 #: Lens luminance below this share of the donor's skin luminance makes glasses sunglasses.
 DARK_LENS = 0.5
+#: ... and below this share when no eye is annotated behind the lens (tinted glasses).
+TINTED_LENS = 0.75
 #: Minimum share of the forehead band that hair must cover to make a fringe, of the side band for a lock.
 MIN_FRINGE_COVER = 0.25
 MIN_LOCK_COVER = 0.06
@@ -216,8 +218,9 @@ def _glasses(d: Donor, max_side: int) -> list[Cut]:
     skin = d.parts.get("skin", np.zeros_like(g)) & ~g
     lens_l, skin_l = _luma(d.image, lens), _luma(d.image, skin)
     eyes_seen = (eyes & discs).sum() / max(discs.sum(), 1)
-    dark = np.isfinite(lens_l) and np.isfinite(skin_l) and lens_l < DARK_LENS * skin_l
-    sun = bool(dark or eyes_seen < 0.01)
+    ratio = lens_l / skin_l if np.isfinite(lens_l) and np.isfinite(skin_l) and skin_l > 0 else 1.0
+    # A dark lens is a sunglass; a tinted one too when the annotators saw no eye behind it.
+    sun = bool(ratio < DARK_LENS or (eyes_seen < 0.01 and ratio < TINTED_LENS))
     sure_bg = None
     if not sun:
         # A clear lens shows the donor's eye and skin: those pixels are not the occluder.
@@ -230,7 +233,7 @@ def _glasses(d: Donor, max_side: int) -> list[Cut]:
         sure_bg = (lens & skin_like) | eyes_grown | middle
     names = {"eye_left": "eye_left", "eye_right": "eye_right"}
     rgba, anchors = _cut(d, g, names, max_side=max_side, sure_bg=sure_bg)
-    tags = {"lens_luminance": round(lens_l / skin_l, 3) if skin_l else None, "eyes_visible": round(float(eyes_seen), 3)}
+    tags = {"lens_luminance": round(float(ratio), 3), "eyes_visible": round(float(eyes_seen), 3)}
     return [Cut("glasses", "accessory", "sunglasses" if sun else "eyeglasses", rgba, anchors, dict(names), tags)]
 
 

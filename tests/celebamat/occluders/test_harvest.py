@@ -205,3 +205,19 @@ def test_anchors_of_hats_earrings_necklaces(donors):
     assert ys.mean() > ear[1]  # the earring hangs below the ear anchor
     col = ring.rgba()[..., :3][ring.rgba()[..., 3] > 128].mean(0)
     assert np.linalg.norm(col - (230, 200, 40)) < 40
+
+
+def test_lens_rule_without_eye_annotation(donors, tmp_path):
+    """A clear lens stays clear glasses even where the annotators marked no eye behind it."""
+    root, _, _, _ = donors
+    import shutil
+
+    copy = tmp_path / "cm"
+    shutil.copytree(root, copy)
+    for part in ("l_eye", "r_eye"):
+        (copy / MASK_DIR / "0" / f"00001_{part}.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = harvest(copy, tmp_path / "o", kinds=("glasses",), max_side=96, progress=False)
+    got = {a.tags["donor"]: a.subtype for a in rep.assets}
+    assert got == {"celebamask-hq:00000": "sunglasses", "celebamask-hq:00001": "eyeglasses"}
