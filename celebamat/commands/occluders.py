@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     i.add_argument("--limit", type=int, default=None, help="with --preset: stop after this many assets")
     i.add_argument("--test-fraction", type=float, default=0.2,
                    help="with --preset: share of groups to the test split where the dataset names none")
+    i.add_argument("--workers", type=int, default=1, help="with --preset: processes")
     i.add_argument("--out", required=True, help="output library folder")
     i.add_argument("--format", choices=("auto", "rgba", "pairs"), default="auto",
                    help="rgba: a folder of RGBA PNGs; pairs: image+alpha folders (fg/+alpha/, images/+masks/)")
@@ -122,9 +123,10 @@ def _import(args: argparse.Namespace) -> int:
 
         src = args.src or args.kind
         if src is None or (args.src is not None and args.kind is not None):
-            raise AssetError("with --preset give exactly one folder: celebamat occluders import --preset NAME SRC --out DIR")
+            raise AssetError("with --preset give exactly one folder: "
+                             "celebamat occluders import --preset NAME SRC --out DIR")
         report = import_preset(args.preset, src, args.out, limit=args.limit, test_fraction=args.test_fraction,
-                               max_side=min(args.max_size, 384))
+                               max_side=min(args.max_size, 384), workers=args.workers)
         _print_report(report, args.out, "imported")
         if not report.assets:
             raise AssetError(f"nothing imported from {src}")

@@ -229,7 +229,8 @@ def _glasses(d: Donor, max_side: int) -> list[Cut]:
         skin_like = np.linalg.norm(lab - ref, axis=2) < 22.0
         eyes_grown = cv2.dilate(eyes.astype(np.uint8), np.ones((5, 5), np.uint8), iterations=2) > 0
         # The middle of each lens holds the donor's eye (lashes, iris) whatever its annotation: never the frame.
-        middle = _disc(g.shape, d.anchors["eye_left"], 0.2 * d.iod) | _disc(g.shape, d.anchors["eye_right"], 0.2 * d.iod)
+        middle = (_disc(g.shape, d.anchors["eye_left"], 0.2 * d.iod)
+                  | _disc(g.shape, d.anchors["eye_right"], 0.2 * d.iod))
         sure_bg = (lens & skin_like) | eyes_grown | middle
     names = {"eye_left": "eye_left", "eye_right": "eye_right"}
     rgba, anchors = _cut(d, g, names, max_side=max_side, sure_bg=sure_bg)

@@ -172,7 +172,8 @@ def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, spli
     """Write one item as an asset: hands placed from their mediapipe landmarks, the rest from their shape."""
     from celebamat.occluders.importers import _hand_landmarks, _write_imported
 
-    source = f"{preset.title} ({preset.url}), {item.tags.get('file', item.name)}; imported by celebamat preset {preset.name}"
+    source = (f"{preset.title} ({preset.url}), {item.tags.get('file', item.name)}; "
+              f"imported by celebamat preset {preset.name}")
     tags = {"preset": preset.name, **item.tags}
     asset_id = f"{preset.name}-{safe_name(item.name)}"
     if item.kind == "hair":
@@ -195,8 +196,18 @@ def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, spli
     return write_asset(out_dir, meta, up)
 
 
+def import_item(preset: Preset, item: Item, out_dir: Path, split: str, max_side: int
+                ) -> OccluderAsset | tuple[str, str]:
+    """Matte and write one item (a worker's task); the asset, or ``(file, reason)`` when it is unusable."""
+    try:
+        return write_item(preset, item, make_rgba(item, max_side), out_dir, split, max_side)
+    except AssetError as exc:
+        return (str(item.tags.get("file", item.name)), str(exc))
+
+
 def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: int | None = None,
-               test_fraction: float = 0.2, max_side: int = MAX_SIDE, progress: bool = True) -> ImportReport:
+               test_fraction: float = 0.2, max_side: int = MAX_SIDE, workers: int = 1,
+               progress: bool = True) -> ImportReport:
     """Import a dataset with its preset reader; every unusable entry is reported with its reason.
 
     Args:
@@ -205,30 +216,45 @@ def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: i
         limit: stop after this many assets.
         test_fraction: share of groups sent to the test split where the dataset names no split.
         max_side: longest side of the matted assets, pixels.
+        workers: processes (joblib); items are reported in the reader's order whatever the count.
     """
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_dir():
         raise AssetError(f"{preset.name}: {src} is not a folder; expected {preset.layout}")
+    if workers < 1:
+        raise AssetError(f"workers must be at least 1, got {workers}")
     report = ImportReport()
     t0 = time.perf_counter()
     found = 0
+    run = Parallel(n_jobs=workers, return_as="generator") if workers > 1 else None
     bar = tqdm(desc=preset.name, unit="item", disable=not progress)
+
+    def flush(batch: list[Item]) -> None:
+        tasks = [delayed(import_item)(preset, it, out_dir, it.split or group_split(it.group, test_fraction), max_side)
+                 for it in batch]
+        for res in (run(tasks) if run is not None else (f(*a, **kw) for f, a, kw in tasks)):
+            bar.update()
+            (report.skipped.append(res) if isinstance(res, tuple) else report.assets.append(res))
+        batch.clear()
+
+    batch: list[Item] = []
     for entry in preset.read(src):
         if isinstance(entry, Skip):
             report.skipped.append((entry.name, entry.reason))
             continue
         found += 1
-        bar.update()
-        if limit is not None and len(report.assets) >= limit:
-            break
-        split = entry.split or group_split(entry.group, test_fraction)
-        try:
-            rgba = make_rgba(entry, max_side)
-            report.assets.append(write_item(preset, entry, rgba, out_dir, split, max_side))
-        except AssetError as exc:
-            report.skipped.append((str(entry.tags.get("file", entry.name)), str(exc)))
+        room = None if limit is None else limit - len(report.assets) - len(batch)
+        if room is not None and room <= 0:
+            flush(batch)  # items may fail: the limit counts assets written
+            if len(report.assets) >= limit:
+                break
+        batch.append(entry)
+        if len(batch) >= 4 * workers:
+            flush(batch)
+    flush(batch)
     bar.close()
     report.seconds = time.perf_counter() - t0
     if not found:

@@ -64,8 +64,8 @@ def donors(tmp_path_factory):
         if n == 1:  # a hat above the forehead, an earring under the image-left ear, a necklace under the chin
             parts = {"hat": np.zeros_like(hi), "ear_r": np.zeros_like(hi), "neck_l": np.zeros_like(hi)}
             top = a["hairline"][1]
-            cv2.ellipse(parts["hat"], (int(a["forehead"][0] * 4), int(top * 4)), (int(1.3 * iod * 4), int(0.5 * iod * 4)),
-                        0, 180, 360, 1, -1)
+            cv2.ellipse(parts["hat"], (int(a["forehead"][0] * 4), int(top * 4)),
+                        (int(1.3 * iod * 4), int(0.5 * iod * 4)), 0, 180, 360, 1, -1)
             ear = a["ear_left"] + (0, 0.35 * iod)
             cv2.circle(parts["ear_r"], tuple(int(v * 4) for v in ear), int(0.09 * iod * 4), 1, -1)
             chin = a["chin"]

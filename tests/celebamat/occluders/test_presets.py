@@ -135,6 +135,11 @@ def test_dtd_shapes_are_partly_transparent_and_reproducible(tmp_path):
     import_preset("dtd", tmp_path, tmp_path / "o2", progress=False)
     for a in rep.assets:
         assert (tmp_path / "o2" / a.path.name).read_bytes() == a.path.read_bytes()
+    rep3 = import_preset("dtd", tmp_path, tmp_path / "o3", workers=2, limit=3, progress=False)
+    assert [a.id for a in rep3.assets] == [a.id for a in rep.assets][:3]  # reader order, whatever the workers
+    assert sorted(p.name for p in (tmp_path / "o3").glob("*.png")) == sorted(a.path.name for a in rep3.assets)
+    for a in rep3.assets:
+        assert a.path.read_bytes() == (tmp_path / "o1" / a.path.name).read_bytes()
     a1, a2 = random_shape(np.random.default_rng(5), 64), random_shape(np.random.default_rng(5), 64)
     assert np.array_equal(a1, a2)
 
@@ -222,7 +227,7 @@ def test_cli_preset_and_errors(tmp_path, capsys):
     _save(src / "alpha" / "s.png", a)
     ns = argparse.Namespace(kind=str(tmp_path / "SIMD"), src=None, out=str(tmp_path / "lib"), preset="sim",
                             limit=None, test_fraction=0.2, max_size=512, format="auto", matte=None, model="u2netp",
-                            subtype="imported", split=None, license="x")
+                            workers=1, subtype="imported", split=None, license="x")
     assert occ_cmd._import(ns) == 0
     out = capsys.readouterr().out
     assert "translucent/smoke" in out and "imported 1 assets" in out
