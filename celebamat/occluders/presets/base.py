@@ -146,6 +146,24 @@ def make_rgba(item: Item, max_side: int) -> np.ndarray:
     return refine_alpha(rgb, alpha, max_side=max_side).rgba
 
 
+def fade_cut_borders(rgba: np.ndarray, share: float = 0.08, min_cover: float = 0.02) -> np.ndarray:
+    """Fade the alpha out towards every border the object is cut by (hair running out of its photo), over
+    ``share`` of the image's longest side, so the cut does not show as a straight edge. ``rgba`` is
+    ``(h, w, 4)`` uint8; a border counts as cut where more than ``min_cover`` of it is covered."""
+    from celebamat.occluders.harvest import fade_window
+
+    a = rgba[..., 3]
+    h, w = a.shape
+    sides = [e for e, line in (("top", a[0]), ("bottom", a[-1]), ("left", a[:, 0]), ("right", a[:, -1]))
+             if float((line > 128).mean()) > min_cover]
+    if not sides:
+        return rgba
+    wgt = fade_window((0, 0, w, h), share * max(h, w), sides)(0, 0, w, h)
+    out = rgba.copy()
+    out[..., 3] = np.clip(np.rint(a * wgt), 0, 255).astype(np.uint8)
+    return out
+
+
 def hair_metadata(rgba: np.ndarray) -> dict[str, Any]:
     """Placement of a whole head of hair (a hair-segmentation photo): its crown goes to the target's hairline,
     scaled by face width, so the hair falls from the top of the head over the face instead of floating on it.
@@ -177,6 +195,7 @@ def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, spli
     tags = {"preset": preset.name, **item.tags}
     asset_id = f"{preset.name}-{safe_name(item.name)}"
     if item.kind == "hair":
+        rgba = fade_cut_borders(rgba)
         meta = hair_metadata(rgba)
         meta.update({"id": asset_id, "kind": "hair", "subtype": item.subtype, "layer": 10, "split": split,
                      "license": preset.license, "source": source, "tags": {**tags, "imported": True}})

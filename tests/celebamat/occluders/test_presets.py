@@ -240,3 +240,15 @@ def test_tiny_hands_are_refused():
     lm[9] = (0, -(MIN_PALM_PX - 1))
     with pytest.raises(AssetError, match="hand too small"):
         upright_hand(np.zeros((50, 50, 4), np.uint8), lm + 25)
+
+
+def test_hair_cut_by_its_photo_fades_out():
+    from celebamat.occluders.presets.base import fade_cut_borders
+
+    rgba = np.zeros((100, 60, 4), np.uint8)
+    rgba[20:, 10:50] = 255  # hair running out of the bottom of its photo
+    out = fade_cut_borders(rgba)
+    assert out[-1, 30, 3] < 20 and out[-5, 30, 3] < out[-20, 30, 3] < 255 and out[50, 30, 3] == 255
+    untouched = np.zeros_like(rgba)
+    untouched[20:80, 10:50] = 255
+    assert fade_cut_borders(untouched) is untouched
