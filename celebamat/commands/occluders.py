@@ -21,9 +21,17 @@ def register(subparsers) -> None:
     g.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
     g.set_defaults(func=_generate)
 
-    i = sub.add_parser("import", help="import RGBA cut-outs, image/alpha pairs or photos (rembg)")
-    i.add_argument("kind", choices=("hand", "hair", "accessory", "translucent", "texture"))
-    i.add_argument("src", help="source folder")
+    i = sub.add_parser("import", help="import a dataset by preset, or RGBA cut-outs, image/alpha pairs, photos (rembg)",
+                       description="With --preset NAME SRC: read a known dataset as its authors distribute it. "
+                       "Without: KIND SRC, a generic folder.")
+    i.add_argument("kind", nargs="?", help="occluder kind for a generic folder "
+                   "(hand, hair, accessory, translucent, texture); with --preset, the dataset folder")
+    i.add_argument("src", nargs="?", help="source folder")
+    i.add_argument("--preset", default=None, help="dataset preset: " + ", ".join(_preset_names()))
+    i.add_argument("--limit", type=int, default=None, help="with --preset: stop after this many assets")
+    i.add_argument("--test-fraction", type=float, default=0.2,
+                   help="with --preset: share of groups to the test split where the dataset names none")
+    i.add_argument("--workers", type=int, default=1, help="with --preset: processes")
     i.add_argument("--out", required=True, help="output library folder")
     i.add_argument("--format", choices=("auto", "rgba", "pairs"), default="auto",
                    help="rgba: a folder of RGBA PNGs; pairs: image+alpha folders (fg/+alpha/, images/+masks/)")
@@ -34,6 +42,20 @@ def register(subparsers) -> None:
     i.add_argument("--license", default="unknown (see source)")
     i.add_argument("--max-size", type=int, default=512, help="longest side of imported assets, px")
     i.set_defaults(func=_import)
+
+    h = sub.add_parser("harvest", help="cut real occluders (hair, hats, glasses, earrings, necklaces) out of "
+                       "CelebAMask-HQ photos with a matted alpha")
+    h.add_argument("faces", help="celebamask-hq:ROOT")
+    h.add_argument("--out", required=True, help="output library folder")
+    h.add_argument("--kinds", default=None, help="comma-separated subset of: " + ", ".join(_harvest_kinds()))
+    h.add_argument("--max-per-kind", type=int, default=None, help="stop a kind at this many assets")
+    h.add_argument("--limit", type=int, default=None, help="look at the first N donor photos only")
+    h.add_argument("--test-fraction", type=float, default=0.2, help="share of identities whose occluders are test")
+    h.add_argument("--max-size", type=int, default=384, help="longest side of the matted assets, px")
+    h.add_argument("--recipe", default=None, help="follow this build recipe's identity splits: a test identity's "
+                   "occluders become test assets (validation identities give none)")
+    h.add_argument("--workers", type=int, default=1, help="processes (same output whatever the count)")
+    h.set_defaults(func=_harvest)
 
     s = sub.add_parser("sheet", help="contact sheet of a library, by kind and subtype")
     s.add_argument("dirs", nargs="*", help="library folders (default: the bundled library)")
@@ -53,8 +75,65 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preset_names() -> list[str]:
+    from celebamat.occluders.presets import PRESETS
+
+    return list(PRESETS)
+
+
+def _harvest_kinds() -> tuple[str, ...]:
+    from celebamat.occluders.harvest import HARVEST_KINDS
+
+    return HARVEST_KINDS
+
+
+def _print_report(report, out: str, what: str) -> None:
+    for item, reason in report.skipped:
+        print(f"skipped {item}: {reason}")
+    for name, c in sorted(report.counts().items()):
+        print(f"{name:28s} train {c['train']:5d}  test {c['test']:5d}")
+    per = report.seconds / max(len(report.assets), 1)
+    print(f"{what} {len(report.assets)} assets into {out} ({len(report.skipped)} skipped, "
+          f"{report.seconds:.1f} s, {per:.2f} s per asset)")
+
+
+def _harvest(args: argparse.Namespace) -> int:
+    from celebamat.occluders.harvest import HARVEST_KINDS, build_splits_of, harvest
+
+    if not args.faces.startswith("celebamask-hq:"):
+        raise AssetError(f"harvest reads CelebAMask-HQ: give celebamask-hq:ROOT, not {args.faces!r}")
+    kinds = HARVEST_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    root = args.faces.removeprefix("celebamask-hq:")
+    splits = build_splits_of(args.recipe, root) if args.recipe else None
+    report = harvest(root, args.out, kinds=kinds, max_per_kind=args.max_per_kind, limit=args.limit,
+                     test_fraction=args.test_fraction, max_side=args.max_size, build_splits=splits,
+                     workers=args.workers)
+    _print_report(report, args.out, "harvested")
+    print(f"{report.donors} donors read; matting {report.matting_seconds:.1f} s")
+    if not report.assets:
+        raise AssetError(f"nothing harvested from {args.faces}")
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     from celebamat.occluders import find_pairs, import_pairs, import_photos_rembg, import_rgba_folder
+
+    if args.preset is not None:
+        from celebamat.occluders.presets import import_preset
+
+        src = args.src or args.kind
+        if src is None or (args.src is not None and args.kind is not None):
+            raise AssetError("with --preset give exactly one folder: "
+                             "celebamat occluders import --preset NAME SRC --out DIR")
+        report = import_preset(args.preset, src, args.out, limit=args.limit, test_fraction=args.test_fraction,
+                               max_side=min(args.max_size, 384), workers=args.workers)
+        _print_report(report, args.out, "imported")
+        if not report.assets:
+            raise AssetError(f"nothing imported from {src}")
+        return 0
+    if args.kind not in ("hand", "hair", "accessory", "translucent", "texture") or args.src is None:
+        raise AssetError(f"give KIND SRC (kind one of hand, hair, accessory, translucent, texture; got {args.kind!r}) "
+                         "or --preset NAME SRC")
 
     kw = dict(subtype=args.subtype, license=args.license, split=args.split, max_size=args.max_size)
     if args.matte == "rembg":

@@ -18,7 +18,7 @@ from typing import Any
 
 from celebamat.dataset.schema import SPLITS
 from celebamat.errors import RecipeError
-from celebamat.synth.config import SynthConfig, synth_config_from_dict
+from celebamat.synth.config import RealismConfig, SynthConfig, synth_config_from_dict
 
 ASSIGN_MODES = ("identity", "face", "sample")
 IMAGE_FORMATS = ("jpeg", "png")
@@ -76,6 +76,8 @@ class Recipe:
         d["occluders"] = d["synth"]["occluders"]
         d["realism"] = d["synth"]["realism"]
         d.pop("synth")
+        if self.synth.realism.hair_recolor == RealismConfig().hair_recolor:
+            d["realism"].pop("hair_recolor")  # recipes from before the option keep their fingerprint
         return d
 
     def fingerprint(self) -> str:

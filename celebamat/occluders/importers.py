@@ -131,7 +131,7 @@ def _hand_landmarks(rgba: np.ndarray) -> np.ndarray | None:
 
 def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_dir: Path, *, source: str,
                     license: str, split: str | None, test_fraction: float, max_size: int,
-                    use_mediapipe: bool = True) -> OccluderAsset:
+                    use_mediapipe: bool = True, tags: dict | None = None, asset_id: str | None = None) -> OccluderAsset:
     if rgba[..., 3].max() == 0:
         raise AssetError(f"{source}: empty alpha (every pixel transparent)")
     edge = _touching_edge(rgba[..., 3])
@@ -141,7 +141,7 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     anchors = shape_anchors(rgba[..., 3], edge)
     targets: dict[str, str] = {}
     zones: list[str] = ["face"]
-    tags: dict = {"imported": True, "original": name}
+    tags: dict = {"imported": True, "original": name, **(tags or {})}
     scale = {"measure": "face_width", "length": float(max(h, w)), "range": [0.4, 0.9]}
     if kind == "hand" and use_mediapipe:
         lm = _hand_landmarks(rgba)
@@ -159,7 +159,7 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
         zones = zones if targets.keys() - {"entry"} else ["face"]
     stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).stem)
     meta = {
-        "id": f"{kind}-{subtype}-{stem}", "kind": kind, "subtype": subtype, "anchors": anchors,
+        "id": asset_id or f"{kind}-{subtype}-{stem}", "kind": kind, "subtype": subtype, "anchors": anchors,
         "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "mirror": True, "zones": zones,
         "layer": _LAYERS[kind], "split": split or _stable_split(name, test_fraction), "license": license,
         "source": source, "tags": tags,

@@ -47,6 +47,9 @@ class RealismConfig:
     motion_blur: Chance = Chance(0.08, (3.0, 11.0))  # kernel length in pixels at 512 px
     noise: Chance = Chance(0.5, (0.5, 3.0))  # sensor noise sigma, 8-bit levels
     jpeg: Chance = Chance(0.5, (70.0, 95.0))  # JPEG quality of the final image
+    #: Recolour real hair occluders (assets tagged ``recolor = "hair"``) towards the face's own hair colour;
+    #: off by default (probability 0 draws nothing, so recipes without it sample exactly as before).
+    hair_recolor: Chance = Chance(0.0, (0.5, 0.9))
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ _CHANCE_BOUNDS = {
     "motion_blur": (1.0, 64.0),
     "noise": (0.0, 50.0),
     "jpeg": (5.0, 100.0),
+    "hair_recolor": (0.0, 1.0),
 }
 
 

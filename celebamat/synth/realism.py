@@ -34,6 +34,34 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
     return np.median(lab[sel], axis=0).astype(np.float32)
 
 
+def hair_statistics(image: np.ndarray, skin: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """Median CIE-Lab colour of a face's own hair, from a band above its hairline, skin excluded.
+
+    Args:
+        image: ``(H, W, 3)`` float32 RGB in [0, 1].
+        skin: ``(H, W)`` float32 skin matte in [0, 1].
+        landmarks: ``(478, 2)`` face-mesh pixels.
+
+    Returns:
+        ``(3,)`` float32 Lab, or ``None`` when fewer than 64 non-skin pixels lie in the band (a face cropped at
+        the forehead).
+    """
+    from celebamat.landmarks import face_anchors
+
+    a = face_anchors(landmarks)
+    iod = float(np.linalg.norm(a["eye_right"] - a["eye_left"]))
+    h, w = skin.shape
+    x0, x1 = int(max(0, a["temple_left"][0])), int(min(w, a["temple_right"][0]))
+    y0, y1 = int(max(0, a["hairline"][1] - 0.6 * iod)), int(min(h, a["hairline"][1] + 0.1 * iod))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    sel = skin[y0:y1, x0:x1] < 0.3
+    if sel.sum() < 64:
+        return None
+    lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2Lab)
+    return np.median(lab[sel], axis=0).astype(np.float32)
+
+
 def opaque_lab_median(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
     """Median CIE-Lab colour of the opaque part (alpha > 0.9) of an occluder; ``None`` when under 16 pixels.
 

@@ -198,12 +198,19 @@ def render_layers(
     if clean is None:
         clean = face.image.astype(np.float32) / 255.0
     skin_lab = gains = lum = None
+    targets: dict[str, np.ndarray | None] = {}
     layers = []
     for op in params.occluders:
         asset = assets[op.asset_id]
         rgba = np.multiply(asset.rgba(), np.float32(1.0 / 255.0), dtype=np.float32)
         rgb, a = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)
-        if op.tone_transfer > 0:
+        if op.tone_transfer > 0 and op.kind == "hair":
+            if "hair" not in targets:
+                targets["hair"] = realism.hair_statistics(clean, face.skin, face.landmarks)
+            if targets["hair"] is not None:  # no hair visible on the face: the asset keeps its colour
+                rgb = realism.tone_transfer(rgb, a, targets["hair"], op.tone_transfer,
+                                            source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
+        elif op.tone_transfer > 0:
             if skin_lab is None:
                 skin_lab = realism.skin_statistics(clean, face.skin)
             rgb = realism.tone_transfer(rgb, a, skin_lab, op.tone_transfer,

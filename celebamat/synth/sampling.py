@@ -94,6 +94,8 @@ def sample_params(
         m = place_asset(rng, asset, anchors, frame, mirrored=mirrored, jitter=occ_cfg.jitter)
         exits = any(t in EXIT_DIRECTIONS for t in asset.targets.values())
         tone = _draw(rng, real.tone_transfer) if kind == "hand" else 0.0
+        if kind == "hair" and real.hair_recolor.probability > 0 and asset.tags.get("recolor") == "hair":
+            tone = _draw(rng, real.hair_recolor)  # towards the face's hair colour (see render_layers)
         light = _draw(rng, real.light_match)
         near = asset.subtype in NEAR_SUBTYPES or kind == "hand"
         shadow = _draw(rng, real.shadow) if near else 0.0
