@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
+
+from _shard_rows import synthetic_rows
 
 from celebamat.dataset.parquet import CDC_OPTIONS, ShardWriter, rows_to_table
 from celebamat.dataset.schema import features
 
 
-def _png(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _rows(n: int) -> list[dict]:
-    rng = np.random.default_rng(7)
-    rgb = _png(np.full((8, 8, 3), 90, np.uint8))
-    out = []
-    for i in range(n):
-        matte = _png(np.full((8, 8), i % 256, np.uint8))
-        occ = [{"kind": "hand", "subtype": "cover_mouth", "asset_id": "a", "transform": [1.0, 0.0, 2.5, 0.0, 1.0, -1.0],
-                "opacity": 0.9, "mirrored": bool(i % 2), "depth": 1, "tone_transfer": 0.5, "light_match": 0.0,
-                "shadow_opacity": 0.25, "defocus_sigma": 0.0, "motion_blur": 0.0}] * (i % 3)
-        out.append({
-            "id": f"train-{i:07d}", "image": {"bytes": rgb, "path": None}, "alpha": {"bytes": matte, "path": None},
-            "skin": {"bytes": matte, "path": None}, "occluder_alpha": {"bytes": matte, "path": None},
-            "clean": {"bytes": rgb, "path": None} if i % 2 else None,
-            "landmarks": rng.random((478, 2), dtype=np.float32), "occluders": occ,
-            "occluded_fraction": i / 1000, "face_id": f"f{i}", "identity": "", "source": "demo",
-            "seed": 2**40 + i, "split": "train", "params": "{}",
-        })
-    return out
-
-
 def test_shards_load_through_datasets_with_the_same_features(tmp_path):
     import datasets
 
-    rows = _rows(5)
+    rows = synthetic_rows(5)
     (tmp_path / "data").mkdir()
     with ShardWriter(tmp_path / "data" / "train-00000-of-00001.parquet", features()) as writer:
         for row in rows:
@@ -62,7 +36,7 @@ def test_shards_load_through_datasets_with_the_same_features(tmp_path):
 def test_row_groups_encodings_and_metadata(tmp_path):
     path = tmp_path / "x.parquet"
     with ShardWriter(path, features(), row_group_rows=4) as writer:
-        for row in _rows(10):
+        for row in synthetic_rows(10):
             writer.write(row)
     pf = pq.ParquetFile(path)
     meta = pf.metadata
@@ -77,7 +51,7 @@ def test_row_groups_encodings_and_metadata(tmp_path):
 
 
 def test_same_rows_give_the_same_bytes(tmp_path):
-    rows = _rows(7)
+    rows = synthetic_rows(7)
     for name in ("a", "b"):
         with ShardWriter(tmp_path / f"{name}.parquet", features()) as writer:
             for row in rows:
@@ -86,7 +60,7 @@ def test_same_rows_give_the_same_bytes(tmp_path):
 
 
 def test_a_landmark_array_of_the_wrong_shape_is_refused():
-    rows = _rows(2)
+    rows = synthetic_rows(2)
     rows[1]["landmarks"] = np.zeros((478, 3), np.float32)
     with pytest.raises(ValueError):
         rows_to_table(rows, features().arrow_schema)
