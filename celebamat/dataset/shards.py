@@ -155,6 +155,16 @@ class _FaceCache:
 _FACES = _FaceCache()
 
 
+def load_face(source, key: str):
+    """The loaded face ``key`` of ``source`` (a ``FaceRecord``), through this process's cache of recent faces,
+    the one build workers use: consecutive calls for the same face load it once.
+
+    Raises:
+        FaceSkipped: the source refuses the face (a refusal is not cached: the next call tries again).
+    """
+    return _FACES.get(source, key)
+
+
 _REPLACE_STREAM = 0x5EB5
 
 
