@@ -75,8 +75,9 @@ def _tensor_array(values: list[Any], ext_type: pa.ExtensionType) -> pa.Array:
     if any(v is None for v in values):
         raise ValueError(f"a {ext_type} column cannot hold nulls")
     stacked = np.stack([np.asarray(v, dtype=t.to_pandas_dtype()) for v in values])
-    if stacked.ndim != len(levels) + 1:
-        raise ValueError(f"values of shape {stacked.shape[1:]} do not fit {ext_type} ({len(levels)} dimensions)")
+    want = getattr(ext_type, "shape", None)  # datasets' ArrayND types declare their shape
+    if stacked.ndim != len(levels) + 1 or (want is not None and stacked.shape[1:] != tuple(want)):
+        raise ValueError(f"values of shape {stacked.shape[1:]} do not fit {ext_type} of shape {want}")
     arr: pa.Array = pa.array(stacked.reshape(-1), type=t)
     count = stacked.size
     for level, size in zip(reversed(levels), reversed(stacked.shape[1:])):

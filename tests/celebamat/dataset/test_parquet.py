@@ -59,8 +59,10 @@ def test_same_rows_give_the_same_bytes(tmp_path):
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
 
 
-def test_a_landmark_array_of_the_wrong_shape_is_refused():
+@pytest.mark.parametrize("shapes", [[(478, 2), (478, 3)], [(478, 3), (478, 3)], [(2, 478), (2, 478)]])
+def test_landmark_arrays_of_another_shape_are_refused(shapes):
     rows = synthetic_rows(2)
-    rows[1]["landmarks"] = np.zeros((478, 3), np.float32)
+    for row, shape in zip(rows, shapes):
+        row["landmarks"] = np.zeros(shape, np.float32)
     with pytest.raises(ValueError):
         rows_to_table(rows, features().arrow_schema)
