@@ -11,7 +11,7 @@ from celebamat.dataset.shards import OCCLUSION_BINS
 from celebamat.utils.io import atomic_write_text
 
 if TYPE_CHECKING:
-    from huggingface_hub import DatasetCardData
+    from huggingface_hub import DatasetCard, DatasetCardData
 
 _NONCOMMERCIAL = (
     "The clean faces come from CelebAMask-HQ, which is licensed for **non-commercial research only** and may "
@@ -189,7 +189,7 @@ def write_card(out: str | Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
-def _load_card(path: str | Path):
+def _load_card(path: str | Path) -> DatasetCard:
     from huggingface_hub import DatasetCard
 
     path = Path(path)

@@ -25,8 +25,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celebamat.errors import CelebAMatError
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitOperationAdd
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +208,7 @@ def _batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[lis
     return out
 
 
-def _add_with_known_sha256(f: LocalFile):
+def _add_with_known_sha256(f: LocalFile) -> CommitOperationAdd:
     """A ``CommitOperationAdd`` for ``f`` that reuses its sha256 (from the manifest, checked by verify).
 
     huggingface_hub has no public parameter for a known hash. Its ``UploadInfo`` hashes a file lazily, when the
