@@ -92,8 +92,7 @@ def timed_build(layout: Path, samples: int, size: int, rows_per_shard: int, out:
 
 def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Path) -> float:
     """Seconds to decode the same sources and encode and write the same outputs, on one core."""
-    from datasets.arrow_writer import ParquetWriter
-
+    from celebamat.dataset.parquet import ShardWriter
     from celebamat.dataset.schema import features
     from celebamat.dataset.shards import configure_worker
     from celebamat.faces.io import read_image, read_mask_u8
@@ -128,10 +127,9 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
             "source": "", "seed": 0, "split": "train", "params": "{}",
         })
         if len(rows) == rows_per_shard or i == samples - 1:
-            with ParquetWriter(features=features(), path=str(out / f"floor-{i}.parquet")) as writer:
+            with ShardWriter(out / f"floor-{i}.parquet", features()) as writer:  # the build's own writer
                 for row in rows:
                     writer.write(row)
-                writer.finalize()
             rows = []
     return time.perf_counter() - t0
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celebamat.dataset.schema import COLUMNS, SPLITS, features
 from celebamat.dataset.shards import OCCLUSION_BINS
 from celebamat.utils.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from huggingface_hub import DatasetCard, DatasetCardData
 
 _NONCOMMERCIAL = (
     "The clean faces come from CelebAMask-HQ, which is licensed for **non-commercial research only** and may "
@@ -46,30 +49,45 @@ def skin_provenance(faces: dict[str, Any]) -> str:
             "`skin_source` says what made its skin.")
 
 
-def card_yaml(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The YAML front matter as a dict: ``configs`` (data files per split) and ``dataset_info``."""
+def card_data(manifest: dict[str, Any]) -> DatasetCardData:
+    """The YAML front matter: Hub metadata, ``configs`` (data files per split) and ``dataset_info``.
+
+    ``dataset_info`` (features, split sizes) is written by ``datasets``' own ``DatasetInfosDict``, the code that
+    ``Dataset.push_to_hub`` writes cards with, and read back by its ``from_dataset_card_data``, the code
+    ``load_dataset`` reads cards with (see :func:`card_infos`): the card says what ``datasets`` will understand.
+    """
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
     splits = [s for s in SPLITS if manifest["splits"].get(s)]
     nbytes = {s: sum(sh["bytes"] for sh in manifest["shards"] if sh["split"] == s) for s in splits}
     noncommercial = manifest["faces"]["source"].startswith("celebamask-hq")
-    return {
-        "license": "other" if noncommercial else "cc0-1.0",
-        "pretty_name": f"CelebAMat ({manifest['name']})",
-        "task_categories": ["image-segmentation"],
-        "tags": ["matting", "face", "occlusion", "synthetic", "celebamat"],
-        "size_categories": [_size_category(sum(manifest["splits"].values()))],
-        "configs": [
+    data = DatasetCardData(
+        license="other" if noncommercial else "cc0-1.0",
+        pretty_name=f"CelebAMat ({manifest['name']})",
+        task_categories=["image-segmentation"],
+        tags=["matting", "face", "occlusion", "synthetic", "celebamat"],
+        size_categories=[_size_category(sum(manifest["splits"].values()))],
+        configs=[
             {
                 "config_name": "default",
                 "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
             }
         ],
-        "dataset_info": {
-            "features": features()._to_yaml_list(),
-            "splits": [{"name": s, "num_bytes": nbytes[s], "num_examples": manifest["splits"][s]} for s in splits],
-            "download_size": sum(nbytes.values()),
-            "dataset_size": sum(nbytes.values()),
-        },
-    }
+    )
+    split_dict = SplitDict()
+    for s in splits:
+        split_dict.add(SplitInfo(name=s, num_bytes=nbytes[s], num_examples=manifest["splits"][s]))
+    info = DatasetInfo(features=features(), splits=split_dict, download_size=sum(nbytes.values()),
+                       dataset_size=sum(nbytes.values()))
+    DatasetInfosDict({"default": info}).to_dataset_card_data(data)
+    return data
+
+
+def card_yaml(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The YAML front matter as a plain dict (see :func:`card_data`)."""
+    return card_data(manifest).to_dict()
 
 
 def _size_category(n: int) -> str:
@@ -197,20 +215,31 @@ def card_text(manifest: dict[str, Any]) -> str:
 
 def write_card(out: str | Path, manifest: dict[str, Any]) -> Path:
     """Write ``README.md`` with YAML front matter and the card text (atomically)."""
-    import yaml
+    from huggingface_hub import DatasetCard
 
-    front = yaml.safe_dump(card_yaml(manifest), sort_keys=False, allow_unicode=True)
+    card = DatasetCard(f"---\n{card_data(manifest).to_yaml()}\n---\n\n{card_text(manifest)}")
     path = Path(out) / "README.md"
-    atomic_write_text(path, f"---\n{front}---\n\n{card_text(manifest)}")
+    atomic_write_text(path, str(card))
     return path
 
 
-def read_card_yaml(path: str | Path) -> dict[str, Any]:
-    """The YAML front matter of a card (``{}`` when there is none)."""
-    import yaml
+def _load_card(path: str | Path) -> DatasetCard:
+    from huggingface_hub import DatasetCard
 
-    text = Path(path).read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return {}
-    end = text.find("\n---", 4)
-    return yaml.safe_load(text[4:end]) or {}
+    path = Path(path)
+    if not path.is_file():  # DatasetCard.load would take a missing path for a Hub repo id
+        raise FileNotFoundError(f"{path} does not exist")
+    return DatasetCard.load(path)
+
+
+def read_card_yaml(path: str | Path) -> dict[str, Any]:
+    """The YAML front matter of a card as a plain dict (``{}`` when there is none)."""
+    return _load_card(path).data.to_dict()
+
+
+def card_infos(path: str | Path) -> dict[str, Any]:
+    """The ``datasets.DatasetInfo`` of each config that a card's ``dataset_info`` declares, parsed as
+    ``load_dataset`` parses it (features as ``datasets.Features``, splits as ``SplitInfo``)."""
+    from datasets.info import DatasetInfosDict
+
+    return dict(DatasetInfosDict.from_dataset_card_data(_load_card(path).data))

@@ -25,8 +25,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celebamat.errors import CelebAMatError
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitOperationAdd
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +208,27 @@ def _batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[lis
     return out
 
 
+def _add_with_known_sha256(f: LocalFile) -> CommitOperationAdd:
+    """A ``CommitOperationAdd`` for ``f`` that reuses its sha256 (from the manifest, checked by verify).
+
+    huggingface_hub has no public parameter for a known hash. Its ``UploadInfo`` hashes a file lazily, when the
+    LFS upload first needs the hash, and the client itself fills the hash in through the ``sha256`` setter of
+    ``CommitOperationAdd.upload_info``: setting it first spares reading every shard once more. Where a version
+    lacks that route the client hashes the file itself (slower, same result); setup.cfg bounds the version and
+    ``tests/celebamat/hub/test_hub_hashing.py`` checks that shards are not hashed again.
+    """
+    from huggingface_hub import CommitOperationAdd
+
+    op = CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
+    info = getattr(op, "upload_info", None)
+    if info is not None and not getattr(info, "is_hashed", True):
+        try:
+            info.sha256 = bytes.fromhex(f.sha256)
+        except AttributeError:  # a read-only hash: let the client compute it
+            pass
+    return op
+
+
 def _scrub(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
 
@@ -328,11 +353,7 @@ def push_to_hub(
         batches = _batches(todo_shards, max(1, shards_per_commit), bytes_per_commit)
         done = len(shards) - len(todo_shards)
         for batch in batches:
-            ops = []
-            for f in batch:
-                op = CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
-                op.upload_info.sha256 = bytes.fromhex(f.sha256)  # known from the manifest: no second hashing
-                ops.append(op)
+            ops = [_add_with_known_sha256(f) for f in batch]
             logger.info("uploading shards %d-%d of %d", done + 1, done + len(batch), len(shards))
             commit = api.create_commit(
                 repo_id, ops, repo_type="dataset", revision=branch,

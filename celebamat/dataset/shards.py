@@ -157,6 +157,16 @@ class _FaceCache:
 _FACES = _FaceCache()
 
 
+def load_face(source, key: str):
+    """The loaded face ``key`` of ``source`` (a ``FaceRecord``), through this process's cache of recent faces,
+    the one build workers use: consecutive calls for the same face load it once.
+
+    Raises:
+        FaceSkipped: the source refuses the face (a refusal is not cached: the next call tries again).
+    """
+    return _FACES.get(source, key)
+
+
 _REPLACE_STREAM = 0x5EB5
 
 
@@ -268,8 +278,7 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
     its checksum is recorded in ``.celebamat/shards/<name>.json`` the same way, so a killed build loses at
     most the shards in flight.
     """
-    from datasets.arrow_writer import ParquetWriter
-
+    from celebamat.dataset.parquet import ShardWriter
     from celebamat.dataset.schema import features
 
     configure_worker()
@@ -283,9 +292,9 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
     try:
-        # Rows stream into the parquet writer of `datasets` (its schema metadata included), under a temporary
+        # Rows stream into the parquet file (typed by the features, their metadata included) under a temporary
         # name until the shard is complete.
-        with ParquetWriter(features=features(), path=str(tmp), writer_batch_size=100) as writer:
+        with ShardWriter(tmp, features()) as writer:
             for i, (index, key) in enumerate(task.rows):
                 row, params = render_row(recipe, task.split, task.start + i, index, key, task.pool, failed)
                 if row["face_id"] != key:
@@ -296,7 +305,6 @@ def write_shard(recipe: Recipe, task: ShardTask, out_dir: str) -> dict[str, Any]
                     kinds[op.kind] += 1
                     subtypes[f"{op.kind}/{op.subtype}"] += 1
                 hist += np.histogram([row["occluded_fraction"]], bins=OCCLUSION_BINS)[0]
-            writer.finalize()
         # No fsync: kill -9 loses nothing that was written, and after a machine crash the resume's checksum
         # check finds a shard whose bytes did not reach the disk and writes it again.
         os.replace(tmp, final)

@@ -196,9 +196,7 @@ def verify_dataset(path: str | Path, *, decode: bool = True, progress: bool = Fa
 
 
 def _check_card(root: Path, manifest: dict[str, Any], split_rows: dict[str, int], faults: _Faults) -> None:
-    from datasets import Features
-
-    from celebamat.dataset.card import read_card_yaml
+    from celebamat.dataset.card import card_infos, read_card_yaml
     from celebamat.dataset.schema import features
 
     card = root / "README.md"
@@ -224,9 +222,14 @@ def _check_card(root: Path, manifest: dict[str, Any], split_rows: dict[str, int]
                 f"shards hold {split_rows.get(entry.get('name'), 0)}",
             )
     try:
-        card_features = Features._from_yaml_list(info.get("features", []))
+        # Parsed as `load_dataset` parses it: the features a user of this card will get.
+        card_info = card_infos(card).get("default")
     except Exception as exc:  # noqa: BLE001
         faults.add("card-features", f"README.md dataset_info.features does not parse ({exc})")
+        return
+    card_features = card_info.features if card_info is not None else None
+    if card_features is None:
+        faults.add("card-features", "README.md dataset_info declares no features for the default config")
         return
     if card_features != features():
         faults.add("card-features", "README.md dataset_info.features differ from the CelebAMat schema")

@@ -87,6 +87,10 @@ def test_card_must_match_the_shards(copy):
     card = (copy / "README.md").read_text().replace("num_examples: 3", "num_examples: 30", 1)
     (copy / "README.md").write_text(card)
     assert any(f.startswith("[card-counts]") for f in verify_dataset(copy).faults)
+    # A card whose features say something else than the shards (landmarks of another shape).
+    assert "\n        - 478\n" in card
+    (copy / "README.md").write_text(card.replace("\n        - 478\n", "\n        - 477\n", 1))
+    assert any(f.startswith("[card-features]") for f in verify_dataset(copy).faults)
     (copy / "README.md").unlink()
     assert any(f.startswith("[missing-card]") for f in verify_dataset(copy).faults)
 
