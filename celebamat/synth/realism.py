@@ -34,6 +34,18 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
     return np.median(lab[sel], axis=0).astype(np.float32)
 
 
+def skin_luma(image: np.ndarray, skin: np.ndarray) -> float:
+    """Median luma (``cv2.COLOR_RGB2GRAY`` of sRGB, in [0, 1]) of the confident skin (> 0.95) of a face, at a
+    quarter of the resolution; of the whole image when the skin is nearly empty. ``image`` ``(H, W, 3)``
+    float32 RGB in [0, 1]; ``skin`` ``(H, W)``."""
+    small = max(32, image.shape[0] // 4)
+    gray = cv2.cvtColor(cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    sk = cv2.resize(skin.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA) > 0.95
+    if sk.sum() < 64:
+        sk = np.ones(sk.shape, dtype=bool)
+    return float(np.median(gray[sk]))
+
+
 def opaque_lab_median(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
     """Median CIE-Lab colour of the opaque part (alpha > 0.9) of an occluder; ``None`` when under 16 pixels.
 
@@ -48,13 +60,13 @@ def opaque_lab_median(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
 
 
 def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, strength: float,
-                  source_lab: np.ndarray | None = None) -> np.ndarray:
-    """Shift the colours of a skin-coloured occluder (a hand) towards a face's skin colour.
+                  source_lab: np.ndarray | None = None, lightness: float = 0.6) -> np.ndarray:
+    """Shift the colours of an occluder towards a target colour (a hand to a face's skin, hair to the person's).
 
     The median Lab of the opaque part of ``rgb`` moves ``strength`` of the way to ``target_lab`` (chroma fully,
-    lightness by 60 %), keeping the asset's own shading. ``rgb`` is ``(h, w, 3)`` float32 in [0, 1], straight
-    (not premultiplied); ``alpha`` ``(h, w)``. ``source_lab`` is :func:`opaque_lab_median` of the occluder when
-    the caller has it already.
+    lightness by ``lightness``, 60 % unless given), keeping the asset's own shading. ``rgb`` is ``(h, w, 3)``
+    float32 in [0, 1], straight (not premultiplied); ``alpha`` ``(h, w)``. ``source_lab`` is
+    :func:`opaque_lab_median` of the occluder when the caller has it already.
     """
     if strength <= 0:
         return rgb
@@ -62,10 +74,32 @@ def tone_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, st
     if src is None:
         return rgb
     delta = (np.asarray(target_lab, dtype=np.float32) - src) * strength
-    delta[0] *= 0.6
+    delta[0] *= np.float32(lightness)
     lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab)
     cv2.add(lab, (float(delta[0]), float(delta[1]), float(delta[2]), 0.0), dst=lab)  # per channel
     out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def albedo_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, strength: float,
+                    source_lab: np.ndarray | None = None) -> np.ndarray:
+    """Give a skin occluder (a hand) the face's skin colour by per-channel gains, keeping its relative shading.
+
+    The gains take the median colour of the opaque part of ``rgb`` to the colour of ``target_lab``; applied as
+    ``gain ** strength`` (``strength`` in [0, 1]) to sRGB values, which under the power-law approximation of sRGB
+    is the same as scaling linear light, so a dark asset lifted to a light face keeps its shadows in proportion
+    (an additive Lab shift would flatten them). Gains are clipped to [0.25, 4]. Shapes as in
+    :func:`tone_transfer`.
+    """
+    if strength <= 0:
+        return rgb
+    src = opaque_lab_median(rgb, alpha) if source_lab is None else source_lab
+    if src is None:
+        return rgb
+    pair = np.stack([np.asarray(src, np.float32), np.asarray(target_lab, np.float32)])[None]
+    s_rgb, t_rgb = cv2.cvtColor(pair, cv2.COLOR_Lab2RGB)[0]
+    gains = np.clip(np.maximum(t_rgb, 1e-3) / np.maximum(s_rgb, 1e-3), 0.25, 4.0) ** float(strength)
+    out = cv2.multiply(np.ascontiguousarray(rgb), (float(gains[0]), float(gains[1]), float(gains[2]), 0.0))
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -175,6 +209,11 @@ def _noise_tile(side: int, mirrored: bool = False) -> np.ndarray:
     if mirrored:
         return np.ascontiguousarray(_noise_tile(side)[:, ::-1])
     return np.random.default_rng(_NOISE_TILE_SEED).standard_normal((side, side, 3), dtype=np.float32)
+
+
+def noise_tile(side: int) -> np.ndarray:
+    """The fixed ``(side, side, 3)`` float32 standard normal tile noise is read from (built once per process)."""
+    return _noise_tile(side)
 
 
 def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
