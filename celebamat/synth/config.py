@@ -51,7 +51,7 @@ class RealismConfig:
     skin_detail: Chance = Chance(0.9, (0.7, 1.0))  # hands textured with the face's own skin detail
     hair_colour: Chance = Chance(0.95, (0.85, 1.0))  # hair recoloured towards the person's own hair
     camera_match: Chance = Chance(0.9, (0.55, 0.85))  # occluder blur, as a fraction of the photo's edge blur
-    grain: Chance = Chance(0.8, (0.6, 1.0))  # occluder grain, as a fraction of the photo's estimated noise
+    grain: Chance = Chance(0.5, (0.6, 1.0))  # occluder grain, as a fraction of the photo's estimated noise
 
 
 @dataclass(frozen=True)

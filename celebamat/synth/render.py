@@ -180,7 +180,7 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
         m = compose(m, np.array([[w / nw, 0.0, 0.5 * (w / nw - 1)], [0.0, h / nh, 0.5 * (h / nh - 1)]]))
     # Blur spreads the layer: the box keeps a margin so blurring inside it equals blurring the whole frame.
     sigma = math.hypot(op.defocus_sigma, op.camera_sigma)
-    margin = 2.0 + 3.0 * sigma + op.motion_blur + (4.0 if sigma > 0 else 0.0)
+    margin = 2.0 + math.ceil(3.0 * sigma) + op.motion_blur  # the Gaussian's radius is ceil(3 sigma)
     box = _bbox(m, prem.shape[1], prem.shape[0], margin, size)
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
@@ -229,23 +229,30 @@ class _FaceReadings:
         return self._get("frame", compute)
 
     @property
+    def small(self) -> tuple[np.ndarray, np.ndarray]:
+        """The photo and its skin matte at a quarter of the side, shared by the colour statistics."""
+        return self._get("small", lambda: realism.quarter(self.clean, self.face.skin))
+
+    @property
     def skin_lab(self) -> np.ndarray:
-        return self._get("skin_lab", lambda: realism.skin_statistics(self.clean, self.face.skin))
+        return self._get("skin_lab", lambda: realism.skin_statistics(*self.small, presized=True))
 
     @property
     def skin_luma(self) -> float:
         """Median luma (sRGB, [0, 1]) of the confident skin."""
-        return self._get("skin_luma", lambda: realism.skin_luma(self.clean, self.face.skin))
+        return self._get("skin_luma", lambda: realism.skin_luma(*self.small, presized=True))
 
     @property
     def scene_light(self) -> tuple[np.ndarray, float]:
-        return self._get("scene_light", lambda: realism.scene_light(self.clean))
+        return self._get("scene_light", lambda: realism.scene_light(self.small[0], presized=True))
 
     @property
     def hair_lab(self) -> np.ndarray | None:
         def compute() -> np.ndarray | None:
             anchors, frame = self.frame
-            return hair_colour.hair_lab(self.clean, self.face.skin, anchors["eyes_center"], frame.down, frame.iod,
+            image, skin = self.small
+            f = image.shape[0] / self.clean.shape[0]
+            return hair_colour.hair_lab(image, skin, anchors["eyes_center"] * f, frame.down, frame.iod * f,
                                         skin_lab=self.skin_lab)
         return self._get("hair_lab", compute)
 
@@ -288,9 +295,8 @@ def render_layers(
             rgb = transfer(rgb, a, face_data.skin_lab, op.tone_transfer,
                            source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
         if op.hair_colour > 0 and face_data.hair_lab is not None:
-            rgb = realism.tone_transfer(rgb, a, face_data.hair_lab, op.hair_colour,
-                                        source_lab=asset.memo("opaque_lab_median", _opaque_lab_median),
-                                        lightness=1.0)
+            rgb = realism.albedo_transfer(rgb, a, face_data.hair_lab, op.hair_colour,
+                                          source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
         if op.light_match > 0:
             gains, lum = face_data.scene_light
             rgb = realism.light_match(rgb, gains, lum, op.light_match)

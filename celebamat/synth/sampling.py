@@ -17,8 +17,9 @@ from celebamat.synth.placement import place_asset
 MAX_HANDS = 2
 
 #: Thickness scale of each kind's normals for the face light, in inter-ocular distances (a finger's radius,
-#: a held object's); 0 = the kind is not shaded (smoke, veils and nets take the light through them).
-SHADE_RADIUS = {"hand": 0.09, "hair": 0.04, "accessory": 0.14, "translucent": 0.0, "texture": 0.14}
+#: a held object's); 0 = the kind is not shaded (smoke, veils and nets take the light through them; normals from
+#: the alpha of thin strands mean nothing, and hair takes the person's own hair colour instead).
+SHADE_RADIUS = {"hand": 0.09, "hair": 0.0, "accessory": 0.14, "translucent": 0.0, "texture": 0.14}
 
 
 def _photo_estimates(face: FaceRecord, frame: Any) -> tuple[tuple[float, float, float, float], float, float]:
@@ -132,6 +133,7 @@ def sample_params(
         hair = _draw(rng, real.hair_colour) if kind == "hair" else 0.0
         cam = camera.occluder_sigma(photo_blur, _draw(rng, real.camera_match))
         grain = _draw(rng, real.grain) * photo_grain
+        grain = grain if grain >= 0.5 else 0.0  # below half a level it does not survive 8-bit rounding
         chosen.append(
             (
                 j,

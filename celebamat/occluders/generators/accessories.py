@@ -224,23 +224,24 @@ def held(rng, index, subtype):
         shape = (cv.H, cv.W)
         head = (W / 2, 40.0)
         body_col = np.array(rng.choice([[0.05, 0.05, 0.06], [0.12, 0.12, 0.13], [0.55, 0.56, 0.6]]), np.float64)
-        res = _capsule(shape, np.array([W / 2, 70.0]) * s, np.array([W / 2, H + 20.0]) * s, 15 * s, 12 * s)
+        # The handle widens towards the head, as a vocal microphone's does.
+        res = _capsule(shape, np.array([W / 2, 74.0]) * s, np.array([W / 2, H + 20.0]) * s, 21 * s, 13 * s)
         if res is not None:
             (y0, y1, x0, x1), cov, n, _ = res
             cv.over(_glossy(body_col, n, 0.06 if body_col[0] < 0.3 else 0.3, 0.4, 80, 0.5), cov, y0, x0)
-        res = _capsule(shape, np.array([W / 2, 64.0]) * s, np.array([W / 2, 78.0]) * s, 20 * s, 18 * s)
+        res = _capsule(shape, np.array([W / 2, 64.0]) * s, np.array([W / 2, 80.0]) * s, 25 * s, 23 * s)
         if res is not None:
             (y0, y1, x0, x1), cov, n, _ = res
             cv.over(_glossy(np.array([0.45, 0.45, 0.47]), n, 0.6, 0.5, 40, 0.6), cov, y0, x0)
         m = np.zeros(shape, np.float64)
-        r = 33.0 + rng.uniform(-2, 2)
+        r = 34.0 + rng.uniform(-2, 2)
         cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(r * s), 1.0, -1, cv2.LINE_AA)
         yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
         u, v = (xx - head[0]) / r, (yy - head[1]) / r
         nz = np.sqrt(np.clip(1 - u * u - v * v, 0, 1))
         n = np.stack([u, v, nz], -1)
         # Mesh: two diagonal families of wires on the sphere, wrapped by the sphere's curvature.
-        pitch = rng.uniform(2.2, 3.0)
+        pitch = rng.uniform(4.0, 5.5)  # coarse enough to survive the scale it is placed at
         wu, wv = np.arcsin(np.clip(u, -1, 1)) * r, np.arcsin(np.clip(v, -1, 1)) * r
         wire = np.maximum(np.abs(np.sin((wu + wv) * math.pi / pitch)), np.abs(np.sin((wu - wv) * math.pi / pitch)))
         wire = np.clip((wire - 0.25) / 0.45, 0, 1)

@@ -18,7 +18,7 @@ HANDS = SynthConfig(occluders=OccluderConfig(count=(0.0, 1.0), kinds={"hand": 1.
 def _lit_face(side: int = 256, light: tuple[float, float, float] = (-0.6, -0.2, 0.77)):
     """A grey ellipse shaded by a Lambertian light, its skin matte and frame."""
     centre, hw, hh = (side / 2, side / 2), 0.3 * side, 0.38 * side
-    n, inside = lighting._ellipsoid_normals(side, 1.0, centre, hw, hh / 0.55 * 0.55, 0.0)
+    n, inside = lighting._ellipsoid_normals(side, 1.0, centre, hw, hh, 0.0)
     lin = 0.1 + 0.7 * np.clip(n @ np.asarray(light), 0, 1)
     srgb = np.where(inside, lin ** (1 / 2.2), 0.2)
     image = np.rint(np.repeat(srgb[..., None], 3, -1) * 255).astype(np.uint8)
@@ -110,6 +110,9 @@ def test_hair_colour_reads_the_band_above_the_face():
     skin = np.zeros((128, 128), np.float32)
     cv2.ellipse(skin, (64, 80), (30, 40), 0, 0, 360, 1.0, -1)
     lab = hair_colour.hair_lab(img, skin, np.array([64.0, 70.0]), np.array([0.0, 1.0]), 40.0)
+    skin_lab = cv2.cvtColor(np.float32([[[0.8, 0.6, 0.5]]]), cv2.COLOR_RGB2Lab)[0, 0]
+    assert hair_colour.hair_lab(img, skin, np.array([64.0, 70.0]), np.array([0.0, 1.0]), 40.0, skin_lab) is not None
+    assert hair_colour.hair_lab(img, skin, np.array([64.0, 70.0]), np.array([0.0, 1.0]), 40.0, lab) is None
     ref = cv2.cvtColor(np.float32([[[0.25, 0.15, 0.08]]]), cv2.COLOR_RGB2Lab)[0, 0]
     assert lab is not None and np.allclose(lab, ref, atol=2.0)
     white = np.full((128, 128, 3), 1.0, np.float32)
