@@ -37,11 +37,13 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray, presized: bool = False)
     """
     if not presized:
         image, skin = quarter(image, skin)
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    return np.median(cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[_confident(skin)], axis=0).astype(np.float32)
+
+
+def _confident(skin: np.ndarray) -> np.ndarray:
+    """Mask of the confident skin (> 0.95); everything when that holds fewer than 64 pixels."""
     sel = skin > 0.95
-    if sel.sum() < 64:
-        sel = np.ones(skin.shape, dtype=bool)
-    return np.median(lab[sel], axis=0).astype(np.float32)
+    return sel if sel.sum() >= 64 else np.ones(skin.shape, dtype=bool)
 
 
 def skin_luma(image: np.ndarray, skin: np.ndarray, presized: bool = False) -> float:
@@ -50,11 +52,7 @@ def skin_luma(image: np.ndarray, skin: np.ndarray, presized: bool = False) -> fl
     when the skin is nearly empty. ``image`` ``(H, W, 3)`` float32 RGB in [0, 1]; ``skin`` ``(H, W)``."""
     if not presized:
         image, skin = quarter(image, skin)
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    sk = skin > 0.95
-    if sk.sum() < 64:
-        sk = np.ones(sk.shape, dtype=bool)
-    return float(np.median(gray[sk]))
+    return float(np.median(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[_confident(skin)]))
 
 
 def opaque_lab_median(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
