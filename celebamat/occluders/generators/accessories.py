@@ -251,7 +251,8 @@ def held(rng, index, subtype):
         cv.over(np.clip(c, 0, 1), m)
         anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
         targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
-        scale = {"measure": "face_height", "length": float(H), "range": [0.7, 0.95]}
+        # A vocal microphone's grille is about a quarter of a face's height across.
+        scale = {"measure": "face_height", "length": float(H), "range": [1.05, 1.3]}
         return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "layer": 38,
                 "tags": {"material": "metal mesh, gloss"}, "exit_edge": "bottom"}, cv.to_rgba8()
     if subtype == "straw":
