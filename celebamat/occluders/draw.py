@@ -104,6 +104,18 @@ def specular(n: np.ndarray, light: tuple[float, float, float], power: float = 20
     return np.clip(n @ hv, 0, 1) ** power
 
 
+def env_reflection(n: np.ndarray) -> np.ndarray:
+    """What a mirror-like surface with normals ``n`` ``(H, W, 3)`` reflects, ``(H, W)`` in [0, 1]: a studio
+    environment, bright above the horizon and dark below, with a soft window up and to the left. Gloss on
+    phones, glass and metal reads as such because it mirrors surroundings, not just a point light."""
+    nz = n[..., 2]
+    ry = 2.0 * nz * n[..., 1]  # reflected ray for a viewer along +z (y down)
+    rx = 2.0 * nz * n[..., 0]
+    sky = 0.5 - 0.5 * np.tanh(3.0 * (ry + 0.1))
+    window = np.exp(-(((rx + 0.45) / 0.25) ** 2 + ((ry + 0.5) / 0.3) ** 2))
+    return np.clip(0.15 + 0.55 * sky + 0.6 * window, 0.0, 1.0)
+
+
 def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
     """Smooth noise in [0, 1] of ``shape``; features about ``cell`` px wide (bicubic-upsampled lattice)."""
     gh, gw = int(np.ceil(shape[0] / cell)) + 3, int(np.ceil(shape[1] / cell)) + 3
@@ -129,6 +141,17 @@ def fbm(rng: np.random.Generator, shape: tuple[int, int], cell: float, octaves: 
 
 def soft(mask: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
+
+
+def soft_coarse(mask: np.ndarray, sigma: float, factor: int = 4) -> np.ndarray:
+    """A wide Gaussian blur (``sigma`` in grid px) computed at ``1/factor`` of the resolution and scaled back:
+    the same soft field for sigmas of many pixels (shadows), at a fraction of the cost; float64 throughout."""
+    h, w = mask.shape
+    f = max(1, min(int(factor), int(sigma // 2)))
+    if f == 1:
+        return soft(mask, sigma)
+    small = cv2.resize(mask, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(soft(small, sigma / f), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def srgb(rgb255: tuple[int, int, int] | np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ class Chance:
 
 @dataclass(frozen=True)
 class RealismConfig:
-    tone_transfer: Chance = Chance(0.9, (0.5, 0.9))  # hands towards the face's skin colour
+    tone_transfer: Chance = Chance(0.95, (0.8, 1.0))  # hands towards the face's skin colour
     light_match: Chance = Chance(1.0, (0.5, 1.0))  # occluder brightness / white balance towards the scene
     shadow: Chance = Chance(0.7, (0.12, 0.35))  # cast-shadow opacity of near occluders
     shadow_offset: tuple[float, float] = (0.04, 0.14)  # shadow shift, in inter-ocular distances
@@ -50,6 +50,11 @@ class RealismConfig:
     #: Recolour real hair occluders (assets tagged ``recolor = "hair"``) towards the face's own hair colour;
     #: off by default (probability 0 draws nothing, so recipes without it sample exactly as before).
     hair_recolor: Chance = Chance(0.0, (0.5, 0.9))
+    face_light: Chance = Chance(0.9, (0.6, 1.0))  # occluders shaded by the face's fitted light (SH, order 1)
+    skin_detail: Chance = Chance(0.9, (0.7, 1.0))  # hands textured with the face's own skin detail
+    hair_colour: Chance = Chance(0.95, (0.85, 1.0))  # hair recoloured towards the person's own hair
+    camera_match: Chance = Chance(0.9, (0.55, 0.85))  # occluder blur, as a fraction of the photo's edge blur
+    grain: Chance = Chance(0.5, (0.6, 1.0))  # occluder grain, as a fraction of the photo's estimated noise
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,11 @@ _CHANCE_BOUNDS = {
     "noise": (0.0, 50.0),
     "jpeg": (5.0, 100.0),
     "hair_recolor": (0.0, 1.0),
+    "face_light": (0.0, 1.0),
+    "skin_detail": (0.0, 1.0),
+    "hair_colour": (0.0, 1.0),
+    "camera_match": (0.0, 1.5),
+    "grain": (0.0, 2.0),
 }
 
 

@@ -41,6 +41,16 @@ class OccluderParams:
         shadow_blur: Gaussian sigma of the shadow in pixels.
         defocus_sigma: Gaussian sigma applied to colour and alpha alike (0 = sharp).
         motion_blur: length in pixels of a linear motion blur (0 = none), at ``motion_angle`` degrees.
+        shade: strength in [0, 1] of the face's fitted light (``CompositeParams.light``) on the occluder's
+            normals (:mod:`celebamat.synth.lighting`); ``shade_radius`` is the thickness scale of those normals
+            in image pixels.
+        skin_detail: strength in [0, 1] of the face's own skin detail over a hand
+            (:mod:`celebamat.synth.skin_texture`), tiled from ``skin_offset = (dy, dx)`` pixels.
+        hair_colour: strength in [0, 1] of the shift of a hair asset's colour to the person's own hair colour
+            (:mod:`celebamat.synth.hair_colour`).
+        camera_sigma: Gaussian sigma in pixels matching the photo's own softness (:mod:`celebamat.synth.camera`),
+            applied to colour and alpha alike, together with ``defocus_sigma``.
+        grain: noise in 8-bit levels matching the photo's own grain, added to the occluder's colour only.
     """
 
     asset_id: str
@@ -59,6 +69,13 @@ class OccluderParams:
     defocus_sigma: float = 0.0
     motion_blur: float = 0.0
     motion_angle: float = 0.0
+    shade: float = 0.0
+    shade_radius: float = 0.0
+    skin_detail: float = 0.0
+    skin_offset: tuple[float, float] = (0.0, 0.0)
+    hair_colour: float = 0.0
+    camera_sigma: float = 0.0
+    grain: float = 0.0
 
     def __post_init__(self) -> None:
         # Snap every float to 1e-6 (of a pixel, for the geometry). Placement goes through trigonometry, whose
@@ -88,6 +105,9 @@ class CompositeParams:
         occluders: placed occluders, bottom to top.
         noise_sigma: sensor noise standard deviation in 8-bit levels (0 = none).
         jpeg_quality: JPEG quality of the final image, 0 = no JPEG round trip.
+        light: the face photo's first-order spherical-harmonics light ``(c0, cx, cy, cz)`` in linear luminance
+            (x right, y down, z to the camera), fitted in ``sample_params`` (:func:`celebamat.synth.lighting.
+            fit_face_light`); the occluders' ``shade`` applies it. Snapped like the occluder params.
     """
 
     seed: int
@@ -96,6 +116,10 @@ class CompositeParams:
     occluders: tuple[OccluderParams, ...] = ()
     noise_sigma: float = 0.0
     jpeg_quality: int = 0
+    light: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "light", tuple(_snap(float(x)) for x in self.light))
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON (byte-stable for equal params)."""
@@ -110,8 +134,11 @@ class CompositeParams:
                     **o,
                     "transform": tuple(o["transform"]),
                     "shadow_offset": tuple(o["shadow_offset"]),
+                    **({"skin_offset": tuple(o["skin_offset"])} if "skin_offset" in o else {}),
                 }
             )
             for o in d.pop("occluders")
         )
+        if "light" in d:
+            d["light"] = tuple(d["light"])
         return cls(**d, occluders=occ)

@@ -10,6 +10,13 @@ For occluders ``i = 1..n`` (bottom to top) with warped alphas ``a_i`` and premul
 computed in float and quantised once (255 = skin). Shadows darken the layers below but never change a matte.
 Blur of an occluder is applied to its colour and alpha alike, so image and matte cannot disagree. Sensor noise
 and JPEG touch only the final image.
+
+Per occluder, in order: colour towards the face (skin tone for hands, the person's hair colour for hair), the
+scene's white balance, warping into the image, for hands the exposure of the skin they lie on (with the
+strength of the tone transfer), the face's fitted light on normals from the alpha
+(:mod:`celebamat.synth.lighting`), the face's own skin detail over hands (:mod:`celebamat.synth.skin_texture`),
+the photo's softness and any defocus or motion blur (colour and alpha alike), the photo's grain (colour only).
+None of these steps reads or writes the alpha except the blur, so the mattes stay exact.
 """
 
 from __future__ import annotations
@@ -17,17 +24,20 @@ from __future__ import annotations
 import math
 from dataclasses import InitVar, dataclass
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
 
 from celebamat.faces.record import FaceRecord
-from celebamat.synth import realism
+from celebamat.landmarks import face_anchors, face_frame
+from celebamat.synth import camera, hair_colour, lighting, realism, skin_texture
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import compose
 
 _MAX_EXTEND = 4096
+
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -146,9 +156,17 @@ def premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return cv2.merge([cv2.multiply(rgb, _per_channel(alpha)), alpha])
 
 
-def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int) -> tuple[tuple[int, int, int, int],
-                                                                                 np.ndarray, np.ndarray]:
-    """:func:`warp_occluder` of an asset already premultiplied (``(h, w, 4)`` float32, colour times alpha)."""
+PostWarp = Callable[[np.ndarray, tuple[int, int, int, int]], np.ndarray]
+
+
+def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
+                       before_blur: PostWarp | None = None) -> tuple[tuple[int, int, int, int], np.ndarray,
+                                                                     np.ndarray]:
+    """:func:`warp_occluder` of an asset already premultiplied (``(h, w, 4)`` float32, colour times alpha).
+
+    ``before_blur(rgba, box)``, when given, changes the colour of the warped premultiplied ``(h, w, 4)`` RGBA on
+    ``box`` before the blur and returns it, its alpha channel unchanged: shading and texture in image space.
+    """
     m = op.matrix
     if op.extend:
         prem, m = _extend(prem, op.extend, m, size)
@@ -161,7 +179,8 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int) -> tuple
         prem = cv2.resize(prem, (nw, nh), interpolation=cv2.INTER_AREA)
         m = compose(m, np.array([[w / nw, 0.0, 0.5 * (w / nw - 1)], [0.0, h / nh, 0.5 * (h / nh - 1)]]))
     # Blur spreads the layer: the box keeps a margin so blurring inside it equals blurring the whole frame.
-    margin = 2.0 + 3.0 * op.defocus_sigma + op.motion_blur + (4.0 if op.defocus_sigma > 0 else 0.0)
+    sigma = math.hypot(op.defocus_sigma, op.camera_sigma)
+    margin = 2.0 + math.ceil(3.0 * sigma) + op.motion_blur  # the Gaussian's radius is ceil(3 sigma)
     box = _bbox(m, prem.shape[1], prem.shape[0], margin, size)
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
@@ -170,8 +189,10 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int) -> tuple
     m_roi[:, 2] -= (x0, y0)
     out = cv2.warpAffine(prem, m_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    if op.defocus_sigma > 0:
-        out = realism.gaussian(out, op.defocus_sigma)
+    if before_blur is not None:
+        out = before_blur(out, box)
+    if sigma > 0:
+        out = realism.gaussian(out, sigma)
     if op.motion_blur > 0:
         out = realism.motion_blur(out, op.motion_blur, op.motion_angle)
     np.clip(out, 0.0, 1.0, out=out)
@@ -187,6 +208,77 @@ def _opaque_lab_median(asset: Any) -> np.ndarray | None:
     return realism.opaque_lab_median(u8[..., :3].astype(np.float32) / 255.0, u8[..., 3].astype(np.float32) / 255.0)
 
 
+class _FaceReadings:
+    """What the occluders of one sample read from the face photo, each computed on first use (pure functions of
+    the face: its skin colour, white balance, hair colour and skin detail)."""
+
+    def __init__(self, face: FaceRecord, clean: np.ndarray) -> None:
+        self.face, self.clean = face, clean
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, name: str, compute: Callable[[], Any]) -> Any:
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
+
+    @property
+    def frame(self) -> tuple[dict[str, np.ndarray], Any]:
+        def compute() -> tuple[dict[str, np.ndarray], Any]:
+            anchors = face_anchors(self.face.landmarks)
+            return anchors, face_frame(self.face.landmarks, anchors)
+        return self._get("frame", compute)
+
+    @property
+    def small(self) -> tuple[np.ndarray, np.ndarray]:
+        """The photo and its skin matte at a quarter of the side, shared by the colour statistics."""
+        return self._get("small", lambda: realism.quarter(self.clean, self.face.skin))
+
+    @property
+    def skin_lab(self) -> np.ndarray:
+        return self._get("skin_lab", lambda: realism.skin_statistics(*self.small, presized=True))
+
+    @property
+    def hair_band_lab(self) -> np.ndarray | None:
+        """The hair above the hairline (``realism.hair_statistics``), the target of the recipe's hair_recolor."""
+        return self._get("hair_band_lab", lambda: realism.hair_statistics(self.clean, self.face.skin,
+                                                                          self.face.landmarks))
+
+    @property
+    def skin_luma(self) -> float:
+        """Median luma (sRGB, [0, 1]) of the confident skin."""
+        return self._get("skin_luma", lambda: realism.skin_luma(*self.small, presized=True))
+
+    @property
+    def scene_light(self) -> tuple[np.ndarray, float]:
+        return self._get("scene_light", lambda: realism.scene_light(self.small[0], presized=True))
+
+    @property
+    def hair_lab(self) -> np.ndarray | None:
+        def compute() -> np.ndarray | None:
+            anchors, frame = self.frame
+            image, skin = self.small
+            f = image.shape[0] / self.clean.shape[0]
+            return hair_colour.hair_lab(image, skin, anchors["eyes_center"] * f, frame.down, frame.iod * f,
+                                        skin_lab=self.skin_lab)
+        return self._get("hair_lab", compute)
+
+    @property
+    def skin_detail(self) -> np.ndarray | None:
+        def compute() -> np.ndarray | None:
+            anchors, frame = self.frame
+            box = skin_texture.skin_patch_box(self.face.skin, anchors, frame.iod, image=self.clean)
+            if box is None:
+                return None
+            return skin_texture.skin_detail(self.clean, box, max(1.5, 0.03 * frame.iod))
+        return self._get("skin_detail", compute)
+
+
+def _grain_offset(seed: int, index: int, shape: tuple[int, int], side: int) -> tuple[int, int]:
+    """Where occluder ``index`` of the sample with ``seed`` reads the fixed noise tile (``side`` square)."""
+    rng = np.random.default_rng([seed, 2, index])
+    return int(rng.integers(0, side - shape[0] + 1)), int(rng.integers(0, side - shape[1] + 1))
+
+
 def render_layers(
     face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams, clean: np.ndarray | None = None
 ) -> list[Layer]:
@@ -197,29 +289,52 @@ def render_layers(
     size = params.size
     if clean is None:
         clean = face.image.astype(np.float32) / 255.0
-    skin_lab = gains = lum = None
-    targets: dict[str, np.ndarray | None] = {}
+    face_data = _FaceReadings(face, clean)
     layers = []
-    for op in params.occluders:
+    for index, op in enumerate(params.occluders):
         asset = assets[op.asset_id]
         rgba = np.multiply(asset.rgba(), np.float32(1.0 / 255.0), dtype=np.float32)
         rgb, a = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)
         if op.tone_transfer > 0 and op.kind == "hair":
-            if "hair" not in targets:
-                targets["hair"] = realism.hair_statistics(clean, face.skin, face.landmarks)
-            if targets["hair"] is not None:  # no hair visible on the face: the asset keeps its colour
-                rgb = realism.tone_transfer(rgb, a, targets["hair"], op.tone_transfer,
+            # The recipe's hair_recolor (real hair assets): towards the hair above the face's hairline.
+            target = face_data.hair_band_lab
+            if target is not None:  # no hair visible above the face: the asset keeps its colour
+                rgb = realism.tone_transfer(rgb, a, target, op.tone_transfer,
                                             source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
         elif op.tone_transfer > 0:
-            if skin_lab is None:
-                skin_lab = realism.skin_statistics(clean, face.skin)
-            rgb = realism.tone_transfer(rgb, a, skin_lab, op.tone_transfer,
-                                        source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
+            # Hands take the face's skin as their albedo; other occluders only lean towards it.
+            transfer = realism.albedo_transfer if op.kind == "hand" else realism.tone_transfer
+            rgb = transfer(rgb, a, face_data.skin_lab, op.tone_transfer,
+                           source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
+        if op.hair_colour > 0 and face_data.hair_lab is not None:
+            rgb = realism.albedo_transfer(rgb, a, face_data.hair_lab, op.hair_colour,
+                                          source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
         if op.light_match > 0:
-            if gains is None:
-                gains, lum = realism.scene_light(clean)
+            gains, lum = face_data.scene_light
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
-        box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size)
+        before_blur = None
+        detail = face_data.skin_detail if op.skin_detail > 0 else None
+        exposure = op.tone_transfer if op.kind == "hand" else 0.0
+        if (op.shade > 0 and op.shade_radius > 0) or detail is not None or exposure > 0:
+            def before_blur(rgba: np.ndarray, box: Box, op: OccluderParams = op,
+                            detail: np.ndarray | None = detail, exposure: float = exposure) -> np.ndarray:
+                gain = 1.0
+                if exposure > 0:  # a hand takes the face's colour and, here, the face's local exposure
+                    x0, y0, x1, y1 = box
+                    gain = lighting.local_exposure(cv2.extractChannel(rgba, 3), clean[y0:y1, x0:x1],
+                                                   face.skin[y0:y1, x0:x1], face_data.skin_luma, exposure)
+                shade = op.shade if op.shade_radius > 0 else 0.0
+                rgba = lighting.shade_occluder(rgba, params.light, op.shade_radius, shade, gain)
+                if detail is not None:
+                    rgba = skin_texture.apply_skin_detail(
+                        rgba, detail, (int(op.skin_offset[0]), int(op.skin_offset[1])), op.skin_detail)
+                return rgba
+        box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size, before_blur)
+        if op.grain > 0 and alpha.size:
+            side = 2 * size
+            tile = realism.noise_tile(side)
+            camera.add_grain(color, _per_channel(alpha), op.grain, tile,
+                             _grain_offset(params.seed, index, alpha.shape, side))
         shadow_box = shadow = None
         if op.shadow_opacity > 0 and alpha.size:
             shadow_box, shadow = realism.cast_shadow_roi(alpha, box, size, op.shadow_offset, op.shadow_blur,
@@ -228,8 +343,6 @@ def render_layers(
                             shadow_roi=shadow))
     return layers
 
-
-Box = tuple[int, int, int, int]
 
 
 def _union(boxes: list[Box]) -> Box | None:

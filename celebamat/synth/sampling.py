@@ -8,12 +8,26 @@ import numpy as np
 
 from celebamat.faces.record import FaceRecord
 from celebamat.landmarks import EXIT_DIRECTIONS, face_anchors, face_frame
+from celebamat.synth import camera, lighting
 from celebamat.synth.config import NEAR_SUBTYPES, Chance, SynthConfig
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import place_asset
 
 #: At most this many hands on one face.
 MAX_HANDS = 2
+
+#: Thickness scale of each kind's normals for the face light, in inter-ocular distances (a finger's radius,
+#: a held object's); 0 = the kind is not shaded (smoke, veils and nets take the light through them; normals from
+#: the alpha of thin strands mean nothing, and hair takes the person's own hair colour instead).
+SHADE_RADIUS = {"hand": 0.09, "hair": 0.0, "accessory": 0.14, "translucent": 0.0, "texture": 0.14}
+
+
+def _photo_estimates(face: FaceRecord, frame: Any) -> tuple[tuple[float, float, float, float], float, float]:
+    """What the realism step reads from the face photo: its light, its edge blur (px) and its grain (levels)."""
+    light = lighting.fit_face_light(face.image, face.skin, frame.center, frame.face_width, frame.face_height,
+                                    frame.roll)
+    blur = camera.edge_blur_sigma(face.image, camera.eye_box(face.landmarks, face.size))
+    return light, blur, camera.grain_sigma(face.image, face.skin, camera.cheek_box(face.landmarks, face.size))
 
 
 def sample_seed(root_seed: int, index: int) -> int:
@@ -77,6 +91,8 @@ def sample_params(
     hands = 0
     chosen: list[tuple[int, OccluderParams]] = []
     scale_px = size / 512.0
+    sh_light, photo_blur, photo_grain = _photo_estimates(face, frame) if n else ((0.0, 0.0, 0.0, 0.0), 0.0, 0.0)
+    light_dir, obliquity = lighting.light_direction_2d(sh_light)
     for j in range(n):
         for _attempt in range(8):
             kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
@@ -100,13 +116,28 @@ def sample_params(
         near = asset.subtype in NEAR_SUBTYPES or kind == "hand"
         shadow = _draw(rng, real.shadow) if near else 0.0
         off_len = float(rng.uniform(*real.shadow_offset)) * frame.iod
-        off_dir = frame.down * 0.8 + frame.right * float(rng.uniform(-0.6, 0.6))
+        # The shadow falls away from the face's light: straight down under a frontal light, sideways under an
+        # oblique one.
+        w = min(1.0, 2.0 * obliquity)
+        off_dir = (frame.down * 0.8 * (1.0 - w) - light_dir * w * 0.8
+                   + frame.right * float(rng.uniform(-0.6, 0.6)) * (1.0 - 0.6 * w))
+        if float(np.hypot(*off_dir)) < 1e-6:
+            off_dir = frame.down
         off = off_dir / np.linalg.norm(off_dir) * off_len
         blur = float(rng.uniform(*real.shadow_blur)) * frame.iod
         defocus = _draw(rng, real.defocus) * scale_px
         motion = _draw(rng, real.motion_blur) * scale_px
         angle = float(rng.uniform(0.0, 180.0))
         opacity = float(rng.uniform(*occ_cfg.opacity))
+        shade = _draw(rng, real.face_light) if SHADE_RADIUS.get(kind, 0.0) > 0 else 0.0
+        skin_detail = _draw(rng, real.skin_detail) if kind == "hand" else 0.0
+        skin_offset = (float(rng.integers(0, 1024)), float(rng.integers(0, 1024)))
+        hair = _draw(rng, real.hair_colour) if kind == "hair" else 0.0
+        if kind == "hair" and tone > 0:
+            hair = 0.0  # recoloured by the recipe's hair_recolor already (drawn all the same: streams stay put)
+        cam = camera.occluder_sigma(photo_blur, _draw(rng, real.camera_match))
+        grain = _draw(rng, real.grain) * photo_grain
+        grain = grain if grain >= 0.5 else 0.0  # below half a level it does not survive 8-bit rounding
         chosen.append(
             (
                 j,
@@ -127,6 +158,13 @@ def sample_params(
                     defocus_sigma=defocus,
                     motion_blur=motion,
                     motion_angle=angle if motion > 0 else 0.0,
+                    shade=shade,
+                    shade_radius=SHADE_RADIUS.get(kind, 0.0) * frame.iod if shade > 0 else 0.0,
+                    skin_detail=skin_detail,
+                    skin_offset=skin_offset if skin_detail > 0 else (0.0, 0.0),
+                    hair_colour=hair,
+                    camera_sigma=cam,
+                    grain=grain,
                 ),
             )
         )
@@ -140,4 +178,5 @@ def sample_params(
         occluders=tuple(op for _, op in chosen),
         noise_sigma=noise,
         jpeg_quality=jpeg,
+        light=sh_light if any(op.shade > 0 for _, op in chosen) else (0.0, 0.0, 0.0, 0.0),
     )

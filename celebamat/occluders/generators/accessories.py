@@ -7,8 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, fbm, height_from_mask, lambert, normals, poly_mask,
-                                      soft, specular, stroke_mask)
+from celebamat.occluders.draw import (Canvas, bezier, env_reflection, fbm, height_from_mask, lambert, normals,
+                                      poly_mask, soft, specular, stroke_mask)
 from celebamat.occluders.generators.hands import _capsule
 
 _LIGHT = (-0.4, -0.6, 0.8)
@@ -31,6 +31,16 @@ def _shade_mask(cv: Canvas, m: np.ndarray, col, radius: float, amb=0.5, spec=0.0
     if spec:
         c = c + spec * specular(n, _LIGHT, 30)[..., None]
     cv.over(np.clip(c, 0, 1), m)
+
+
+def _glossy(base: np.ndarray, n: np.ndarray, reflect: float, amb: float = 0.5, power: float = 60.0,
+            spec: float = 0.6) -> np.ndarray:
+    """Colour ``(H, W, 3)`` of a glossy material: diffuse ``base`` plus ``reflect`` of the environment (with a
+    Fresnel rise at grazing angles) plus a sharp highlight."""
+    fres = reflect + (1.0 - reflect) * (1.0 - np.clip(n[..., 2], 0, 1)) ** 5
+    diffuse = np.asarray(base, np.float64) * lambert(n, _LIGHT, amb)[..., None]
+    c = diffuse * (1 - fres[..., None]) + (env_reflection(n) * fres)[..., None]
+    return np.clip(c + spec * specular(n, _LIGHT, power)[..., None], 0, 1)
 
 
 def _stick(cv: Canvas, a, b, r0, r1, col, amb=0.45, spec=0.3):
@@ -206,22 +216,45 @@ def scarf(rng, index):
 def held(rng, index, subtype):
     """Microphone, phone, cup, straw, pen, cigarette."""
     if subtype == "microphone":
+        # A handheld vocal microphone: a glossy handle, a metal ring, and a ball of woven wire mesh with the
+        # dark foam behind it showing through, mirroring the room.
         W, H = 110, int(rng.integers(300, 360))
         cv = Canvas(W, H, 3)
         s = cv.ss
+        shape = (cv.H, cv.W)
         head = (W / 2, 40.0)
-        _stick(cv, (W / 2, 70), (W / 2, H + 20), 13, 17, np.array([0.08, 0.08, 0.09]), spec=0.4)
-        _stick(cv, (W / 2, 66), (W / 2, 76), 19, 19, np.array([0.5, 0.5, 0.52]), spec=0.6)
-        m = np.zeros((cv.H, cv.W), np.float64)
-        cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(34 * s), 1.0, -1, cv2.LINE_AA)
+        body_col = np.array(rng.choice([[0.05, 0.05, 0.06], [0.12, 0.12, 0.13], [0.55, 0.56, 0.6]]), np.float64)
+        # The handle widens towards the head, as a vocal microphone's does.
+        res = _capsule(shape, np.array([W / 2, 74.0]) * s, np.array([W / 2, H + 20.0]) * s, 21 * s, 13 * s)
+        if res is not None:
+            (y0, y1, x0, x1), cov, n, _ = res
+            cv.over(_glossy(body_col, n, 0.06 if body_col[0] < 0.3 else 0.3, 0.4, 80, 0.5), cov, y0, x0)
+        res = _capsule(shape, np.array([W / 2, 64.0]) * s, np.array([W / 2, 80.0]) * s, 25 * s, 23 * s)
+        if res is not None:
+            (y0, y1, x0, x1), cov, n, _ = res
+            cv.over(_glossy(np.array([0.45, 0.45, 0.47]), n, 0.6, 0.5, 40, 0.6), cov, y0, x0)
+        m = np.zeros(shape, np.float64)
+        r = 34.0 + rng.uniform(-2, 2)
+        cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(r * s), 1.0, -1, cv2.LINE_AA)
         yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
-        grille = 0.65 + 0.35 * np.minimum(np.abs(np.sin(xx * 1.4)), np.abs(np.sin(yy * 1.4)))
-        _shade_mask(cv, m, np.array([0.6, 0.6, 0.62]), 34 * s, 0.35, 0.5, grille)
+        u, v = (xx - head[0]) / r, (yy - head[1]) / r
+        nz = np.sqrt(np.clip(1 - u * u - v * v, 0, 1))
+        n = np.stack([u, v, nz], -1)
+        # Mesh: two diagonal families of wires on the sphere, wrapped by the sphere's curvature.
+        pitch = rng.uniform(4.0, 5.5)  # coarse enough to survive the scale it is placed at
+        wu, wv = np.arcsin(np.clip(u, -1, 1)) * r, np.arcsin(np.clip(v, -1, 1)) * r
+        wire = np.maximum(np.abs(np.sin((wu + wv) * math.pi / pitch)), np.abs(np.sin((wu - wv) * math.pi / pitch)))
+        wire = np.clip((wire - 0.25) / 0.45, 0, 1)
+        metal = _glossy(np.array([0.55, 0.55, 0.57]), n, 0.55, 0.45, 30, 0.5)
+        foam = np.array([0.04, 0.04, 0.05]) * lambert(n, _LIGHT, 0.5)[..., None]
+        c = foam * (1 - wire[..., None] * 0.9) + metal * wire[..., None] * 0.9
+        cv.over(np.clip(c, 0, 1), m)
         anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
         targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
-        scale = {"measure": "face_height", "length": float(H), "range": [0.7, 0.95]}
+        # A vocal microphone's grille is about a quarter of a face's height across.
+        scale = {"measure": "face_height", "length": float(H), "range": [1.05, 1.3]}
         return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "layer": 38,
-                "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
+                "tags": {"material": "metal mesh, gloss"}, "exit_edge": "bottom"}, cv.to_rgba8()
     if subtype == "straw":
         W, H = 40, int(rng.integers(220, 280))
         cv = Canvas(W, H, 3)
@@ -236,23 +269,35 @@ def held(rng, index, subtype):
                 "scale": {"measure": "face_height", "length": float(H), "range": [0.6, 0.9]},
                 "rotation": [-15.0, 15.0], "layer": 38, "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
     if subtype == "phone":
+        # A phone held to the ear, back to the camera: a glass or aluminium back with rounded, reflective edges,
+        # a camera block with lenses, and the room mirrored across it.
         W, H = int(rng.integers(90, 110)), int(rng.integers(180, 210))
         cv = Canvas(W, H, 3)
         s = cv.ss
+        shape = (cv.H, cv.W)
         col = np.array(rng.choice([[0.08, 0.08, 0.09], [0.85, 0.85, 0.87], [0.3, 0.35, 0.5], [0.75, 0.55, 0.5]]))
-        body = _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s
-        _shade_mask(cv, poly_mask((cv.H, cv.W), body), col, 6 * s, 0.5, 0.5)
-        m = np.zeros((cv.H, cv.W), np.float64)
-        cv2.rectangle(m, (int(14 * s), int(14 * s)), (int(40 * s), int(46 * s)), 1.0, -1, cv2.LINE_AA)
-        _shade_mask(cv, m, col * 0.6, 3 * s, 0.5, 0.3)
-        for cy_ in (22, 38):
-            mm = np.zeros((cv.H, cv.W), np.float64)
-            cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6 * s), 1.0, -1, cv2.LINE_AA)
-            _shade_mask(cv, mm, np.array([0.05, 0.05, 0.07]), 6 * s, 0.4, 0.8)
+        body = poly_mask(shape, _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s)
+        n = normals(height_from_mask(body, 5 * s), 1.0)
+        # The back is flat glass: the environment sweeps over it as one broad diagonal reflection.
+        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
+        sweep = np.exp(-(((xx / W - 0.2) + (yy / H - 0.2) * 0.7) / rng.uniform(0.12, 0.25)) ** 2)
+        c = _glossy(col, n, 0.08, 0.55, 90, 0.5) + (0.18 * sweep * body)[..., None]
+        cv.over(np.clip(c, 0, 1), body)
+        m = np.zeros(shape, np.float64)
+        cv2.rectangle(m, (int(12 * s), int(12 * s)), (int(42 * s), int(48 * s)), 1.0, -1, cv2.LINE_AA)
+        m = soft(m, 1.5 * s) * body
+        n2 = normals(height_from_mask(m, 2 * s), 1.0)
+        cv.over(_glossy(col * 0.7, n2, 0.15, 0.5, 60, 0.4), m)
+        for cy_ in (21, 38):
+            mm = np.zeros(shape, np.float64)
+            cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6.5 * s), 1.0, -1, cv2.LINE_AA)
+            nl = normals(height_from_mask(mm, 6 * s), 1.0)
+            lens = _glossy(np.array([0.02, 0.02, 0.04]), nl, 0.35, 0.3, 120, 0.9)
+            cv.over(lens, mm)
         anchors = {"top": [W / 2, H * 0.3]}
         return {"anchors": anchors, "targets": {"top": ["ear_left", "ear_right"][index % 2]},
                 "scale": {"measure": "face_height", "length": float(H), "range": [0.5, 0.65]},
-                "rotation": [-25.0, 25.0], "layer": 38, "tags": {}}, cv.to_rgba8()
+                "rotation": [-25.0, 25.0], "layer": 38, "tags": {"material": "glass, gloss"}}, cv.to_rgba8()
     if subtype == "cup":
         W, H = int(rng.integers(130, 160)), int(rng.integers(150, 180))
         cv = Canvas(W, H, 3)
@@ -267,7 +312,11 @@ def held(rng, index, subtype):
         n[y0:y1, x0:x1] = nn
         n[..., 1] *= 0.1
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        c = col * lambert(n, _LIGHT, 0.5)[..., None] + 0.4 * specular(n, _LIGHT, 40)[..., None]
+        glazed = index % 2 == 0  # glazed ceramic mirrors the room; a paper cup is matte with a fibre grain
+        if glazed:
+            c = _glossy(col, n, 0.1, 0.5, 50, 0.4)
+        else:
+            c = col * lambert(n, _LIGHT, 0.55)[..., None] * (0.96 + 0.04 * fbm(rng, (cv.H, cv.W), 2 * s, 2))[..., None]
         cv.over(np.clip(c, 0, 1).astype(np.float64), m)
         rim = _superellipse((W / 2, 22), W / 2 - 10, 9, 2.0) * s
         rm = poly_mask((cv.H, cv.W), rim)

@@ -1,4 +1,10 @@
-"""Procedural hair: fringes, locks and single strands of tapered sub-pixel Bezier strands (4x supersampled)."""
+"""Procedural hair: fringes, locks and single strands of tapered sub-pixel Bezier strands (4x supersampled).
+
+A fringe grows from a hairline arc (highest over the forehead's middle, lower at the temples) in clumps whose
+strands converge towards the clump's tip and end at slightly different lengths; every strand thins and turns
+translucent towards its tip. Above the hairline the fringe fades in, so it merges into the person's own hair
+rather than leaving through the image border. Colours are natural hair colours; at compositing time the renderer
+moves them towards the person's own hair colour (``celebamat.synth.hair_colour``)."""
 
 from __future__ import annotations
 
@@ -14,9 +20,11 @@ HAIR_COLOURS = {
 SS = 4
 
 
-def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opacity: float) -> None:
-    """Draw one tapered strand (``width`` in output px at the root) with per-segment thinning."""
-    pts = bezier(ctrl * cv.ss, 40)
+def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opacity: float,
+            tip_fade: float = 0.55) -> None:
+    """Draw one tapered strand (``width`` in output px at the root) in six pieces that thin towards the tip and
+    turn translucent there (the last piece keeps ``1 - tip_fade`` of the opacity)."""
+    pts = bezier(ctrl * cv.ss, 48)
     n = len(pts)
     lo = np.floor(pts.min(0)).astype(int) - 8
     hi = np.ceil(pts.max(0)).astype(int) + 8
@@ -25,10 +33,12 @@ def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opaci
     if np.any(hi <= lo):
         return
     m = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
-    for k in range(4):  # thinner towards the tip
-        seg = pts[k * (n - 1) // 4: (k + 1) * (n - 1) // 4 + 1] - lo
-        th = max(1, int(round(width * cv.ss * (1 - 0.22 * k))))
-        val = int(255 * (1 - 0.18 * k))
+    pieces = 6
+    for k in range(pieces):
+        seg = pts[k * (n - 1) // pieces: (k + 1) * (n - 1) // pieces + 1] - lo
+        f = k / (pieces - 1)
+        th = max(1, int(round(width * cv.ss * (1 - 0.6 * f))))
+        val = int(255 * (1 - tip_fade * f**1.5))
         cv2.polylines(m, [np.round(seg * 16).astype(np.int32)], False, val, th, cv2.LINE_AA, shift=4)
     a = m.astype(np.float64) / 255 * opacity
     cv.over(color, a, lo[1], lo[0])
@@ -48,30 +58,65 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         W, H = int(rng.integers(300, 340)), int(rng.integers(150, 200))
         cv = Canvas(W, H, SS)
         x0, x1 = 0.1 * W, 0.9 * W
-        n = int(rng.integers(700, 1000))
-        part = rng.uniform(0.3, 0.7)  # where the fringe parts: strands sweep away from it
-        for _ in range(n):
-            u = rng.uniform(0, 1)
-            x = x0 + u * (x1 - x0)
-            side = (u - part)
-            length = H * rng.uniform(0.55, 0.92) * (1 - 0.35 * abs(side) ** 1.5)
-            sweep = side * rng.uniform(20, 50) + rng.normal(0, 6)
-            wig = curl * rng.normal(0, 10)
-            ctrl = np.array([[x + rng.normal(0, 3), -2.0], [x + sweep * 0.3 + wig, length * 0.35],
-                             [x + sweep * 0.8 - wig, length * 0.7], [x + sweep, length]])
+        cx = 0.5 * (x0 + x1)
+        # The hairline: an arc, highest over the middle of the forehead, lower at the temples.
+        top_y, side_y = rng.uniform(0.2, 0.27) * H, rng.uniform(0.45, 0.55) * H
+
+        def hairline(x: float) -> float:
+            u = (x - cx) / (0.5 * (x1 - x0))
+            return top_y + (side_y - top_y) * min(1.0, u * u)
+
+        part = rng.uniform(0.3, 0.7)  # where the fringe parts: clumps sweep away from it
+        fringe_len = rng.uniform(0.6, 0.85) * H  # how far the fringe falls below the hairline's top
+        n_clumps = int(rng.integers(24, 36))
+        centres = np.sort(rng.uniform(0, 1, n_clumps))
+        # Hair above the hairline first (the head's top, leaving the upper border), then clumps over it.
+        for _ in range(int(rng.integers(250, 350))):
+            x = rng.uniform(x0 - 0.05 * W, x1 + 0.05 * W)
+            y_end = hairline(float(np.clip(x, x0, x1))) + rng.uniform(0.0, 0.1) * H
+            ctrl = np.array([[x + rng.normal(0, 4), -2.0], [x + rng.normal(0, 4), y_end * 0.5], [x, y_end]])
             ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-            sheen = float(np.exp(-((length * 0.3 - 0.25 * H) / (0.12 * H)) ** 2))
-            _strand(cv, ctrl, rng.uniform(0.35, 0.9), _colour(rng, base, sheen * rng.uniform(0, 1)),
-                    rng.uniform(0.55, 0.95))
+            _strand(cv, ctrl, rng.uniform(0.6, 1.1), _colour(rng, base * 0.8, 0.0), rng.uniform(0.7, 0.95), 0.7)
+        for c in centres:
+            side = c - part
+            cw = rng.uniform(0.03, 0.06) * W  # the clump's width at its root
+            xr = x0 + c * (x1 - x0)
+            yr = hairline(xr)
+            length = max(0.25 * H, (fringe_len - yr) * rng.uniform(0.8, 1.1) * (1 - 0.35 * abs(side) ** 1.5))
+            sweep = side * rng.uniform(40, 90) + rng.normal(0, 8)
+            wig = curl * rng.normal(0, 10)
+            tip = np.array([xr + sweep, yr + length])
+            shade = rng.uniform(0.8, 1.15)  # clumps differ: some lie deeper, some catch light
+            sheen = rng.uniform(0.2, 0.9)
+            for _ in range(int(rng.integers(28, 45))):
+                off = rng.normal(0, 0.45) * cw
+                own = rng.uniform(0.75, 1.05)  # strands of a clump end at slightly different lengths
+                end = np.array([xr + off * 0.25, yr]) + (tip - np.array([xr, yr])) * own + rng.normal(0, 2.0, 2)
+                ctrl = np.array([[xr + off * 1.3 + rng.normal(0, 2), -2.0],
+                                 [xr + off + sweep * 0.05, yr],
+                                 [xr + off * 0.7 + sweep * 0.45 + wig, yr + length * own * 0.45],
+                                 end])
+                ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+                ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
+                _strand(cv, ctrl, rng.uniform(0.45, 0.95), _colour(rng, base * shade, sheen * rng.uniform(0, 1)),
+                        rng.uniform(0.6, 0.95))
         for _ in range(int(rng.integers(8, 20))):  # flyaways
             x = rng.uniform(x0, x1)
             length = H * rng.uniform(0.6, 0.9)
             ctrl = np.array([[x, -2.0], [x + rng.normal(0, 25), length * 0.5], [x + rng.normal(0, 40), length]])
             ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-            _strand(cv, ctrl, 0.3, _colour(rng, base, 0.3), 0.6)
+            ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
+            _strand(cv, ctrl, 0.3, _colour(rng, base, 0.3), 0.5, 0.8)
+        # The fringe fades in from above its hairline: it merges into the person's own hair (recoloured to it at
+        # compositing time) instead of standing on the head as a block extended to the image border.
+        ys = (np.arange(cv.H, dtype=np.float64) + 0.5) / cv.ss
+        r = np.clip((ys - (top_y - 0.16 * H)) / (0.16 * H), 0.0, 1.0)  # opaque from the hairline's top down
+        ramp = r * r * (3.0 - 2.0 * r)
+        cv.rgb *= ramp[:, None, None]
+        cv.a *= ramp[:, None]
         anchors = {"root_left": [float(x0), float(0.55 * H)], "root_right": [float(x1), float(0.55 * H)],
-                   "top": [W / 2, 0.0]}
-        targets = {"root_left": "temple_left", "root_right": "temple_right", "top": "exit_up"}
+                   "hairline": [float(cx), float(top_y)]}
+        targets = {"root_left": "temple_left", "root_right": "temple_right", "hairline": "hairline"}
         scale = {"measure": "face_width", "length": float(x1 - x0), "range": [0.95, 1.05]}
     else:
         W, H = int(rng.integers(120, 180)), int(rng.integers(260, 360))
@@ -105,5 +150,7 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
     rgba = cv.to_rgba8()
     meta = {"kind": "hair", "subtype": subtype, "anchors": anchors, "targets": targets, "scale": scale,
             "rotation": [-12.0, 12.0], "mirror": True, "zones": [], "layer": 10,
-            "tags": {"colour": cname, "curl": curl}, "exit_edge": "top"}
+            "tags": {"colour": cname, "curl": curl}}
+    if subtype != "fringe":  # locks and strands hang from above the image; a fringe fades into the hair
+        meta["exit_edge"] = "top"
     return meta, rgba

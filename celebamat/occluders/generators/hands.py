@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import Canvas, bezier, fbm, height_from_mask, lambert, normals, poly_mask, soft, specular, srgb, stroke_mask
+from celebamat.occluders.draw import (Canvas, bezier, env_reflection, fbm, height_from_mask, lambert, normals,
+                                      poly_mask, soft, soft_coarse, specular, srgb, stroke_mask)
 
 #: Skin tones, light to dark (sRGB 0-255), with the palm tint each blends toward.
 SKIN_TONES = {
@@ -25,7 +26,9 @@ SKIN_TONES = {
     "brown": ((128, 84, 56), (196, 140, 116)),
     "dark": ((84, 54, 38), (176, 122, 100)),
 }
-_LIGHT = (-0.45, -0.65, 0.75)  # x right, y down, z to viewer
+# Mostly frontal: the direction of the light is the photo's, given at compositing time (celebamat.synth.lighting);
+# the asset carries the form shading of a soft frontal light only.
+_LIGHT = (-0.18, -0.3, 0.94)  # x right, y down, z to viewer
 
 # name: (MCP x, MCP y, finger length, base radius, tip radius, base angle deg)
 _FINGERS = {
@@ -40,10 +43,10 @@ _PHALANX = (0.46, 0.30, 0.24)
 _STRAIGHT = (0.0, (6, 8, 5))
 _CURLED = (0.0, (88, 100, 65))
 POSES = {
-    "flat": {"index": (0, (6, 8, 5)), "middle": (0, (5, 8, 5)), "ring": (0, (7, 9, 6)),
-             "pinky": (0, (9, 10, 6)), "thumb": (42, (15, 12, 8)), "spread": 0.35},
+    "flat": {"index": (0, (8, 12, 7)), "middle": (0, (7, 11, 7)), "ring": (0, (9, 13, 8)),
+             "pinky": (0, (11, 14, 8)), "thumb": (40, (15, 12, 8)), "spread": 0.2},
     "spread": {"index": (0, (4, 6, 4)), "middle": (0, (4, 6, 4)), "ring": (0, (6, 8, 5)),
-               "pinky": (0, (8, 8, 5)), "thumb": (62, (8, 8, 5)), "spread": 2.1},
+               "pinky": (0, (8, 8, 5)), "thumb": (58, (8, 8, 5)), "spread": 1.5},
     "fist": {"index": (0, (85, 100, 62)), "middle": (0, (88, 100, 62)), "ring": (0, (90, 102, 64)),
              "pinky": (0, (92, 104, 66)), "thumb": (20, (40, 35, 25)), "spread": 0.3},
     "point": {"index": (0, (4, 6, 4)), "middle": (0, (88, 100, 62)), "ring": (0, (90, 102, 64)),
@@ -94,7 +97,8 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         z = 0.0
         joints[base], depth[base] = p, z
         phi = 0.0
-        radii = np.linspace(rb, rt, 4)
+        # Tapering towards a slimmer, flatter fingertip (a round tip reads as a sausage).
+        radii = np.array([rb, 0.5 * (rb + rt), rt, 0.8 * rt])
         for k in range(3):
             phi += math.radians(max(flex[k], -5))
             seg_len = length * _PHALANX[k]
@@ -110,7 +114,7 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
     p, z = np.array([0.085, 0.10]), 0.02
     joints[1], depth[1] = p, z
     phi, bend = 0.0, 0.0
-    for k, (seg_len, r0, r1) in enumerate(((0.20, 0.062, 0.052), (0.17, 0.050, 0.046), (0.15, 0.046, 0.038))):
+    for k, (seg_len, r0, r1) in enumerate(((0.20, 0.062, 0.052), (0.17, 0.050, 0.046), (0.15, 0.046, 0.033))):
         phi += math.radians(flex[k])
         bend -= math.radians(flex[k]) * 0.55  # the thumb curls across the palm as it flexes
         d = np.array([math.sin(a + bend) * math.cos(phi * 0.6), math.cos(a + bend) * math.cos(phi * 0.6)])
@@ -225,12 +229,14 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             off = (np.array([-_LIGHT[0], -_LIGHT[1]]) * 0.035 * S).astype(np.float64)
             M = np.float64([[1, 0, off[0]], [0, 1, off[1]]])
             sh = cv2.warpAffine(cov, M, (x1 - x0, y1 - y0))
-            sh = soft(sh, 0.03 * S)
-            cv.rgb[sl] *= (1 - 0.45 * sh * (1 - cov))[..., None]
+            sh = soft_coarse(sh, 0.03 * S)
+            cv.rgb[sl] *= (1 - 0.3 * sh * (1 - cov))[..., None]
         col = np.asarray(col)
-        c = (col[sl] if col.ndim == 3 else col) * shade[sl][..., None] * mottle[sl]
+        # Skin scatters red light: shaded parts turn warmer rather than greyer (per-channel falloff).
+        sh3 = shade[sl][..., None] ** np.array([0.8, 1.0, 1.2])
+        c = (col[sl] if col.ndim == 3 else col) * sh3 * mottle[sl]
         if spec is not None:
-            c = c + spec[sl][..., None] * 0.10
+            c = c + spec[sl][..., None] * 0.05
         cv.over(np.clip(c, 0, 1), cov, y0, x0)
 
     def capsule_layer(p0, p1, r0, r1, extend_out=False):
@@ -247,7 +253,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     # Forearm (drawn first; the hand overlaps it).
     ww = 0.125 * S
     cov, n, _ = capsule_layer(wrist_c + np.array([0, 0.02 * S]), arm_far, ww, ww * 1.22)
-    paint(cov, base, lambert(n, _LIGHT, 0.5), shadow=False, spec=specular(n, _LIGHT, 12))
+    paint(cov, base, lambert(n, _LIGHT, 0.62), shadow=False, spec=specular(n, _LIGHT, 12))
 
     palm_px = px(np.array([tf(p) for p in palm_poly]))
     palm_cov = poly_mask(shape, palm_px)
@@ -268,7 +274,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     def draw_segments(items):
         for sg, a, b in items:
             cov, n, t = capsule_layer(a, b, sg.r0 * S, sg.r1 * S)
-            shade = lambert(n, _LIGHT, 0.42)
+            shade = lambert(n, _LIGHT, 0.6)
             col = surface_col if (view == "palm" and sg.z > -0.005) else base
             # Fingertips are a little redder.
             if sg.index == 2:
@@ -293,38 +299,50 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             # Flexion creases at the proximal end of each phalanx (and a double one at the finger base).
             for off in ((0.04, 0.10) if sg.index == 0 and sg.finger != "thumb" else (0.04,)):
                 c0 = a + u * off * L
-                lines.append((np.array([c0 - v * r0 * 0.8, c0 + u * 0.02 * L, c0 + v * r0 * 0.8]), 0.78))
+                lines.append((np.array([c0 - v * r0 * 0.8, c0 + u * 0.02 * L, c0 + v * r0 * 0.8]), 0.93))
         else:
             if sg.index in (1, 2) and sg.finger != "thumb" or (sg.finger == "thumb" and sg.index == 2):
                 # Knuckle wrinkles: a few short arcs over the joint.
                 for k in range(3 if sg.index == 1 else 2):
                     c0 = a + u * (0.02 + 0.05 * k) * L - u * 0.08 * L
                     w_ = r0 * (0.45 - 0.08 * k)
-                    lines.append((np.array([c0 - v * w_, c0 - u * 0.03 * L, c0 + v * w_]), 0.86))
+                    lines.append((np.array([c0 - v * w_, c0 - u * 0.03 * L, c0 + v * w_]), 0.95))
+        # Everything below is local to the phalanx: work on its box (a margin wide enough for every blur).
+        pad = max(r0, r1) + 0.08 * S
+        bx0, by0 = int(max(0, min(a[0], b[0]) - pad)), int(max(0, min(a[1], b[1]) - pad))
+        bx1, by1 = int(min(cv.W, max(a[0], b[0]) + pad + 1)), int(min(cv.H, max(a[1], b[1]) + pad + 1))
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        lo = np.array([bx0, by0], np.float64)
+        box = (slice(by0, by1), slice(bx0, bx1))
+        lshape = (by1 - by0, bx1 - bx0)
+        lcov = cov[box]
+        rgb, alpha = cv.rgb[box], cv.a[box]
         for ctrl, strength in lines:
-            m = stroke_mask(shape, bezier(ctrl, 12), 0.006 * S) * cov
-            m = soft(m, 0.003 * S)
-            cv.rgb *= (1 - (1 - strength) * np.clip(m * 1.5, 0, 1))[..., None]
+            m = stroke_mask(lshape, bezier(ctrl - lo, 12), 0.006 * S) * lcov
+            m = soft(m, 0.006 * S)  # creases as soft relief, not drawn lines
+            rgb *= (1 - (1 - strength) * np.clip(m * 1.5, 0, 1))[..., None]
         if not facing_palm and sg.index == 2:
             # Nail: a rounded plate on the distal phalanx, lighter, with a highlight and darker rim.
-            c0 = a + u * 0.62 * L
+            c0 = a + u * 0.62 * L - lo
             ax = (int(round(0.33 * L)), int(round(r1 * 0.68)))
             ang = math.degrees(math.atan2(u[1], u[0]))
-            m = np.zeros(shape, np.uint8)
+            m = np.zeros(lshape, np.uint8)
             cv2.ellipse(m, (int(c0[0]), int(c0[1])), ax, ang, 0, 360, 255, -1, cv2.LINE_AA)
-            nail = (m.astype(np.float64) / 255) * cov
+            nail = (m.astype(np.float64) / 255) * lcov
             tone_n = np.clip(base * 0.45 + np.array([0.93, 0.78, 0.76], np.float64) * 0.55, 0, 1)
-            rim = np.clip(nail - soft(nail, 0.004 * S) * 0.0 - cv2.erode(nail, np.ones((3, 3), np.uint8)), 0, 1)
-            cur = cv.rgb / np.maximum(cv.a[..., None], 1e-4)
-            newc = cur * (1 - nail[..., None]) + (tone_n * (0.8 + 0.25 * lambert(normals(height_from_mask(nail, 0.01 * S), 0), _LIGHT, 0.6)[..., None])) * nail[..., None]
-            newc = newc * (1 - 0.35 * soft(rim, 1.0)[..., None])
-            hl = np.zeros(shape, np.uint8)
+            rim = np.clip(nail - cv2.erode(nail, np.ones((3, 3), np.uint8)), 0, 1)
+            cur = rgb / np.maximum(alpha[..., None], 1e-4)
+            nail_shade = lambert(normals(height_from_mask(nail, 0.01 * S), 0), _LIGHT, 0.6)
+            newc = cur * (1 - nail[..., None]) + (tone_n * (0.8 + 0.25 * nail_shade[..., None])) * nail[..., None]
+            newc = newc * (1 - 0.25 * soft(rim, 1.0)[..., None])
+            hl = np.zeros(lshape, np.uint8)
             c1 = c0 - v * r1 * 0.25
             cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.18 * L)), max(1, int(r1 * 0.12))), ang, 0,
                         360, 255, -1, cv2.LINE_AA)
             hl = soft(hl.astype(np.float64) / 255, 0.004 * S) * nail
-            newc = newc + hl[..., None] * 0.35
-            cv.rgb[:] = np.clip(newc, 0, 1) * cv.a[..., None]
+            newc = newc + hl[..., None] * 0.25
+            rgb[:] = np.clip(newc, 0, 1) * alpha[..., None]
 
     def draw_object() -> None:
         """A held cup or can: a cylinder, shaded across its width, slightly wider at the bottom."""
@@ -342,14 +360,18 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             n[y0:y1, x0:x1] = nn
         n[..., 1] *= 0.2  # a cylinder: normals vary across the width, hardly along the axis
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        col = np.broadcast_to(obj["color"].astype(np.float64), (*shape, 3))
-        paint(m, col, lambert(n, _LIGHT, 0.5), spec=specular(n, _LIGHT, 40) * 4)
+        # A glazed or lacquered surface: diffuse colour plus the mirrored room, rising at grazing angles.
+        fres = 0.08 + 0.92 * (1.0 - np.clip(n[..., 2], 0, 1)) ** 5
+        diffuse = lambert(n, _LIGHT, 0.5)[..., None]
+        col = obj["color"].astype(np.float64) * (1 - fres[..., None]) / np.maximum(diffuse, 1e-3)
+        col = col * diffuse + (env_reflection(n) * fres)[..., None]
+        paint(m, np.clip(col, 0, 1), np.ones(shape), spec=specular(n, _LIGHT, 60) * 4)
 
     draw_segments(behind)
     if obj is not None and view == "back":
         draw_object()
     # Palm / back of the hand.
-    paint(palm_cov, np.broadcast_to(surface_col, (*shape, 3)), lambert(pn, _LIGHT, 0.45),
+    paint(palm_cov, np.broadcast_to(surface_col, (*shape, 3)), lambert(pn, _LIGHT, 0.62),
           spec=specular(pn, _LIGHT, 14))
     if view == "palm":
         # Palm lines: heart, head and life lines as soft dark curves inside the palm.
@@ -361,8 +383,8 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
         for ln in lines:
             ctrl = np.array([tf(np.array(p) + rng.normal(0, 0.008, 2)) for p in ln])
             m = stroke_mask(shape, px(bezier(ctrl, 24)), 0.007 * S) * palm_cov
-            m = soft(m, 0.004 * S)
-            cv.rgb *= (1 - 0.3 * np.clip(m * 1.4, 0, 1))[..., None]
+            m = soft(m, 0.008 * S)
+            cv.rgb *= (1 - 0.12 * np.clip(m * 1.4, 0, 1))[..., None]
     else:
         # Knuckle highlights on the back of the hand.
         for fi in (5, 9, 13, 17):
@@ -370,7 +392,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
             m = np.zeros(shape, np.float64)
             cv2.circle(m, (int(kp[0]), int(kp[1])), int(0.03 * S), 1.0, -1, cv2.LINE_AA)
             m = soft(m, 0.02 * S) * palm_cov
-            cv.rgb += (m * 0.06)[..., None] * cv.a[..., None]
+            cv.rgb += (m * 0.04)[..., None] * cv.a[..., None]
     if obj is not None and view == "palm":
         draw_object()
     draw_segments(front)

@@ -52,8 +52,11 @@ def test_recolour_changes_colour_never_alpha(synth_faces, hair_library):
     on = sample_params(sample_rng(1, 0), face, hair_library, _config(1.0), split="train", seed=sample_seed(1, 0))
     assert off.occluders[0].tone_transfer == 0.0 and on.occluders[0].tone_transfer == pytest.approx(0.8)
     assert off.occluders[0].transform == on.occluders[0].transform
-    # Render one draw with and without the recolouring: everything else equal.
-    base = replace(off, noise_sigma=0.0, jpeg_quality=0)
+    # hair_recolor takes precedence over the general hair_colour step (never both on one occluder).
+    assert on.occluders[0].hair_colour == 0.0
+    # Render one draw with and without the recolouring: everything else equal (hair_colour off in both).
+    base = replace(off, noise_sigma=0.0, jpeg_quality=0,
+                   occluders=(replace(off.occluders[0], hair_colour=0.0),))
     recol = replace(base, occluders=(replace(base.occluders[0], tone_transfer=0.8),))
     assets = {a.id: a for a in hair_library}
     a, b = render(face, assets, base), render(face, assets, recol)
