@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="dataset folder or Hub repo id")
     p.add_argument("--out", help="run folder (resumes automatically when it holds a checkpoint)")
     p.add_argument("--teacher", help="student runs: teacher run folder or checkpoint")
+    p.add_argument("--encoder-weights", help="ImageNet weights in timm's layout for the MobileNetV3 encoder: "
+                   "hf-hub:<repo id> (e.g. hf-hub:timm/mobilenetv3_small_100.lamb_in1k) or a .safetensors/.pth file")
     p.add_argument("--resume", help="checkpoint to resume from (default: RUN/checkpoints/last.safetensors)")
     p.add_argument("--max-steps", type=int)
     p.add_argument("--epochs", type=int)
