@@ -20,11 +20,17 @@ DEFAULTS: dict[str, Any] = {
     "input_size": 256,  # training crop size in px (multiple of 32)
     "seed": 0,
     "device": "auto",  # auto | cpu | cuda | cuda:N
+    # torch intra-op threads (0 = torch's default, one per core). On a CPU shared with other busy processes
+    # 1 is much faster: OpenMP threads that wait for each other at every op lose their time slices.
+    "threads": 0,
     "out": "",  # run folder (required)
     # ImageNet weights for a MobileNetV3 encoder in timm's layout: "hf-hub:<repo id>" or a local
     # .safetensors/.pth file ("" = train from scratch); the run records the file's SHA-256 beside it.
     "encoder_weights": "",
     "encoder_weights_sha256": "",
+    # Start from a FaceMat checkpoint (or run folder): every tensor whose name and shape match is copied, e.g. a
+    # student initialised from a teacher of the same network (all but the 2-channel head). "" = no.
+    "init_from": "",
     "teacher": "",  # student only: teacher checkpoint path (or run folder)
     "data": {
         "path": "",  # dataset folder or Hub repo id
@@ -98,6 +104,7 @@ FLAG_KEYS = {
     "batch_size": "optim.batch_size",
     "lr": "optim.lr",
     "device": "device",
+    "threads": "threads",
     "seed": "seed",
     "num_workers": "data.num_workers",
     "input_size": "input_size",
@@ -105,6 +112,7 @@ FLAG_KEYS = {
     "data": "data.path",
     "teacher": "teacher",
     "encoder_weights": "encoder_weights",
+    "init_from": "init_from",
     "val_every": "log.val_every",
     "ckpt_every": "log.ckpt_every",
 }

@@ -57,6 +57,22 @@ def resolve_teacher(path: str) -> Path:
     return p
 
 
+def init_from_checkpoint(model: nn.Module, path: Path) -> tuple[int, int]:
+    """Copy every tensor of a FaceMat checkpoint whose name and shape match ``model``'s; returns
+    ``(copied, tensors in the model)``. Raises :class:`ConfigError` when the encoder is not fully covered
+    (another network: initialising from it would be silently partial)."""
+    state, _, _ = read_checkpoint(path)
+    ours = model.state_dict()
+    take = {k: v for k, v in state.items() if k in ours and ours[k].shape == v.shape}
+    encoder = [k for k in ours if k.startswith("encoder.")]
+    uncovered = [k for k in encoder if k not in take]
+    if uncovered:
+        raise ConfigError(f"init_from {path}: {len(uncovered)} encoder tensor(s) missing or of another shape, "
+                          f"first: {uncovered[0]}; it must hold the same network")
+    model.load_state_dict(take, strict=False)
+    return len(take), len(ours)
+
+
 class _Data:
     """The training batches of this rank: a fixed number of steps per epoch on every rank."""
 
@@ -175,6 +191,8 @@ def train(config: dict[str, Any], resume: str | None = None,
 
 def _train(config, info, resume, on_step) -> Path:
     device = resolve_device(config["device"], info)
+    if config["threads"]:
+        torch.set_num_threads(int(config["threads"]))
     run = Path(config["out"])
     ckpt_path = run / "checkpoints" / "last.safetensors"
     ocfg, lcfg = config["optim"], config["loss"]
@@ -191,6 +209,10 @@ def _train(config, info, resume, on_step) -> Path:
         if info.is_main:
             tqdm.write(f"encoder weights: {loaded.copied} tensors from {loaded.file} (sha256 {loaded.sha256[:12]}), "
                        f"{loaded.unused_head} classifier-head tensors unused")
+    if config["init_from"] and resume_from is None:
+        copied, total_tensors = init_from_checkpoint(model, resolve_teacher(config["init_from"]))
+        if info.is_main:
+            tqdm.write(f"initialised {copied} of {total_tensors} tensors from {config['init_from']}")
     memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     teacher = None

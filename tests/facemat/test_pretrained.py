@@ -150,3 +150,21 @@ def test_training_records_the_weights(tmp_path, tiny_dataset):
     assert config["encoder_weights"] == str(path)
     assert config["encoder_weights_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert f'encoder_weights = "{path}"' in (run / "config.toml").read_text()
+
+
+def test_init_from_a_teacher_of_the_same_network(tmp_path):
+    from facemat.checkpoint import save_checkpoint
+    from facemat.config import ConfigError
+    from facemat.train import init_from_checkpoint
+
+    torch.manual_seed(1)
+    teacher = create_model("student", uncertainty=True)  # the student's network with the uncertainty head
+    ckpt = save_checkpoint(tmp_path / "t.safetensors", teacher,
+                           {"model": "student", "model_kwargs": {"uncertainty": True}, "input_size": 64})
+    student = create_model("student")
+    copied, total = init_from_checkpoint(student, ckpt)
+    assert copied == total - 2  # all but the head's weight and bias (2 output channels against 1)
+    theirs = teacher.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in student.state_dict().items() if not k.startswith("head."))
+    with pytest.raises(ConfigError, match="encoder tensor"):
+        init_from_checkpoint(create_model("teacher"), ckpt)
