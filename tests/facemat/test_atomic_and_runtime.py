@@ -46,6 +46,19 @@ def test_resolved_config_survives_a_crash(tmp_path, request):
     assert _only_files(tmp_path) == ["config.json", "config.toml"]  # no temporary file left
 
 
+def test_atomic_writes_keep_the_usual_permissions(tmp_path):
+    import os
+
+    from facemat.io import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # as open() would create it, not mkstemp's 0600
+
+
 def test_eval_json_survives_a_crash(tmp_path, tiny_dataset, request):
     from facemat.evaluate import evaluate
 
