@@ -71,17 +71,15 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A visible-face mask as ``(H, W)`` float32 in [0, 1]: 8-bit grey (255 = face), 0/1 masks scaled to
-    0/255 first; colour masks are read by their luminance."""
+    """A visible-face mask as ``(H, W)`` float32 in [0, 1]: 8-bit grey (255 = face; colour masks by their
+    luminance), 16-bit grey scaled from 65535, and 0/1 masks (bilevel, or 8-bit with maximum 1) read as 0/255."""
     from PIL import Image
 
     with Image.open(path) as im:
-        a = np.asarray(im.convert("L") if im.mode not in ("L", "1", "I", "I;16") else im, dtype=np.float64)
-    if im.mode == "1":
-        a = a * 255.0 if a.max() <= 1 else a
-    elif a.max() > 255:  # 16-bit
+        a = np.asarray(im if im.mode in ("I", "I;16") else im.convert("L"), dtype=np.float64)
+    if a.max() > 255:
         a = a / 257.0
-    elif 0 < a.max() <= 1:  # a 0/1 mask ("all black" when viewed)
+    elif 0 < a.max() <= 1:
         a = a * 255.0
     return (a / 255.0).astype(np.float32)
 
