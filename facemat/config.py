@@ -11,6 +11,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .io import atomic_write_text
+
 DEFAULTS: dict[str, Any] = {
     "role": "teacher",  # "teacher" (NLL with uncertainty) or "student" (uncertainty-guided distillation)
     "model": "teacher",  # facemat.models.create_model name
@@ -18,7 +20,17 @@ DEFAULTS: dict[str, Any] = {
     "input_size": 256,  # training crop size in px (multiple of 32)
     "seed": 0,
     "device": "auto",  # auto | cpu | cuda | cuda:N
+    # torch intra-op threads (0 = torch's default, one per core). On a CPU shared with other busy processes
+    # 1 is much faster: OpenMP threads that wait for each other at every op lose their time slices.
+    "threads": 0,
     "out": "",  # run folder (required)
+    # ImageNet weights for a MobileNetV3 encoder in timm's layout: "hf-hub:<repo id>" or a local
+    # .safetensors/.pth file ("" = train from scratch); the run records the file's SHA-256 beside it.
+    "encoder_weights": "",
+    "encoder_weights_sha256": "",
+    # Start from a FaceMat checkpoint (or run folder): every tensor whose name and shape match is copied, e.g. a
+    # student initialised from a teacher of the same network (all but the 2-channel head). "" = no.
+    "init_from": "",
     "teacher": "",  # student only: teacher checkpoint path (or run folder)
     "data": {
         "path": "",  # dataset folder or Hub repo id
@@ -56,7 +68,9 @@ DEFAULTS: dict[str, Any] = {
         "max_steps": 0,  # 0 = epochs decide
         "warmup_steps": 200,
         "grad_clip": 1.0,
-        "amp": True,  # mixed precision on GPU (ignored on CPU)
+        "amp": True,  # mixed precision on GPU; on CPU only with cpu_bf16
+        "cpu_bf16": False,  # bfloat16 autocast on CPU (helps only on CPUs with fast bf16 kernels: measure)
+        "channels_last": True,  # NHWC memory format for model and batches (faster convs on CPU and GPU)
     },
     "loss": {
         # teacher
@@ -72,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
         "gt_weighting": "uncertainty",  # uncertainty | confidence | uniform
         "distill_weighting": "confidence",
         "weight_mix": 0.5,  # w = (1 - mix) + mix * normalised map
+        # both
+        "hole": 0.0,  # weight of the hole term: missing alpha inside the visible face (0 = off)
+        "hole_margin": 3,  # px: the face interior is the ground truth eroded by this much
     },
     "log": {
         "val_every": 500,  # steps
@@ -87,12 +104,15 @@ FLAG_KEYS = {
     "batch_size": "optim.batch_size",
     "lr": "optim.lr",
     "device": "device",
+    "threads": "threads",
     "seed": "seed",
     "num_workers": "data.num_workers",
     "input_size": "input_size",
     "out": "out",
     "data": "data.path",
     "teacher": "teacher",
+    "encoder_weights": "encoder_weights",
+    "init_from": "init_from",
     "val_every": "log.val_every",
     "ckpt_every": "log.ckpt_every",
 }
@@ -200,8 +220,8 @@ def dumps_toml(config: dict[str, Any]) -> str:
 
 
 def save_config(config: dict[str, Any], run_dir: str | Path) -> None:
-    """Write ``config.toml`` (reusable as ``--recipe``) and ``config.json`` into the run folder."""
+    """Write ``config.toml`` (reusable as ``--recipe``) and ``config.json`` into the run folder, atomically."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.toml").write_text(dumps_toml(config))
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(run_dir / "config.toml", dumps_toml(config))
+    atomic_write_text(run_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")

@@ -7,7 +7,6 @@ the dataset's resolution (see :mod:`facemat.metrics` for conventions and regions
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_model
 from .data import decode_row, load_split
+from .io import atomic_write_json
 from .metrics import format_table, image_metrics
 
 
@@ -54,8 +54,7 @@ def evaluate(checkpoint: str | Path, data: str, split: str = "test", input_size:
                   conventions="SAD/Grad/Conn divided by 1000, MSE raw (x1e3 when printed); "
                               "whole = all pixels, unknown = trimap band from the ground truth")
     if json_out:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write_json(json_out, result)
     return result
 
 

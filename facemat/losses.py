@@ -1,5 +1,5 @@
 """Losses: teacher NLL (Laplace / Gaussian, optional beta-NLL), L1, Laplacian pyramid; student
-uncertainty-guided distillation. Every term is weighted by a config value (0 disables it, for ablations).
+uncertainty-guided distillation; for both, an optional hole term inside the visible face. Every term is weighted by a config value (0 disables it, for ablations).
 
 All tensors ``(B, 1, H, W)``; alphas in [0, 1]; ``log_scale`` is the natural log of the predicted scale
 (Laplace ``b`` or Gaussian ``sigma``).
@@ -65,6 +65,24 @@ def laplacian_loss(pred: torch.Tensor, target: torch.Tensor, levels: int = 5) ->
     return loss
 
 
+def interior_mask(target: torch.Tensor, margin: int) -> torch.Tensor:
+    """Pixels at least ``margin`` px inside the visible face: ``target >= 0.99`` eroded by a
+    ``(2 * margin + 1)`` square (a max-pool of the non-face pixels). ``(B, 1, H, W)`` float 0/1."""
+    solid = (target >= 0.99).float()
+    if margin <= 0:
+        return solid
+    outside = F.max_pool2d(1.0 - solid, 2 * margin + 1, stride=1, padding=margin)
+    return 1.0 - outside
+
+
+def hole_loss(alpha: torch.Tensor, target: torch.Tensor, margin: int = 3) -> torch.Tensor:
+    """Mean over the face interior (:func:`interior_mask`) of ``max(0, target - alpha)``: punishes holes
+    cut inside the visible face (eyes, teeth, beards read as occluders) and nothing elsewhere. Images with no
+    interior pixels add nothing."""
+    inside = interior_mask(target, margin)
+    return ((target - alpha).clamp(min=0) * inside).sum() / inside.sum().clamp(min=1.0)
+
+
 def uncertainty_weights(log_scale: torch.Tensor, mode: str, mix: float) -> torch.Tensor:
     """Per-pixel weights from the teacher's uncertainty, normalised to mean 1 per image.
 
@@ -90,6 +108,8 @@ def teacher_loss(out: dict[str, torch.Tensor], target: torch.Tensor, cfg: dict[s
         terms["l1"] = cfg["l1"] * (alpha - target).abs().mean()
     if cfg["laplacian"]:
         terms["laplacian"] = cfg["laplacian"] * laplacian_loss(alpha, target, cfg["laplacian_levels"])
+    if cfg.get("hole"):
+        terms["hole"] = cfg["hole"] * hole_loss(alpha, target, cfg["hole_margin"])
     terms["total"] = sum(terms.values()) if terms else alpha.sum() * 0
     return terms
 
@@ -110,5 +130,7 @@ def student_loss(out: dict[str, torch.Tensor], target: torch.Tensor, teacher: di
         terms["distill"] = cfg["distill"] * (w * (alpha - teacher["alpha"].detach().float()).abs()).mean()
     if cfg["laplacian"]:
         terms["laplacian"] = cfg["laplacian"] * laplacian_loss(alpha, target, cfg["laplacian_levels"])
+    if cfg.get("hole"):
+        terms["hole"] = cfg["hole"] * hole_loss(alpha, target, cfg["hole_margin"])
     terms["total"] = sum(terms.values()) if terms else alpha.sum() * 0
     return terms

@@ -30,6 +30,8 @@ import numpy as np
 
 from celebamat.faces.align import align_image, alignment_transform, invert_transform
 
+from .io import atomic_path, atomic_write_json
+
 #: Crop sides (detector box side times these, tried in order) meshed around a box from the full-range
 #: detector: the box covers brows to mouth only, and the short-range mesh detector needs the whole head with
 #: some context (the same tries as the face sources' ``celebamat.faces.photo.locate_face``).
@@ -452,10 +454,8 @@ def render_outputs(image: np.ndarray, result: FrameResult, effect: str | None = 
 def _save_png(path: Path, pixels: np.ndarray) -> None:
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    Image.fromarray(pixels).save(part, format="PNG")
-    os.replace(part, path)
+    with atomic_path(path, suffix=".png") as part:
+        Image.fromarray(pixels).save(part, format="PNG")
 
 
 def predict_image(predictor: Predictor, path: str | os.PathLike, out_dir: str | os.PathLike, stem: str | os.PathLike,
@@ -566,8 +566,6 @@ def predict_paths(
     Returns:
         One summary dict per input file; a file that cannot be read gets ``{"input", "error"}`` instead.
     """
-    import json
-
     from tqdm.auto import tqdm
 
     from facemat.video import VIDEO_SUFFIXES
@@ -599,5 +597,5 @@ def predict_paths(
         except (ImageReadError, VideoError, PredictInputError) as exc:
             # One broken file in a folder should not cost the rest of the run: record it and go on.
             summaries.append({"input": str(path), "error": str(exc)})
-    (out / "predictions.json").write_text(json.dumps(summaries, indent=2) + "\n")
+    atomic_write_json(out / "predictions.json", summaries)
     return summaries

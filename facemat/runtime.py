@@ -34,7 +34,7 @@ class Runtime(Protocol):
     input_size: int
     #: The checkpoint config (``model``, ``model_kwargs``, ``input_size``, ...).
     config: dict[str, Any]
-    #: ``True`` when the network also returns ``log_scale`` (a teacher).
+    #: ``True`` when the network also returns ``log_scale`` (decided from the network, not its name).
     has_uncertainty: bool
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
@@ -49,6 +49,26 @@ def _check_batch(batch: np.ndarray, size: int) -> np.ndarray:
     return x
 
 
+def model_has_uncertainty(model: Any) -> bool:
+    """Whether a torch model returns ``log_scale``: its ``uncertainty`` flag where it declares one (FaceMat's
+    :class:`~facemat.models.MattingNet`), else the keys of one forward pass on a ``(1, 3, 64, 64)`` zero batch."""
+    flag = getattr(model, "uncertainty", None)
+    if isinstance(flag, bool):
+        return flag
+    import torch
+
+    param = next(iter(model.parameters()), None)
+    x = torch.zeros(1, 3, 64, 64, device=param.device if param is not None else "cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            out = model(x)
+    finally:
+        model.train(was_training)
+    return isinstance(out, dict) and "log_scale" in out
+
+
 class TorchRuntime:
     """Runs a ``facemat`` model with torch (CPU or CUDA), in inference mode."""
 
@@ -60,7 +80,9 @@ class TorchRuntime:
         self.device = device
         self.config = dict(config)
         self.input_size = int(config.get("input_size", 256))
-        self.has_uncertainty = str(config.get("model", "")) == "teacher"
+        # Decided by the network, never by its name: a student may carry an uncertainty head, and a teacher
+        # built without one must not report (and write) an all-black uncertainty map.
+        self.has_uncertainty = model_has_uncertainty(model)
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         x = _check_batch(batch, self.input_size)

@@ -57,6 +57,22 @@ def resolve_teacher(path: str) -> Path:
     return p
 
 
+def init_from_checkpoint(model: nn.Module, path: Path) -> tuple[int, int]:
+    """Copy every tensor of a FaceMat checkpoint whose name and shape match ``model``'s; returns
+    ``(copied, tensors in the model)``. Raises :class:`ConfigError` when the encoder is not fully covered
+    (another network: initialising from it would be silently partial)."""
+    state, _, _ = read_checkpoint(path)
+    ours = model.state_dict()
+    take = {k: v for k, v in state.items() if k in ours and ours[k].shape == v.shape}
+    encoder = [k for k in ours if k.startswith("encoder.")]
+    uncovered = [k for k in encoder if k not in take]
+    if uncovered:
+        raise ConfigError(f"init_from {path}: {len(uncovered)} encoder tensor(s) missing or of another shape, "
+                          f"first: {uncovered[0]}; it must hold the same network")
+    model.load_state_dict(take, strict=False)
+    return len(take), len(ours)
+
+
 class _Data:
     """The training batches of this rank: a fixed number of steps per epoch on every rank."""
 
@@ -143,7 +159,12 @@ def validate(model: nn.Module, val: MattingDataset, device: torch.device, batch_
     return {k: v / max(n, 1) for k, v in sums.items()}, {k: np.stack(v[:rows]) for k, v in keep.items() if v}
 
 
-def _autocast(device: torch.device, enabled: bool):
+def _autocast(device: torch.device, enabled: bool, cpu_bf16: bool = False):
+    """The autocast context and gradient scaler for a device: on CUDA bf16 (or fp16 with a scaler) when
+    ``enabled``; on CPU bf16 only when ``enabled and cpu_bf16`` (slower than fp32 on CPUs without fast bf16
+    kernels); else no autocast."""
+    if device.type == "cpu" and enabled and cpu_bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16), None
     if device.type != "cuda" or not enabled:
         return nullcontext(), None
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -170,6 +191,8 @@ def train(config: dict[str, Any], resume: str | None = None,
 
 def _train(config, info, resume, on_step) -> Path:
     device = resolve_device(config["device"], info)
+    if config["threads"]:
+        torch.set_num_threads(int(config["threads"]))
     run = Path(config["out"])
     ckpt_path = run / "checkpoints" / "last.safetensors"
     ocfg, lcfg = config["optim"], config["loss"]
@@ -177,6 +200,21 @@ def _train(config, info, resume, on_step) -> Path:
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config["seed"])
         model = create_model(config["model"], **config["model_kwargs"]).to(device)
+    resume_from = Path(resume) if resume else (ckpt_path if ckpt_path.is_file() else None)
+    if config["encoder_weights"] and resume_from is None:
+        from .models.pretrained import load_encoder_weights
+
+        loaded = load_encoder_weights(model, config["encoder_weights"])
+        config["encoder_weights_sha256"] = loaded.sha256
+        if info.is_main:
+            tqdm.write(f"encoder weights: {loaded.copied} tensors from {loaded.file} (sha256 {loaded.sha256[:12]}), "
+                       f"{loaded.unused_head} classifier-head tensors unused")
+    if config["init_from"] and resume_from is None:
+        copied, total_tensors = init_from_checkpoint(model, resolve_teacher(config["init_from"]))
+        if info.is_main:
+            tqdm.write(f"initialised {copied} of {total_tensors} tensors from {config['init_from']}")
+    memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     teacher = None
     if config["role"] == "student":
         if not config["teacher"]:
@@ -185,15 +223,15 @@ def _train(config, info, resume, on_step) -> Path:
         if not getattr(teacher, "uncertainty", False):
             raise ConfigError(f"teacher {config['teacher']} has no uncertainty head (model {tcfg['model']!r})")
         teacher.requires_grad_(False)
+        teacher = teacher.to(memory_format=memory_format)
     elif not getattr(model, "uncertainty", False) and lcfg["nll"]:
         raise ConfigError(f"role teacher with loss.nll needs a model with an uncertainty head; "
                           f"{config['model']!r} has none")
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"])
-    autocast, scaler = _autocast(device, ocfg["amp"])
+    autocast, scaler = _autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
 
     step, epoch, epoch_step = 0, 0, 0
-    resume_from = Path(resume) if resume else (ckpt_path if ckpt_path.is_file() else None)
     if resume_from is not None:
         state, _, extra = read_checkpoint(resume_from)
         model.load_state_dict(state)
@@ -247,7 +285,7 @@ def _train(config, info, resume, on_step) -> Path:
     val_every, ckpt_every = config["log"]["val_every"], config["log"]["ckpt_every"]
     while step < total:
         for batch in data.epoch(epoch, epoch_step):
-            image = batch["image"].to(device, non_blocking=True)
+            image = batch["image"].to(device, non_blocking=True).contiguous(memory_format=memory_format)
             target = batch["alpha"].to(device, non_blocking=True)
             lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
             for group in optimizer.param_groups:

@@ -88,7 +88,9 @@ class InvertedResidual(nn.Module):
         expand = make_divisible(spec.expand * width)
         cout = make_divisible(spec.out * width)
         layers: list[nn.Module] = []
-        if expand != cin:
+        #: Whether the block opens with a 1x1 expansion (else it is depthwise-separable).
+        self.expanded = expand != cin
+        if self.expanded:
             layers.append(ConvBNAct(cin, expand, 1, act=spec.act))
         layers.append(ConvBNAct(expand, expand, spec.kernel, spec.stride, groups=expand, act=spec.act))
         if spec.se:

@@ -1,4 +1,5 @@
-"""MobileNetV3-style encoders (plain torch, trained from scratch) and an optional timm backbone."""
+"""MobileNetV3-style encoders (plain torch; from scratch or from timm-layout ImageNet weights, see
+:mod:`facemat.models.pretrained`) and an optional timm backbone."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ MOBILENETV3_LARGE: tuple[BlockSpec, ...] = (
 )
 
 ARCHS = {"mobilenetv3_small": MOBILENETV3_SMALL, "mobilenetv3_large": MOBILENETV3_LARGE}
+#: Rows per stage in timm's grouping (``blocks.<stage>.<index>``), for loading its pretrained weights.
+STAGES = {"mobilenetv3_small": (1, 2, 3, 2, 3), "mobilenetv3_large": (1, 2, 3, 4, 2, 3)}
 
 
 class MobileNetV3Encoder(nn.Module):
@@ -54,6 +57,7 @@ class MobileNetV3Encoder(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown encoder arch {arch!r}; choose one of {sorted(ARCHS)}")
+        self.arch = arch
         stem = make_divisible(16 * width)
         self.stem = ConvBNAct(3, stem, 3, 2, act="hswish")
         blocks, cin = [], stem

@@ -17,6 +17,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="dataset folder or Hub repo id")
     p.add_argument("--out", help="run folder (resumes automatically when it holds a checkpoint)")
     p.add_argument("--teacher", help="student runs: teacher run folder or checkpoint")
+    p.add_argument("--encoder-weights", help="ImageNet weights in timm's layout for the MobileNetV3 encoder: "
+                   "hf-hub:<repo id> (e.g. hf-hub:timm/mobilenetv3_small_100.lamb_in1k) or a .safetensors/.pth file")
+    p.add_argument("--init-from", help="start from this FaceMat checkpoint or run folder (tensors matching by "
+                   "name and shape, e.g. a student from a teacher of the same network)")
     p.add_argument("--resume", help="checkpoint to resume from (default: RUN/checkpoints/last.safetensors)")
     p.add_argument("--max-steps", type=int)
     p.add_argument("--epochs", type=int)
@@ -25,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", type=int)
+    p.add_argument("--threads", type=int, help="torch intra-op threads (0 = one per core; 1 on a busy shared CPU)")
     p.add_argument("--input-size", type=int, help="training size in px (multiple of 32)")
     p.add_argument("--val-every", type=int, help="validate every N steps")
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")

@@ -59,3 +59,22 @@ def test_every_term_can_be_ablated():
     assert set(terms) == {"gt", "distill", "laplacian", "total"}
     assert terms["total"].item() == pytest.approx(sum(terms[k].item() for k in ("gt", "distill", "laplacian")))
     assert set(student_loss({"alpha": out["alpha"]}, t, None, cfg)) == {"gt", "laplacian", "total"}
+
+
+def test_hole_loss_counts_missing_face_inside_the_face_only():
+    from facemat.losses import hole_loss, interior_mask
+
+    target = torch.zeros(1, 1, 20, 20)
+    target[..., 5:15, 5:15] = 1.0
+    assert interior_mask(target, 1).sum() == 8 * 8
+    alpha = target.clone()
+    alpha[..., 9:11, 9:11] = 0.0  # a 2 x 2 hole in the middle of the face
+    alpha[..., 0:3, 0:3] = 1.0  # a false positive outside: not a hole
+    assert hole_loss(alpha, target, margin=1).item() == pytest.approx(4 / 64)
+    edge = target.clone()
+    edge[..., 5, 5:15] = 0.0  # a missing edge row lies outside the 1 px interior
+    assert hole_loss(edge, target, margin=1).item() == 0.0
+    assert hole_loss(alpha, torch.zeros_like(target), margin=1).item() == 0.0  # no face: nothing
+    cfg = {**DEFAULTS["loss"], "hole": 2.0, "hole_margin": 1}
+    out = {"alpha": alpha, "log_scale": torch.zeros_like(alpha)}
+    assert teacher_loss(out, target, cfg)["hole"].item() == pytest.approx(2 * 4 / 64)
