@@ -99,6 +99,7 @@ def read_egohands(src: Path) -> Iterator[Item | Skip]:
     empty where the hand is absent; entry k belongs to the k-th frame in name order). Each hand polygon is an
     item; the split follows the video."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     root = _ego_root(src)
     videos = sorted(d for d in root.iterdir() if d.is_dir())
@@ -113,7 +114,7 @@ def read_egohands(src: Path) -> Iterator[Item | Skip]:
             continue
         try:
             polys = loadmat(str(mat))["polygons"]
-        except (OSError, ValueError, KeyError, NotImplementedError) as exc:
+        except (MatReadError, OSError, ValueError, KeyError, NotImplementedError) as exc:
             yield Skip(str(mat), f"unreadable polygons.mat ({exc})")
             continue
         polys = polys.reshape(-1)

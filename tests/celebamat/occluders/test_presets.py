@@ -204,6 +204,16 @@ def test_egohands_polygons(tmp_path, hand_rgba):
     assert rep.assets[0].tags["file"] == "CARDS_TEST_A_B/frame_0000.jpg" and rep.assets[0].kind == "hand"
 
 
+def test_egohands_unreadable_annotations_are_reported(tmp_path):
+    vid = tmp_path / "_LABELLED_SAMPLES" / "CARDS_BROKEN"
+    _save(vid / "frame_0000.jpg", np.full((64, 64, 3), 120, np.uint8))
+    (vid / "polygons.mat").write_bytes(b"not a MATLAB file")
+    rep = import_preset("egohands", tmp_path, tmp_path / "out", progress=False)
+    assert rep.assets == []
+    assert [(p.endswith("polygons.mat"), r.startswith("unreadable polygons.mat")) for p, r in rep.skipped] == [
+        (True, True)]
+
+
 def test_hiu_pairs_and_missing_masks(tmp_path):
     rgb, m = _blob(seed=4)
     _save(tmp_path / "train" / "images" / "0001.png", rgb)
