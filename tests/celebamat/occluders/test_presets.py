@@ -182,10 +182,10 @@ def test_11k_hands_on_white_with_subject_splits(tmp_path, hand_rgba):
     assert "irregular" in reasons["Hand_0000002.jpg"] and "no object" in reasons["Hand_0000009.jpg"]
 
 
-def test_egohands_polygons(tmp_path, hand_rgba):
+def _ego_video(vid, hand_rgba) -> None:
+    """One EgoHands video folder: two frames, the right hand outlined in the first."""
     from scipy.io import savemat
 
-    vid = tmp_path / "_LABELLED_SAMPLES" / "CARDS_TEST_A_B"
     a = hand_rgba[..., 3]
     h, w = a.shape
     frame = np.full((h + 40, w + 40, 3), 120, np.uint8)
@@ -199,17 +199,22 @@ def test_egohands_polygons(tmp_path, hand_rgba):
         for f in ("myleft", "myright", "yourleft", "yourright"):
             polys[0, k][f] = poly if (f == "myright" and k == 0) else np.zeros((0, 0))
     savemat(str(vid / "polygons.mat"), {"polygons": polys})
+
+
+def test_egohands_polygons(tmp_path, hand_rgba):
+    _ego_video(tmp_path / "_LABELLED_SAMPLES" / "CARDS_TEST_A_B", hand_rgba)
     rep = import_preset("egohands", tmp_path, tmp_path / "out", progress=False)
     assert [a.tags["hand"] for a in rep.assets] == ["myright"]
     assert rep.assets[0].tags["file"] == "CARDS_TEST_A_B/frame_0000.jpg" and rep.assets[0].kind == "hand"
 
 
-def test_egohands_unreadable_annotations_are_reported(tmp_path):
+def test_egohands_unreadable_annotations_are_reported(tmp_path, hand_rgba):
+    _ego_video(tmp_path / "_LABELLED_SAMPLES" / "CARDS_TEST_A_B", hand_rgba)
     vid = tmp_path / "_LABELLED_SAMPLES" / "CARDS_BROKEN"
     _save(vid / "frame_0000.jpg", np.full((64, 64, 3), 120, np.uint8))
     (vid / "polygons.mat").write_bytes(b"not a MATLAB file")
     rep = import_preset("egohands", tmp_path, tmp_path / "out", progress=False)
-    assert rep.assets == []
+    assert [a.tags["file"] for a in rep.assets] == ["CARDS_TEST_A_B/frame_0000.jpg"]  # the rest is kept
     assert [(p.endswith("polygons.mat"), r.startswith("unreadable polygons.mat")) for p, r in rep.skipped] == [
         (True, True)]
 
