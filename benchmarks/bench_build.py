@@ -124,7 +124,7 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
             "occluder_alpha": {"bytes": encode_png(matte), "path": None}, "clean": {"bytes": encode_jpeg(img),
                                                                                    "path": None},
             "landmarks": lm, "occluders": [], "occluded_fraction": 0.0, "face_id": "", "identity": "",
-            "source": "", "seed": 0, "split": "train", "params": "{}",
+            "source": "", "skin_source": "annotation:celebamask-hq", "seed": 0, "split": "train", "params": "{}",
         })
         if len(rows) == rows_per_shard or i == samples - 1:
             with ShardWriter(out / f"floor-{i}.parquet", features()) as writer:  # the build's own writer
