@@ -71,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
         "amp": True,  # mixed precision on GPU; on CPU only with cpu_bf16
         "cpu_bf16": False,  # bfloat16 autocast on CPU (helps only on CPUs with fast bf16 kernels: measure)
         "channels_last": True,  # NHWC memory format for model and batches (faster convs on CPU and GPU)
+        "teacher_bf16": "auto",  # a student's frozen teacher in bf16 on CPU; auto = where the CPU has native bf16
     },
     "loss": {
         # teacher
@@ -186,6 +187,8 @@ def validate(config: dict[str, Any]) -> None:
     for key in ("gt_weighting", "distill_weighting"):
         if config["loss"][key] not in ("uncertainty", "confidence", "uniform"):
             raise ConfigError(f"loss.{key} must be uncertainty, confidence or uniform, got {config['loss'][key]!r}")
+    if not isinstance(config["optim"]["teacher_bf16"], bool) and config["optim"]["teacher_bf16"] != "auto":
+        raise ConfigError(f"optim.teacher_bf16 must be true, false or \"auto\", got {config['optim']['teacher_bf16']!r}")
     if config["optim"]["batch_size"] < 1:
         raise ConfigError(f"optim.batch_size must be >= 1, got {config['optim']['batch_size']}")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -33,6 +32,7 @@ from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distr
 from .losses import student_loss, teacher_loss
 from .metrics import image_metrics
 from .models import create_model
+from .precision import load_optimizer_state, make_optimizer, resolve_teacher_bf16, teacher_autocast, training_autocast
 from .sheet import save_sheet
 
 
@@ -159,19 +159,6 @@ def validate(model: nn.Module, val: MattingDataset, device: torch.device, batch_
     return {k: v / max(n, 1) for k, v in sums.items()}, {k: np.stack(v[:rows]) for k, v in keep.items() if v}
 
 
-def _autocast(device: torch.device, enabled: bool, cpu_bf16: bool = False):
-    """The autocast context and gradient scaler for a device: on CUDA bf16 (or fp16 with a scaler) when
-    ``enabled``; on CPU bf16 only when ``enabled and cpu_bf16`` (slower than fp32 on CPUs without fast bf16
-    kernels); else no autocast."""
-    if device.type == "cpu" and enabled and cpu_bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16), None
-    if device.type != "cuda" or not enabled:
-        return nullcontext(), None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return torch.autocast("cuda", dtype=dtype), scaler
-
-
 def train(config: dict[str, Any], resume: str | None = None,
           on_step: Callable[[int, dict[str, float]], None] | None = None) -> Path:
     """Train the model ``config`` describes; returns the run folder.
@@ -228,8 +215,11 @@ def _train(config, info, resume, on_step) -> Path:
         raise ConfigError(f"role teacher with loss.nll needs a model with an uncertainty head; "
                           f"{config['model']!r} has none")
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"])
-    autocast, scaler = _autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
+    optimizer = make_optimizer(model.parameters(), ocfg["lr"], ocfg["weight_decay"], device)
+    autocast, scaler = training_autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
+    # the resolved choice is saved with the config, so a resume on another CPU keeps the run's precision
+    ocfg["teacher_bf16"] = teacher is not None and resolve_teacher_bf16(ocfg["teacher_bf16"], device)
+    teacher_precision = teacher_autocast(ocfg["teacher_bf16"])
 
     step, epoch, epoch_step = 0, 0, 0
     if resume_from is not None:
@@ -237,7 +227,7 @@ def _train(config, info, resume, on_step) -> Path:
         model.load_state_dict(state)
         if not extra:
             raise ConfigError(f"{resume_from} holds weights only, no training state; cannot resume from it")
-        optimizer.load_state_dict(extra["optimizer"])
+        load_optimizer_state(optimizer, extra["optimizer"])
         if scaler is not None and extra.get("scaler"):
             scaler.load_state_dict(extra["scaler"])
         step, epoch, epoch_step = extra["step"], extra["epoch"], extra["epoch_step"]
@@ -293,8 +283,8 @@ def _train(config, info, resume, on_step) -> Path:
             with autocast:
                 out = model(image)
                 if teacher is not None:
-                    with torch.no_grad():
-                        t_out = teacher(image)
+                    with torch.no_grad(), teacher_precision:
+                        t_out = {k: v.float() for k, v in teacher(image).items()}
                     terms = student_loss(out, target, t_out, lcfg)
                 elif config["role"] == "student":
                     terms = student_loss(out, target, None, lcfg)

@@ -38,6 +38,8 @@ def test_teacher_student_eval_cli(tiny_dataset, tmp_path):
          "--data", str(tiny_dataset), "--out", str(s_run), "--max-steps", "8", "--val-every", "4", *FAST)
     model, config = load_model(s_run / "model.safetensors")
     assert config["model"] == "student" and config["role"] == "student"
+    # "auto" is resolved for this machine and saved, so a resume elsewhere keeps the run's teacher precision
+    assert load_config(s_run / "config.toml")["optim"]["teacher_bf16"] in (True, False)
     out = _cli("facemat.scripts.evaluate", "--checkpoint", str(s_run / "model.safetensors"), "--data",
                str(tiny_dataset), "--split", "test", "--json", str(tmp_path / "eval.json")).stdout
     assert "SAD(whole,/1e3)" in out and "MSE(unknown,x1e3)" in out and "IoU(whole,@0.5)" in out
