@@ -107,6 +107,40 @@ def shape_anchors(alpha: np.ndarray, exit_edge: str | None) -> dict[str, list[fl
     return anchors
 
 
+def fade_cut_borders(alpha: np.ndarray, frac: float = 0.08) -> np.ndarray:
+    """``alpha`` ``(h, w)`` uint8 faded to 0 over the last ``frac`` of the side along every border it touches."""
+    out = alpha.astype(np.float64)
+    h, w = alpha.shape
+    for border, n in (("top", h), ("bottom", h), ("left", w), ("right", w)):
+        line = {"top": alpha[0], "bottom": alpha[-1], "left": alpha[:, 0], "right": alpha[:, -1]}[border]
+        if not line.any():
+            continue
+        k = max(4, int(round(frac * n)))
+        ramp = np.minimum(1.0, (np.arange(n) + 0.5) / k)  # 0 at the border, 1 from k pixels in
+        if border in ("bottom", "right"):
+            ramp = ramp[::-1]
+        out *= ramp[:, None] if border in ("top", "bottom") else ramp[None, :]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+#: Where the top of an imported hair asset goes (chosen per asset from its name; mirroring swaps the sides).
+HAIR_TARGETS = ("hairline", "temple_left", "temple_right")
+
+
+def hair_top(alpha: np.ndarray) -> list[float]:
+    """The top of a hair matte ``(h, w)`` uint8: the middle of its solid pixels (alpha > 128) in its top rows
+    (the first 5 % of its solid height), in pixels ``[x, y]``."""
+    solid = alpha > 128
+    rows = np.nonzero(solid.any(1))[0]
+    if rows.size == 0:  # only faint alpha: fall back to any coverage
+        solid = alpha > 0
+        rows = np.nonzero(solid.any(1))[0]
+    y0 = int(rows[0])
+    y1 = y0 + max(1, int(0.05 * (rows[-1] - y0 + 1)))
+    xs = np.nonzero(solid[y0:y1].any(0))[0]
+    return [float(xs.mean()), float(y0)]
+
+
 _HANDS = None
 
 
@@ -135,6 +169,11 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     if rgba[..., 3].max() == 0:
         raise AssetError(f"{source}: empty alpha (every pixel transparent)")
     edge = _touching_edge(rgba[..., 3])
+    if kind == "hair" and edge is not None:
+        # A hair matte cut by its photo's frame is a head of hair, not an occluder entering the frame: its cut
+        # ends thin out like strand tips, and it hangs from the head like any other hair (below).
+        rgba = np.dstack([rgba[..., :3], fade_cut_borders(rgba[..., 3])])
+        edge = None
     rgba, _ = _crop(rgba, edge)
     rgba, _ = _limit_size(rgba, max_size)
     h, w = rgba.shape[:2]
@@ -154,6 +193,12 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
             length = float(np.linalg.norm(lm[12] - lm[0]))
             scale = {"measure": "face_height", "length": max(length, 1.0), "range": [0.8, 1.0]}
             tags["hand_landmarks"] = [[round(float(x), 2), round(float(y), 2)] for x, y in lm]
+    if kind == "hair" and edge is None:
+        # Hair falls from the head: its top goes to the hairline or a temple and it hangs down over the face
+        # (a strand centred on the face would read as a patch on the nose).
+        anchors["top"] = hair_top(rgba[..., 3])
+        targets = {"top": HAIR_TARGETS[int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % len(HAIR_TARGETS)]}
+        zones = []
     if edge is not None and (targets or kind in ("hand", "hair")):
         targets["entry"] = _EDGE_EXIT[edge]
         zones = zones if targets.keys() - {"entry"} else ["face"]
@@ -256,8 +301,7 @@ def import_pairs(kind: str, src: str | Path, out_dir: str | Path, *, subtype: st
         try:
             with Image.open(img_p) as im:
                 rgb = np.asarray(im.convert("RGB"))
-            with Image.open(a_p) as im:
-                a = np.asarray(im.convert("L"))
+            a = read_alpha_file(a_p)
             if a.shape != rgb.shape[:2]:
                 raise AssetError(f"{a_p}: alpha size {a.shape[::-1]} differs from image {rgb.shape[1::-1]}")
             rgba = np.dstack([rgb, soften_binary(a)])
@@ -267,6 +311,30 @@ def import_pairs(kind: str, src: str | Path, out_dir: str | Path, *, subtype: st
         except (AssetError, OSError) as exc:
             skipped.append((str(img_p), str(exc)))
     return assets, skipped
+
+
+def read_alpha_file(path: str | Path) -> np.ndarray:
+    """An alpha matte or mask file as ``(h, w)`` uint8, 255 = opaque.
+
+    Grey images are read as they are, a mask of 0 and 1 is stretched to 0 and 255 (label masks often store
+    the class as 1); a colour image whose channels differ is a label map (say red = hair, blue = face), not an
+    alpha, and raises :class:`AssetError` naming its colours rather than becoming a faint matte.
+    """
+    with Image.open(path) as im:
+        if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+            rgb = np.asarray(im.convert("RGB"))
+            if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])):
+                colours = np.unique(rgb.reshape(-1, 3), axis=0)
+                shown = ", ".join(str(tuple(int(v) for v in c)) for c in colours[:6])
+                raise AssetError(f"{path}: a colour label image ({len(colours)} colours: {shown}"
+                                 f"{', ...' if len(colours) > 6 else ''}), not an alpha matte; write the class "
+                                 f"you want as a one-channel mask (255 = occluder) and import that")
+            a = np.ascontiguousarray(rgb[..., 0])
+        else:
+            a = np.asarray(im.convert("L"))
+    if a.max(initial=0) == 1:
+        a = a * np.uint8(255)
+    return a
 
 
 def u2net_model_path(model: str = "u2netp") -> Path | None:

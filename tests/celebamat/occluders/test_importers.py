@@ -74,6 +74,41 @@ def test_import_pairs_suffix_convention(tmp_path):
         import_pairs("hair", tmp_path / "out", tmp_path / "o2")
 
 
+def test_import_pairs_reads_label_masks_right(tmp_path):
+    """A 0/1 mask is a full-strength mask; a colour label map is refused by name, never read as a faint alpha."""
+    for d in ("images", "masks"):
+        (tmp_path / "src" / d).mkdir(parents=True)
+    rgba = _ellipse_rgba()
+    solid = rgba[..., 3] > 127
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "src" / "images" / "ones.jpg")
+    Image.fromarray(solid.astype(np.uint8)).save(tmp_path / "src" / "masks" / "ones.png")  # values 0 and 1
+    labels = np.zeros((*solid.shape, 3), np.uint8)
+    labels[solid] = (255, 0, 0)  # red = hair, blue = face: what segmentation models write
+    labels[:10] = (0, 0, 255)
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "src" / "images" / "labels.jpg")
+    Image.fromarray(labels).save(tmp_path / "src" / "masks" / "labels.png")
+    assets, skipped = import_pairs("hair", tmp_path / "src", tmp_path / "out", split="test")
+    assert [a.tags["original"] for a in assets] == ["ones.jpg"]
+    alpha = assets[0].rgba()[..., 3]
+    assert alpha.max() == 255 and (alpha == 255).sum() > 0.8 * solid.sum()
+    assert len(skipped) == 1 and skipped[0][0].endswith("labels.jpg")
+    assert "colour label image (3 colours: (0, 0, 0), (0, 0, 255), (255, 0, 0))" in skipped[0][1]
+
+
+def test_imported_hair_hangs_from_the_head(tmp_path):
+    """Hair without a border to enter from is hung by its top from the hairline or a temple, not centred."""
+    src = tmp_path / "src"
+    src.mkdir()
+    lock = np.zeros((200, 80), np.uint8)
+    cv2.ellipse(lock, (40, 100), (25, 90), 0, 0, 360, 255, -1, cv2.LINE_AA)
+    Image.fromarray(np.dstack([np.full((200, 80, 3), 60, np.uint8), lock])).save(src / "lock.png")
+    (hair,), _ = import_rgba_folder("hair", src, tmp_path / "out")
+    x, y = hair.anchors["top"]
+    assert abs(x - hair.size[0] / 2) < 3 and y < 0.05 * hair.size[1]  # the top middle of the lock
+    assert hair.zones == () and list(hair.targets) == ["top"]
+    assert hair.targets["top"] in ("hairline", "temple_left", "temple_right")
+
+
 def _object_photo(seed: int) -> np.ndarray:
     """A product-style photo: a shaded red mug-like object on a light, slightly graded backdrop."""
     rng = np.random.default_rng(seed)
@@ -138,3 +173,20 @@ def test_cli_import_validate_sheet(tmp_path, capsys):
         _cli(["occluders", "import", "texture", str(tmp_path / "empty"), "--out", str(tmp_path / "l2")])
     with pytest.raises(AssetError, match="not a folder"):
         _cli(["occluders", "import", "texture", str(tmp_path / "missing"), "--out", str(tmp_path / "l2")])
+
+
+def test_imported_hair_cut_by_its_photo_thins_out_instead_of_entering(tmp_path):
+    """A head of hair cut by the photo's bottom and side is not an occluder entering the frame: no exit edge,
+    cut ends faded to nothing, hung from the head."""
+    src = tmp_path / "src"
+    src.mkdir()
+    hair = np.zeros((160, 120), np.uint8)
+    cv2.ellipse(hair, (60, 110), (70, 90), 0, 0, 360, 255, -1)  # runs off the bottom and both sides
+    Image.fromarray(np.dstack([np.full((160, 120, 3), 50, np.uint8), hair])).save(src / "head.png")
+    (asset,), _ = import_rgba_folder("hair", src, tmp_path / "out")
+    assert asset.exit_edge is None and list(asset.targets) == ["top"]
+    a = asset.rgba()[..., 3]
+    rows, cols = np.nonzero(a.any(1))[0], np.nonzero(a.any(0))[0]
+    # where the photo cut the hair, it now fades: its outermost row and columns are faint, not cut at 255
+    assert a[rows[-1]].max() < 64 and a[:, cols[0]].max() < 64 and a[:, cols[-1]].max() < 64
+    assert a[a.shape[0] // 2, a.shape[1] // 2] == 255  # full strength inside
