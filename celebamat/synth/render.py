@@ -32,6 +32,7 @@ import numpy as np
 from celebamat.faces.record import FaceRecord
 from celebamat.landmarks import face_anchors, face_frame
 from celebamat.synth import camera, hair_colour, lighting, realism, skin_texture
+from celebamat.synth.face_memo import face_memo
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import compose
 
@@ -209,12 +210,13 @@ def _opaque_lab_median(asset: Any) -> np.ndarray | None:
 
 
 class _FaceReadings:
-    """What the occluders of one sample read from the face photo, each computed on first use (pure functions of
-    the face: its skin colour, white balance, hair colour and skin detail)."""
+    """What the occluders of a sample read from the face photo, each computed on first use and kept with the face
+    (pure functions of it: its skin colour, white balance, hair colour and skin detail), so composites that share
+    a face read it once. ``clean`` is the face image as float32 in [0, 1]."""
 
     def __init__(self, face: FaceRecord, clean: np.ndarray) -> None:
         self.face, self.clean = face, clean
-        self._cache: dict[str, Any] = {}
+        self._cache = face_memo(face)
 
     def _get(self, name: str, compute: Callable[[], Any]) -> Any:
         if name not in self._cache:

@@ -10,6 +10,7 @@ from celebamat.faces.record import FaceRecord
 from celebamat.landmarks import EXIT_DIRECTIONS, face_anchors, face_frame
 from celebamat.synth import camera, lighting
 from celebamat.synth.config import NEAR_SUBTYPES, Chance, SynthConfig
+from celebamat.synth.face_memo import face_memo
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import place_asset
 
@@ -23,11 +24,17 @@ SHADE_RADIUS = {"hand": 0.09, "hair": 0.0, "accessory": 0.14, "translucent": 0.0
 
 
 def _photo_estimates(face: FaceRecord, frame: Any) -> tuple[tuple[float, float, float, float], float, float]:
-    """What the realism step reads from the face photo: its light, its edge blur (px) and its grain (levels)."""
-    light = lighting.fit_face_light(face.image, face.skin, frame.center, frame.face_width, frame.face_height,
-                                    frame.roll)
-    blur = camera.edge_blur_sigma(face.image, camera.eye_box(face.landmarks, face.size))
-    return light, blur, camera.grain_sigma(face.image, face.skin, camera.cheek_box(face.landmarks, face.size))
+    """What the realism step reads from the face photo: its light, its edge blur (px) and its grain (levels).
+
+    A pure function of the face (``frame`` comes from its landmarks): read once per face object."""
+    memo = face_memo(face)
+    if "photo_estimates" not in memo:
+        light = lighting.fit_face_light(face.image, face.skin, frame.center, frame.face_width, frame.face_height,
+                                        frame.roll)
+        blur = camera.edge_blur_sigma(face.image, camera.eye_box(face.landmarks, face.size))
+        grain = camera.grain_sigma(face.image, face.skin, camera.cheek_box(face.landmarks, face.size))
+        memo["photo_estimates"] = (light, blur, grain)
+    return memo["photo_estimates"]
 
 
 def sample_seed(root_seed: int, index: int) -> int:

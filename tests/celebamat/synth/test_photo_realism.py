@@ -152,3 +152,26 @@ def test_same_params_same_bytes_with_every_photo_step(synth_faces, tiny_library)
     a, b = render(face, assets, p), render(face, assets, q)
     assert a.image.tobytes() == b.image.tobytes() and a.alpha.tobytes() == b.alpha.tobytes()
     assert all(isinstance(v, float) and round(v, 6) == v for v in p.light)
+
+
+def test_photo_estimates_are_read_once_per_face(synth_faces, tiny_library, monkeypatch):
+    calls = []
+    fit = lighting.fit_face_light
+    monkeypatch.setattr(lighting, "fit_face_light", lambda *a, **k: calls.append(1) or fit(*a, **k))
+    face = replace(synth_faces[0])  # a face object no earlier test has read
+    first = [_hand_sample(face, tiny_library, i)[0] for i in range(3)]
+    assert len(calls) == 1
+    # a copy is another face object (it may hold other pixels): read again, same params
+    again = _hand_sample(replace(face), tiny_library, 0)[0]
+    assert len(calls) == 2 and again == first[0]
+
+
+def test_readings_kept_with_a_face_never_change_a_render(synth_faces, tiny_library):
+    """Composites sharing a face read its photo once; the rows must not depend on which came first."""
+    face = replace(synth_faces[1])
+    samples = [_hand_sample(face, tiny_library, i) for i in range(4)]
+    first = [render(face, assets, p) for p, assets in samples]  # fills the face's memo, then reuses it
+    for (p, assets), shared in zip(samples, first):
+        alone = render(replace(face), assets, p)  # a face object with an empty memo
+        np.testing.assert_array_equal(shared.image, alone.image)
+        np.testing.assert_array_equal(shared.alpha, alone.alpha)
