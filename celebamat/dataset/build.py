@@ -352,8 +352,8 @@ def _clean_stale(out: Path, tasks: list[ShardTask]) -> None:
             p.unlink()
 
 
-def check_occluder_pools(recipe: Recipe, library: Any) -> list[str]:
-    """Check that every split the recipe builds can draw the occluder kinds it asks for.
+def check_occluder_pools(recipe: Recipe, library: Any, splits: tuple[str, ...] | None = None) -> list[str]:
+    """Check that every split the recipe builds (or each of ``splits``) can draw the occluder kinds it asks for.
 
     Each split draws from one asset split of the library (``occluders.test_asset_splits``). A kind without
     assets there is left out of that split's draws; when no requested kind has any, the split's rows would all
@@ -367,8 +367,8 @@ def check_occluder_pools(recipe: Recipe, library: Any) -> list[str]:
         return []
     wanted = [k for k, w in occ.kinds.items() if w > 0]
     warnings = []
-    for split in SPLITS:
-        if recipe.splits.counts.get(split, 0) == 0:  # None is "the rest": built
+    for split in splits or SPLITS:
+        if splits is None and recipe.splits.counts.get(split, 0) == 0:  # None is "the rest": built
             continue
         assets = asset_split_for(split, recipe.synth)
         missing = [k for k in wanted if not library.by_kind(k, assets)]

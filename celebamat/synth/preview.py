@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from celebamat.dataset.recipe import Recipe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,15 @@ def preview_samples(recipe: Recipe, *, split: str = "train", skipped: list[str] 
     Faces the source refuses are skipped (their messages appended to ``skipped``); the generator ends when
     every face was refused.
     """
+    from celebamat.dataset.build import check_occluder_pools
     from celebamat.dataset.shards import library_for, load_face, source_for
     from celebamat.errors import CelebAMatError, FaceSkipped
     from celebamat.synth.render import render
     from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
     source, library = source_for(recipe), library_for(recipe)
+    for warning in check_occluder_pools(recipe, library, splits=(split,)):
+        log.warning("%s", warning)
     keys = source.keys()
     if not keys:
         raise CelebAMatError(f"face source {recipe.faces.source!r} has no faces")

@@ -61,3 +61,15 @@ def test_clean_only_recipes_need_no_occluders(tmp_path):
     hand, _ = _hand_and_hair()
     folder = _library_of(tmp_path, {hand: "train"})
     assert check_occluder_pools(_recipe(folder, {"hand": 1.0}, count=(1.0,)), load_library([folder])) == []
+
+
+def test_a_preview_of_such_a_split_is_refused_too(tmp_path):
+    from celebamat.synth.preview import preview_recipe
+
+    hand, _ = _hand_and_hair()
+    folder = _library_of(tmp_path, {hand: "train"})
+    with pytest.raises(CelebAMatError, match="split 'test'"):
+        preview_recipe(_recipe(folder, {"hand": 1.0}), tmp_path / "p.png", n=2, split="test")
+    assert not (tmp_path / "p.png").exists()
+    path, _ = preview_recipe(_recipe(folder, {"hand": 1.0}), tmp_path / "p.png", n=2, split="train")
+    assert path.is_file()
