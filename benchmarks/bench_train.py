@@ -106,7 +106,8 @@ def main() -> None:
 
     teacher_bf16 = {"auto": "auto", "on": True, "off": False}[args.teacher_bf16]
     result = {"torch_threads": torch.get_num_threads(), "batch": args.batch, "channels_last": args.channels_last,
-              "bf16": args.bf16, "teacher_bf16": resolve_teacher_bf16(teacher_bf16, torch.device("cpu")), "load_average": os.getloadavg()[0], "train_images_per_s": {}}
+              "bf16": args.bf16, "teacher_bf16": resolve_teacher_bf16(teacher_bf16, torch.device("cpu")),
+              "load_average": os.getloadavg()[0], "train_images_per_s": {}}
     for role in args.roles:
         for size in args.sizes:
             result["train_images_per_s"][f"{role}@{size}"] = round(

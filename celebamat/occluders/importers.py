@@ -29,9 +29,13 @@ _LAYERS = {"hand": 40, "hair": 10, "accessory": 35, "translucent": 20, "texture"
 _EDGE_EXIT = {"bottom": "exit_down", "top": "exit_up", "left": "exit_left", "right": "exit_right"}
 
 
+def _name_hash(name: str) -> int:
+    """A 32-bit number fixed by a file name: per-asset choices that stay the same across runs and machines."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+
+
 def _stable_split(name: str, test_fraction: float) -> str:
-    h = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < test_fraction else "train"
+    return "test" if _name_hash(name) / 0xFFFFFFFF < test_fraction else "train"
 
 
 def soften_binary(alpha: np.ndarray, sigma: float = 1.0) -> np.ndarray:
@@ -197,7 +201,7 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
         # Hair falls from the head: its top goes to the hairline or a temple and it hangs down over the face
         # (a strand centred on the face would read as a patch on the nose).
         anchors["top"] = hair_top(rgba[..., 3])
-        targets = {"top": HAIR_TARGETS[int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % len(HAIR_TARGETS)]}
+        targets = {"top": HAIR_TARGETS[_name_hash(name) % len(HAIR_TARGETS)]}
         zones = []
     if edge is not None and (targets or kind in ("hand", "hair")):
         targets["entry"] = _EDGE_EXIT[edge]
