@@ -311,12 +311,16 @@ def render_layers(
         if op.hair_colour > 0 and face_data.hair_lab is not None:
             rgb = realism.albedo_transfer(rgb, a, face_data.hair_lab, op.hair_colour,
                                           source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
-        if op.light_match > 0:
+        if op.light_match > 0 and not (op.kind == "hand" and op.tone_transfer > 0):
+            # (A hand given the face's skin colour already has the scene's light: matching it again would
+            # darken every hand in a dark photo below the face it lies on.)
             gains, lum = face_data.scene_light
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
         before_blur = None
         detail = face_data.skin_detail if op.skin_detail > 0 else None
-        exposure = op.tone_transfer if op.kind == "hand" else 0.0
+        # Half the face's local exposure: the other half of its darkening on a cheek is the cheek turning away
+        # from the light, which the fitted light applies to the hand's own normals (shade_occluder).
+        exposure = 0.5 * op.tone_transfer if op.kind == "hand" else 0.0
         if (op.shade > 0 and op.shade_radius > 0) or detail is not None or exposure > 0:
             def before_blur(rgba: np.ndarray, box: Box, op: OccluderParams = op,
                             detail: np.ndarray | None = detail, exposure: float = exposure) -> np.ndarray:

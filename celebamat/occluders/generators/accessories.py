@@ -7,9 +7,10 @@ import math
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, env_reflection, fbm, height_from_mask, lambert, normals,
-                                      poly_mask, soft, specular, stroke_mask)
+from celebamat.occluders.draw import (Canvas, bezier, fbm, height_from_mask, lambert, normals, poly_mask, soft,
+                                      specular, stroke_mask)
 from celebamat.occluders.generators.hands import _capsule
+from celebamat.occluders.materials import glossy, mesh_ball
 
 _LIGHT = (-0.4, -0.6, 0.8)
 
@@ -35,12 +36,8 @@ def _shade_mask(cv: Canvas, m: np.ndarray, col, radius: float, amb=0.5, spec=0.0
 
 def _glossy(base: np.ndarray, n: np.ndarray, reflect: float, amb: float = 0.5, power: float = 60.0,
             spec: float = 0.6) -> np.ndarray:
-    """Colour ``(H, W, 3)`` of a glossy material: diffuse ``base`` plus ``reflect`` of the environment (with a
-    Fresnel rise at grazing angles) plus a sharp highlight."""
-    fres = reflect + (1.0 - reflect) * (1.0 - np.clip(n[..., 2], 0, 1)) ** 5
-    diffuse = np.asarray(base, np.float64) * lambert(n, _LIGHT, amb)[..., None]
-    c = diffuse * (1 - fres[..., None]) + (env_reflection(n) * fres)[..., None]
-    return np.clip(c + spec * specular(n, _LIGHT, power)[..., None], 0, 1)
+    """:func:`celebamat.occluders.materials.glossy` under the accessories' light."""
+    return glossy(base, n, _LIGHT, reflect, amb, power, spec)
 
 
 def _stick(cv: Canvas, a, b, r0, r1, col, amb=0.45, spec=0.3):
@@ -233,22 +230,10 @@ def held(rng, index, subtype):
         if res is not None:
             (y0, y1, x0, x1), cov, n, _ = res
             cv.over(_glossy(np.array([0.45, 0.45, 0.47]), n, 0.6, 0.5, 40, 0.6), cov, y0, x0)
-        m = np.zeros(shape, np.float64)
         r = 34.0 + rng.uniform(-2, 2)
-        cv2.circle(m, (int(head[0] * s), int(head[1] * s)), int(r * s), 1.0, -1, cv2.LINE_AA)
-        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
-        u, v = (xx - head[0]) / r, (yy - head[1]) / r
-        nz = np.sqrt(np.clip(1 - u * u - v * v, 0, 1))
-        n = np.stack([u, v, nz], -1)
-        # Mesh: two diagonal families of wires on the sphere, wrapped by the sphere's curvature.
         pitch = rng.uniform(4.0, 5.5)  # coarse enough to survive the scale it is placed at
-        wu, wv = np.arcsin(np.clip(u, -1, 1)) * r, np.arcsin(np.clip(v, -1, 1)) * r
-        wire = np.maximum(np.abs(np.sin((wu + wv) * math.pi / pitch)), np.abs(np.sin((wu - wv) * math.pi / pitch)))
-        wire = np.clip((wire - 0.25) / 0.45, 0, 1)
-        metal = _glossy(np.array([0.55, 0.55, 0.57]), n, 0.55, 0.45, 30, 0.5)
-        foam = np.array([0.04, 0.04, 0.05]) * lambert(n, _LIGHT, 0.5)[..., None]
-        c = foam * (1 - wire[..., None] * 0.9) + metal * wire[..., None] * 0.9
-        cv.over(np.clip(c, 0, 1), m)
+        m, c = mesh_ball(shape, np.array(head) * s, r * s, pitch * s, _LIGHT)
+        cv.over(c, m)
         anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
         targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
         # A vocal microphone's grille is about a quarter of a face's height across.

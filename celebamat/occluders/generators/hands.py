@@ -1,8 +1,10 @@
 """Procedural hands from a 21-joint skeleton (mediapipe hand topology), forearm leaving the bottom border.
 
 Geometry is built in *hand units* (wrist to middle fingertip = 1, origin at the wrist, y up), posed with
-per-joint flexion (3D, orthographic projection), then drawn at 3x supersampling: each phalanx is a tapered
-capsule shaded as a cylinder, the palm a rounded slab, with contact shadows, creases, nails and palm lines.
+per-joint flexion (3D, orthographic projection), then drawn at 3x supersampling as **one skin surface**
+(:mod:`celebamat.occluders.surface`): forearm, palm, thenar and every phalanx only contribute heights, merged
+with smooth joins where they belong together (finger bases into the palm, the palm into the wrist) and shaded
+once, with occlusion in the valleys, warm shadows and faint creases, knuckles and nails as relief and tint.
 Joint indices: 0 wrist; thumb 1-4 (CMC, MCP, IP, tip); index 5-8; middle 9-12; ring 13-16; pinky 17-20.
 """
 
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, env_reflection, fbm, height_from_mask, lambert, normals,
-                                      poly_mask, soft, soft_coarse, specular, srgb, stroke_mask)
+from celebamat.occluders.draw import (Canvas, bezier, fbm, normals, poly_mask, soft, soft_coarse, specular, srgb,
+                                      stroke_mask)
+from celebamat.occluders.materials import glossy, mesh_ball
+from celebamat.occluders.surface import Surface, shade_skin
 
 #: Skin tones, light to dark (sRGB 0-255), with the palm tint each blends toward.
 SKIN_TONES = {
@@ -29,13 +33,16 @@ SKIN_TONES = {
 # Mostly frontal: the direction of the light is the photo's, given at compositing time (celebamat.synth.lighting);
 # the asset carries the form shading of a soft frontal light only.
 _LIGHT = (-0.18, -0.3, 0.94)  # x right, y down, z to viewer
+# Part labels on a hand surface: the forearm, the palm, one per phalanx, and what the hand holds.
+_ARM, _PALM_ID, _FIRST_SEG, _OBJECT = 1, 2, 3, 90
 
-# name: (MCP x, MCP y, finger length, base radius, tip radius, base angle deg)
+# name: (MCP x, MCP y, finger length, base radius, tip radius, base angle deg). A real palm is about 0.45 hand
+# lengths wide, so the four fingers stand side by side on it, the middle one longest and widest.
 _FINGERS = {
-    "index": (0.135, 0.470, 0.465, 0.046, 0.037, 7.0),
-    "middle": (0.045, 0.485, 0.515, 0.048, 0.038, 0.0),
-    "ring": (-0.045, 0.465, 0.485, 0.045, 0.036, -6.0),
-    "pinky": (-0.128, 0.420, 0.380, 0.039, 0.031, -14.0),
+    "index": (0.150, 0.465, 0.440, 0.050, 0.040, 6.0),
+    "middle": (0.052, 0.482, 0.490, 0.052, 0.041, 0.0),
+    "ring": (-0.046, 0.466, 0.460, 0.049, 0.039, -5.0),
+    "pinky": (-0.138, 0.425, 0.360, 0.042, 0.034, -12.0),
 }
 _PHALANX = (0.46, 0.30, 0.24)
 
@@ -53,8 +60,8 @@ POSES = {
               "pinky": (0, (92, 104, 66)), "thumb": (22, (42, 38, 25)), "spread": 0.4},
     "peace": {"index": (9, (4, 6, 4)), "middle": (-7, (4, 6, 4)), "ring": (0, (90, 102, 64)),
               "pinky": (0, (92, 104, 66)), "thumb": (20, (45, 40, 25)), "spread": 0.8},
-    "grip": {"index": (0, (45, 62, 40)), "middle": (0, (48, 64, 40)), "ring": (0, (50, 66, 42)),
-             "pinky": (0, (52, 68, 44)), "thumb": (70, (25, 20, 10)), "spread": 0.4},
+    "grip": {"index": (0, (55, 75, 45)), "middle": (0, (58, 78, 45)), "ring": (0, (60, 80, 46)),
+             "pinky": (0, (62, 82, 48)), "thumb": (35, (35, 30, 20)), "spread": 0.4},
 }
 
 #: subtype -> (pose, preferred views, wrist bend range deg, target anchor, face targets, scale range)
@@ -79,6 +86,8 @@ class _Seg:
     finger: str
     index: int  # phalanx index 0..2 (thumb: 0 metacarpal .. 2 distal)
     phi: float = 0.0  # cumulative flexion (rad): past 90 deg the finger shows its back side
+    z0: float = 0.0  # depth (towards the viewer) at p0 and p1
+    z1: float = 0.0
 
 
 def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarray, list[_Seg], np.ndarray]:
@@ -91,6 +100,10 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
     for fi, (name, (mx, my, length, rb, rt, ang)) in enumerate(_FINGERS.items()):
         extra, flex = pose[name]
         flex = np.asarray(flex, float) + rng.normal(0, 4, 3)
+        if view == "back" and flex[0] > 75:
+            # Seen from behind, a curled finger's first phalanx slopes down out of sight behind its knuckle
+            # (a fist's fingers tuck under); less than 90 degrees would lift its far joint over the knuckles.
+            flex[0] = max(flex[0], 96.0)
         a = math.radians(ang * spread + extra + rng.normal(0, 1.5))
         base = 5 + 4 * fi
         p = np.array([mx, my])
@@ -98,14 +111,15 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         joints[base], depth[base] = p, z
         phi = 0.0
         # Tapering towards a slimmer, flatter fingertip (a round tip reads as a sausage).
-        radii = np.array([rb, 0.5 * (rb + rt), rt, 0.8 * rt])
+        radii = np.array([rb, 0.5 * (rb + rt), rt, 0.85 * rt])
         for k in range(3):
             phi += math.radians(max(flex[k], -5))
             seg_len = length * _PHALANX[k]
             d = np.array([math.sin(a) * math.cos(phi), math.cos(a) * math.cos(phi)])
             q = p + seg_len * d
             zq = z + s * seg_len * math.sin(phi)
-            segs.append(_Seg(p.copy(), q.copy(), radii[k] * 1.08, radii[k + 1] * 1.08, (z + zq) / 2, name, k, phi))
+            segs.append(_Seg(p.copy(), q.copy(), radii[k] * 1.08, radii[k + 1] * 1.08, (z + zq) / 2, name, k, phi,
+                             z, zq))
             p, z = q, zq
             joints[base + 1 + k], depth[base + 1 + k] = p, z
     t_ang, t_flex = pose["thumb"]
@@ -120,7 +134,8 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         d = np.array([math.sin(a + bend) * math.cos(phi * 0.6), math.cos(a + bend) * math.cos(phi * 0.6)])
         q = p + seg_len * d
         zq = z + s * seg_len * math.sin(phi * 0.6) + 0.01
-        segs.append(_Seg(p.copy(), q.copy(), r0, r1, (z + zq) / 2 + (0.04 if k else 0.0), "thumb", k))
+        lift = 0.04 if k else 0.0
+        segs.append(_Seg(p.copy(), q.copy(), r0, r1, (z + zq) / 2 + lift, "thumb", k, 0.0, z + lift, zq + lift))
         p, z = q, zq
         joints[2 + k], depth[2 + k] = p, z
     return joints, segs, depth
@@ -151,271 +166,397 @@ def _capsule(shape: tuple[int, int], p0: np.ndarray, p1: np.ndarray, r0: float, 
     return (y0, y1, x0, x1), cov.astype(np.float64), n.astype(np.float64), t
 
 
+#: Palm outline (hand units, right hand seen from its back, before the wrist bend): wrist at the bottom, the
+#: knuckle line at the top, the thumb's side at +x.
+_PALM = np.array([[-0.125, 0.0], [-0.175, 0.12], [-0.20, 0.28], [-0.185, 0.40], [-0.11, 0.455], [0.0, 0.48],
+                  [0.10, 0.478], [0.19, 0.46], [0.215, 0.36], [0.19, 0.20], [0.14, 0.05], [0.115, 0.0]])
+_FOREARM_LEN = 0.42
+_SS = 3  # supersampling
+
+
+def _rounded(poly: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Chaikin corner cutting: a smooth closed outline through the corners' neighbourhood."""
+    for _ in range(rounds):
+        q = np.roll(poly, -1, axis=0)
+        poly = np.stack([0.75 * poly + 0.25 * q, 0.25 * poly + 0.75 * q], 1).reshape(-1, 2)
+    return poly
+
+
+@dataclass
+class _Frame:
+    """Hand units to supersampled grid px: wrist bend ``R``, mirror, then scale ``S`` (y down)."""
+
+    R: np.ndarray
+    mirror: bool
+    xmin: float
+    ymax: float
+    S: float
+
+    def tf(self, p: np.ndarray) -> np.ndarray:
+        q = np.asarray(p, np.float64) @ self.R.T
+        return q * np.array([-1.0 if self.mirror else 1.0, 1.0])
+
+    def px(self, p: np.ndarray) -> np.ndarray:
+        """Hand units (already bent) to grid px, ``(n, 2)``."""
+        p = np.atleast_2d(p)
+        return np.stack([(p[:, 0] - self.xmin) * self.S, (self.ymax - p[:, 1]) * self.S], -1)
+
+    def grid(self, p: np.ndarray) -> np.ndarray:
+        """Unbent hand units to grid px, one point ``(2,)``."""
+        return self.px(self.tf(p))[0]
+
+
+def _box(shape: tuple[int, int], lo: np.ndarray, hi: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
+    H, W = shape
+    x0, x1 = int(max(0, lo[0] - pad)), int(min(W, hi[0] + pad + 1))
+    y0, y1 = int(max(0, lo[1] - pad)), int(min(H, hi[1] + pad + 1))
+    return (y0, y1, x0, x1) if x1 > x0 and y1 > y0 else None
+
+
+def _capsule_part(shape: tuple[int, int], a: np.ndarray, b: np.ndarray, r0: float, r1: float, z0: float,
+                  z1: float, flat: float, waist: float = 0.0):
+    """A tapered 3-D capsule from ``a`` (depth ``z0``) to ``b`` (depth ``z1``), grid px, seen from the front,
+    its cross-section squashed in depth by ``flat``. Each pixel sees the capsule's frontmost point along its
+    line of sight (a finger pointing away from the viewer shows its near end, not its far one): for the sphere
+    swept along the axis that point lies a distance ``-dz R / sqrt(L^2 + dz^2)`` along the axis from the
+    pixel's foot on it (``R`` the sphere's radius left in that cross-section). Returns ``(box, cov, height,
+    normal, t)`` on its window (``t`` the axis parameter seen), or None when it is off the grid. ``waist``
+    narrows the middle by that fraction (a phalanx is slimmer between its joints)."""
+    box = _box(shape, np.minimum(a, b), np.maximum(a, b), max(r0, r1) + 2)
+    if box is None:
+        return None
+    y0, y1, x0, x1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    d = b - a
+    L = math.sqrt(float(d @ d)) + 1e-9
+    u = d / L
+    dz = z1 - z0
+    ex, ey = xx - a[0], yy - a[1]
+    along = ex * u[0] + ey * u[1]
+    across2 = np.maximum(ex * ex + ey * ey - along * along, 0.0)
+    tp = np.clip(along / L, 0, 1)
+    r = (r0 + (r1 - r0) * tp) * (1.0 - waist * 4.0 * tp * (1.0 - tp))
+    rest = np.sqrt(np.maximum(r * r - across2, 0.0))
+    t = np.clip((along + dz * rest / math.sqrt(L * L + dz * dz)) / L, 0.0, 1.0)
+    if waist:
+        r = (r0 + (r1 - r0) * t) * (1.0 - waist * 4.0 * t * (1.0 - t))
+    qx, qy = ex - t * d[0], ey - t * d[1]
+    dist2 = qx * qx + qy * qy
+    cov = np.clip(r - np.sqrt(dist2) + 0.5, 0, 1)
+    depth = np.sqrt(np.maximum(r * r - dist2, (0.08 * r) ** 2))
+    height = z0 + t * dz + flat * depth
+    n = np.stack([flat * qx / depth, flat * qy / depth, np.ones_like(t)], -1)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    return box, cov, height, n, t
+
+
+def _bump(height: np.ndarray, centre: np.ndarray, radius: float, amount: float) -> None:
+    """Add a Gaussian bump (or dent, ``amount`` < 0) of ``radius`` grid px at ``centre`` to ``height``."""
+    box = _box(height.shape, centre, centre, 3 * radius)
+    if box is None:
+        return
+    y0, y1, x0, x1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    r2 = ((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (radius * radius)
+    height[y0:y1, x0:x1] += amount * np.clip(1.0 - r2 / 9.0, 0.0, 1.0) ** 4  # smooth, compact support
+
+
+def _palm_part(shape: tuple[int, int], fr: _Frame, view: str, joints: np.ndarray):
+    """The palm (or the back of the hand) as a rounded slab with the thenar and hypothenar pads or the knuckles
+    of the back. Returns ``(box, cov, height, normal)`` on the whole grid."""
+    S = fr.S
+    cov = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in _rounded(_PALM)])))
+    cov = np.clip((soft(cov, 0.006 * S) - 0.5) * 3 + 0.5, 0, 1)
+    inside = (cov > 0.5).astype(np.uint8)
+    d = cv2.distanceTransform(inside, cv2.DIST_L2, 5).astype(np.float64)
+    edge, thick = 0.10 * S, 0.055 * S
+    e = np.minimum(d / edge, 1.0)
+    height = thick * np.sqrt(np.clip(1.0 - (1.0 - e) ** 2, 0.0, 1.0))
+    bumps = np.zeros(shape, np.float64)
+    if view == "palm":
+        _bump(bumps, fr.grid(np.array([0.10, 0.15])), 0.07 * S, 0.035 * S)  # thenar: the thumb's ball
+        _bump(bumps, fr.grid(np.array([-0.12, 0.18])), 0.06 * S, 0.015 * S)  # hypothenar
+        _bump(bumps, fr.grid(np.array([0.0, 0.29])), 0.07 * S, -0.012 * S)  # the hollow of the palm
+        for j in (5, 9, 13, 17):  # pads under the finger bases
+            _bump(bumps, fr.grid(joints[j] + np.array([0.0, -0.04])), 0.035 * S, 0.008 * S)
+    else:
+        _bump(bumps, fr.grid(np.array([0.11, 0.14])), 0.06 * S, 0.015 * S)  # the thumb's muscle, seen from behind
+        for j in (5, 9, 13, 17):  # knuckles
+            _bump(bumps, fr.grid(joints[j] + np.array([0.0, -0.015])), 0.028 * S, 0.014 * S)
+    height += bumps * e
+    n = normals(height, 0.004 * S)
+    return (0, shape[0], 0, shape[1]), cov, height, n
+
+
+def _hand_surface(shape: tuple[int, int], fr: _Frame, view: str, joints: np.ndarray,
+                  segs: list[tuple[int, _Seg, np.ndarray, np.ndarray]]) -> Surface:
+    """Forearm, palm and phalanges (``(label, seg, a, b)``, drawn in the given order) merged into one surface."""
+    S = fr.S
+    surf = Surface(shape)
+    wrist = fr.grid(np.array([0.0, 0.03]))
+    far = wrist + np.array([0.0, 1.0]) * (_FOREARM_LEN + fr.ymax + 1.0) * S
+    part = _capsule_part(shape, wrist, far, 0.135 * S, 0.19 * S, -0.03 * S, -0.03 * S, 0.55)
+    if part is not None:
+        box, cov, h, n, t = part
+        surf.add(_ARM, box, cov, h, n, t)
+    box, cov, h, n = _palm_part(shape, fr, view, joints)
+    surf.add(_PALM_ID, box, cov, h, n, blend=0.06 * S, blend_with=(_ARM,))
+    for lab, sg, a, b in segs:
+        part = _capsule_part(shape, a, b, sg.r0 * S, sg.r1 * S, sg.z0 * S, sg.z1 * S, 0.8,
+                             0.0 if sg.finger == "thumb" else 0.07)
+        if part is None:
+            continue
+        box, cov, h, n, t = part
+        # Joins: a finger's base (and the whole thumb) into the palm; phalanges of one finger at their joints;
+        # fingers pressed side by side into each other, so a closed hand shows fine lines between its fingers
+        # rather than deep grooves.
+        same = tuple(l for l, o, _, _ in segs if o.finger == sg.finger and l != lab)
+        side = () if sg.finger == "thumb" else tuple(
+            l for l, o, _, _ in segs if o.finger not in ("thumb", sg.finger) and o.index == sg.index)
+        base = (_PALM_ID,) if sg.index == 0 or sg.finger == "thumb" else ()
+        surf.add(lab, box, cov, h, n, t, blend=(0.035 if base else 0.025) * S, blend_with=base + same + side)
+    return surf
+
+
+def _albedo(surf: Surface, fr: _Frame, view: str, base: np.ndarray, palm_col: np.ndarray, joints: np.ndarray,
+            segs: dict[int, _Seg], rng: np.random.Generator) -> np.ndarray:
+    """Skin colour ``(H, W, 3)``: the palm side paler and pinker, fingertips and knuckles redder, mottled."""
+    shape, S = surf.shape, fr.S
+    alb = np.empty((*shape, 3), np.float64)
+    alb[:] = base
+    palm_side = np.zeros(shape, bool)
+    for lab, sg in segs.items():
+        facing_palm = (view == "palm") != (sg.phi > math.radians(95))
+        if facing_palm:
+            palm_side |= surf.label == lab
+    alb[palm_side] = palm_col
+    if view == "palm":  # the palm and, paler only by half, the inside of the forearm
+        alb[surf.label == _PALM_ID] = palm_col
+        alb[surf.label == _ARM] = 0.5 * (base + palm_col)
+    alb = cv2.GaussianBlur(alb, (0, 0), 0.01 * S)  # no hard line where palm and back colours meet
+    red = np.zeros(shape, np.float64)
+    for lab, sg in segs.items():
+        if sg.index == 2:
+            red += np.where(surf.label == lab, np.clip(surf.along - 0.35, 0, 1), 0.0) * 0.25
+    if view == "back":
+        knuckles = np.zeros(shape, np.float64)
+        for j in (5, 6, 9, 10, 13, 14, 17, 18, 3):
+            _bump(knuckles, fr.grid(joints[j]), 0.03 * S, 1.0)
+        red += 0.12 * np.clip(knuckles, 0, 1)
+    red = soft(red, 0.006 * S)[..., None]
+    alb = alb * (1 - red) + np.array([0.78, 0.38, 0.36]) * base.max() * red
+    mottle = fbm(rng, shape, 20 * _SS, 4)
+    pores = fbm(rng, shape, 2.5 * _SS, 2)
+    alb *= (1 + 0.08 * (mottle - 0.5) + 0.05 * (pores - 0.5))[..., None]
+    return np.clip(alb, 0, 1)
+
+
+def _relief(rgb: np.ndarray, surf: Surface, fr: _Frame, view: str, segs: dict[int, _Seg],
+            pts: dict[int, tuple[np.ndarray, np.ndarray]], base: np.ndarray, rng: np.random.Generator) -> None:
+    """Creases, knuckle wrinkles, palm lines and nails, in place on the straight colour ``rgb``, each only where
+    its own part is on top. Creases are faint and soft: real ones read as relief, not as drawn lines."""
+    S = fr.S
+    for lab, sg in segs.items():
+        a, b = pts[lab]
+        d = b - a
+        L = float(np.linalg.norm(d)) + 1e-6
+        u = d / L
+        v = np.array([-u[1], u[0]])
+        r0, r1 = sg.r0 * S, sg.r1 * S
+        if L < 0.35 * (r0 + r1):  # strongly foreshortened: no readable detail
+            continue
+        box = _box(surf.shape, np.minimum(a, b), np.maximum(a, b), max(r0, r1) + 0.05 * S)
+        if box is None:
+            continue
+        y0, y1, x0, x1 = box
+        lo = np.array([x0, y0], np.float64)
+        own = ((surf.label[y0:y1, x0:x1] == lab) * surf.cov[y0:y1, x0:x1]).astype(np.float64)
+        if not own.any():
+            continue
+        sub = rgb[y0:y1, x0:x1]
+        facing_palm = (view == "palm") != (sg.phi > math.radians(95))
+        lines = []
+        if facing_palm:
+            for off in ((0.04, 0.10) if sg.index == 0 and sg.finger != "thumb" else (0.04,)):
+                c0 = a + u * off * L
+                lines.append(np.array([c0 - v * r0 * 0.75, c0 + u * 0.02 * L, c0 + v * r0 * 0.75]))
+        elif sg.index in (1, 2) and sg.finger != "thumb" or (sg.finger == "thumb" and sg.index == 2):
+            for k in range(3 if sg.index == 1 else 2):
+                c0 = a + u * (0.02 + 0.05 * k) * L - u * 0.08 * L
+                w_ = r0 * (0.42 - 0.08 * k)
+                lines.append(np.array([c0 - v * w_, c0 - u * 0.03 * L, c0 + v * w_]))
+        for ctrl in lines:
+            m = soft(stroke_mask(own.shape, bezier(ctrl - lo, 12), 0.004 * S), 0.006 * S) * own
+            sub *= (1 - 0.09 * np.clip(m * 1.5, 0, 1))[..., None]
+        if not facing_palm and sg.index == 2:
+            _nail(sub, own, a - lo, u, v, L, r1, base, S)
+    if view == "palm":  # heart, head and life lines
+        own = ((surf.label == _PALM_ID) * surf.cov).astype(np.float64)
+        for ln in ([(-0.17, 0.36), (-0.05, 0.39), (0.06, 0.40), (0.13, 0.44)],
+                   [(0.17, 0.33), (0.05, 0.30), (-0.05, 0.27), (-0.15, 0.23)],
+                   [(0.16, 0.32), (0.07, 0.26), (0.05, 0.14), (0.07, 0.03)]):
+            ctrl = np.array([fr.tf(np.array(p) + rng.normal(0, 0.008, 2)) for p in ln])
+            m = soft(stroke_mask(surf.shape, fr.px(bezier(ctrl, 24)), 0.005 * S), 0.008 * S) * own
+            rgb *= (1 - 0.12 * np.clip(m * 1.4, 0, 1))[..., None]
+
+
+def _nail(rgb: np.ndarray, own: np.ndarray, a: np.ndarray, u: np.ndarray, v: np.ndarray, L: float, r1: float,
+          base: np.ndarray, S: float) -> None:
+    """A nail on a distal phalanx (window coordinates): a slightly paler, pinker plate close to the skin's tone,
+    with a soft highlight and a faintly darker fold around it."""
+    c0 = a + u * 0.64 * L
+    ang = math.degrees(math.atan2(u[1], u[0]))
+    m = np.zeros(own.shape, np.uint8)
+    cv2.ellipse(m, (int(c0[0]), int(c0[1])), (int(round(0.32 * L)), int(round(r1 * 0.62))), ang, 0, 360, 255, -1,
+                cv2.LINE_AA)
+    nail = soft(m.astype(np.float64) / 255, 0.003 * S) * own
+    fold = np.clip(soft(nail, 0.008 * S) - nail, 0, 1) * own
+    tone = np.clip(base * 0.7 + np.array([0.95, 0.80, 0.78]) * 0.3, 0, 1)
+    rgb[:] = rgb * (1 - nail[..., None]) + (tone * (0.55 + 0.45 * rgb.mean(-1, keepdims=True) / max(
+        float(base.mean()), 1e-3))) * nail[..., None]
+    rgb *= (1 - 0.12 * np.clip(fold * 2, 0, 1))[..., None]
+    hl = np.zeros(own.shape, np.uint8)
+    c1 = c0 - v * r1 * 0.2
+    cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.16 * L)), max(1, int(r1 * 0.1))), ang, 0, 360, 255,
+                -1, cv2.LINE_AA)
+    rgb += (soft(hl.astype(np.float64) / 255, 0.005 * S) * nail * 0.12)[..., None]
+
+
+def _held(rng: np.random.Generator) -> dict:
+    """What a gripping hand holds, in hand units (centre ``cx, cy``, width ``w``, height ``h``): a cup or can
+    (about 6 cm across), or a handheld microphone (a 3.5 cm handle through the fist, a 5 cm grille above it)."""
+    if rng.random() < 0.5:
+        w, h = rng.uniform(0.26, 0.34), rng.uniform(0.55, 0.75)
+        return {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": 0.62, "mouth": 0.62 + 0.35 * h,
+                "color": np.array(rng.choice([[0.85, 0.2, 0.2], [0.92, 0.92, 0.9], [0.2, 0.45, 0.8],
+                                              [0.95, 0.75, 0.2], [0.3, 0.65, 0.4]])) * rng.uniform(0.85, 1.0)}
+    r = rng.uniform(0.13, 0.15)
+    top = rng.uniform(0.92, 1.0)  # the handle's top, where the grille sits
+    h = top + 2 * r - 0.12
+    return {"kind": "mic", "w": 2 * r, "h": h, "cx": 0.0, "cy": 0.12 + h / 2, "mouth": top + 0.85 * r, "top": top,
+            "r": r, "color": np.array(rng.choice([[0.05, 0.05, 0.06], [0.12, 0.12, 0.13], [0.55, 0.56, 0.6]]))}
+
+
+def _held_parts(surf: Surface, fr: _Frame, obj: dict, view: str) -> dict[int, np.ndarray]:
+    """Add what the hand holds (:func:`_held`) to the hand's surface, its axis just off the palm on the side the
+    fingers curl to (in front of the palm seen from the palm, behind it seen from the back), so the fingers wrap
+    round it by depth alone. Returns each added label's colour ``(H, W, 3)`` under the asset's light: a glazed
+    cup slightly wider at the bottom, or a microphone (glossy handle, metal ring, wire-mesh grille)."""
+    S, shape = fr.S, surf.shape
+    side = 1.0 if view == "palm" else -1.0
+    colours: dict[int, np.ndarray] = {}
+
+    def cylinder(label: int, y0: float, y1: float, r0: float, r1: float, z_off: float, keep=None):
+        z = side * (0.055 + max(r0, r1) + z_off) * S
+        part = _capsule_part(shape, fr.grid(np.array([0.0, y0])), fr.grid(np.array([0.0, y1])), r0 * S, r1 * S,
+                             z, z, 1.0)
+        if part is None:
+            return None
+        box, cov, h, n, _ = part
+        if keep is not None:  # flat ends: cut the capsule's round caps
+            by0, by1, bx0, bx1 = box
+            cov = cov * keep[by0:by1, bx0:bx1]
+        surf.add(label, box, cov, h, n)
+        return box
+
+    if obj["kind"] == "cup":
+        ocy, ow, oh = obj["cy"], obj["w"], obj["h"]
+        corners = np.array([[-ow / 2, ocy + oh / 2], [ow / 2, ocy + oh / 2], [ow / 2 * 0.9, ocy - oh / 2],
+                            [-ow / 2 * 0.9, ocy - oh / 2]])
+        keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in corners])))
+        cylinder(_OBJECT, ocy - oh / 2, ocy + oh / 2, ow / 2 * 0.9, ow / 2, 0.0, keep)
+        colours[_OBJECT] = glossy(obj["color"], _upright(surf.normal), _LIGHT, 0.08, 0.5, 60, 0.2)
+        return colours
+    top, r = obj["top"], obj["r"]
+    dark = obj["color"][0] < 0.3
+    cylinder(_OBJECT, 0.12, top, 0.065, 0.09, 0.0)
+    colours[_OBJECT] = glossy(obj["color"], surf.normal, _LIGHT, 0.06 if dark else 0.3, 0.4, 80, 0.5)
+    cylinder(_OBJECT + 1, top - 0.04, top + 0.03, 0.1, 0.1, -0.01)
+    colours[_OBJECT + 1] = glossy(np.array([0.5, 0.5, 0.52]), surf.normal, _LIGHT, 0.6, 0.4, 80, 0.5)
+    centre = fr.grid(np.array([0.0, obj["mouth"]]))
+    cov, col = mesh_ball(shape, centre, r * S, 0.035 * S, _LIGHT)
+    z = side * (0.055 + 0.09) * S
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    d2 = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2
+    depth = np.sqrt(np.maximum((r * S) ** 2 - d2, 0.0))
+    n = np.stack([xx - centre[0], yy - centre[1], np.maximum(depth, 1e-6)], -1)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    surf.add(_OBJECT + 2, (0, shape[0], 0, shape[1]), cov, z + depth, n)
+    colours[_OBJECT + 2] = col
+    return colours
+
+
+def _upright(n: np.ndarray) -> np.ndarray:
+    """Normals of an upright cylinder from a capsule's: they vary across its width, hardly along its axis."""
+    n = n.copy()
+    n[..., 1] *= 0.2
+    return n / np.linalg.norm(n, axis=-1, keepdims=True)
+
+
+def _shade(surf: Surface, albedo: np.ndarray, S: float, rng: np.random.Generator) -> np.ndarray:
+    """Straight colour of a hand surface under the asset's soft light (the photo's light comes at compositing)."""
+    occ = surf.occlusion(0.04 * S, 0.04 * S)
+    contact = surf.contact(0.008 * S, 0.02 * S)
+    sheen = specular(surf.normal, _LIGHT, 10) * (0.02 + 0.04 * fbm(rng, surf.shape, 30 * _SS, 3))
+    return shade_skin(surf, albedo, _LIGHT, occlusion=occ, contact=contact, sheen=sheen)
+
+
 def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirror_x: bool,
               hand_px: float) -> tuple[np.ndarray, dict[str, list[float]], dict]:
     """Render one hand asset. Returns (rgba ``(h,w,4)`` uint8, anchors in px, extra info)."""
     pose_name, _, bend_rng, _, _, _ = SUBTYPES[subtype]
-    pose = POSES[pose_name]
-    joints, segs, depth = _skeleton(pose, view, rng)
+    joints, segs, _ = _skeleton(POSES[pose_name], view, rng)
     bend = math.radians(rng.uniform(*bend_rng))
-    # Rotate the hand about the wrist (wrist bend), mirror for the other hand.
     c, s_ = math.cos(bend), math.sin(bend)
     R = np.array([[c, s_], [-s_, c]])  # positive bend tilts the fingers to -x (image left)
-
-    def tf(p: np.ndarray) -> np.ndarray:
-        q = np.asarray(p, float) @ R.T
-        return q * np.array([-1.0 if mirror_x else 1.0, 1.0])
-
-    palm_poly = np.array([[-0.12, 0.0], [-0.165, 0.13], [-0.19, 0.30], [-0.17, 0.42], [-0.09, 0.47],
-                          [0.0, 0.49], [0.09, 0.485], [0.175, 0.47], [0.20, 0.36], [0.18, 0.20],
-                          [0.13, 0.04], [0.11, 0.0]])
-    for _ in range(3):  # Chaikin corner cutting: a rounded palm outline
-        q = np.roll(palm_poly, -1, axis=0)
-        palm_poly = np.stack([0.75 * palm_poly + 0.25 * q, 0.25 * palm_poly + 0.75 * q], 1).reshape(-1, 2)
-    forearm_len = 0.42
-    obj = None
-    if pose_name == "grip":  # an object held in the grip (cup or can), drawn between palm and fingers
-        w_o = rng.uniform(0.26, 0.34)
-        h_o = rng.uniform(0.55, 0.75)
-        cx = 0.0
-        cy = 0.62
-        obj = {"w": w_o, "h": h_o, "cx": cx, "cy": cy,
-               "color": np.array(rng.choice([[0.85, 0.2, 0.2], [0.92, 0.92, 0.9], [0.2, 0.45, 0.8],
-                                             [0.95, 0.75, 0.2], [0.3, 0.65, 0.4]])) * rng.uniform(0.85, 1.0)}
+    obj = _held(rng) if pose_name == "grip" else None
     # Bounding box in hand units after the transform, to size the canvas.
-    pts = [tf(p) for p in palm_poly] + [tf(j) for j in joints]
+    fr = _Frame(R, mirror_x, 0.0, 0.0, hand_px * _SS)
+    pts = [fr.tf(p) for p in _PALM] + [fr.tf(j) for j in joints]
     if obj:
-        pts += [tf(np.array([obj["cx"] + sx * obj["w"] / 2, obj["cy"] + sy * obj["h"] / 2]))
+        pts += [fr.tf(np.array([obj["cx"] + sx * obj["w"] / 2, obj["cy"] + sy * obj["h"] / 2]))
                 for sx in (-1, 1) for sy in (-1, 1)]
     pts = np.array(pts)
-    margin = 0.07
-    xmin, xmax = pts[:, 0].min() - margin, pts[:, 0].max() + margin
+    margin = 0.08
+    xmin, xmax = min(pts[:, 0].min() - margin, -0.25), max(pts[:, 0].max() + margin, 0.25)
     ymax = pts[:, 1].max() + margin
-    xmin, xmax = min(xmin, -0.2), max(xmax, 0.2)
-    ss = 3
-    W = int(math.ceil((xmax - xmin) * hand_px))
-    Hh = int(math.ceil((ymax + forearm_len) * hand_px))
-    cv = Canvas(W, Hh, ss)
-    S = hand_px * ss
-
-    def px(p: np.ndarray) -> np.ndarray:  # hand units -> supersampled grid px (y down)
-        p = np.atleast_2d(p)
-        return np.stack([(p[:, 0] - xmin) * S, (ymax - p[:, 1]) * S], -1)
+    fr.xmin, fr.ymax = xmin, ymax
+    cv = Canvas(int(math.ceil((xmax - xmin) * hand_px)), int(math.ceil((ymax + _FOREARM_LEN) * hand_px)), _SS)
+    shape, S = (cv.H, cv.W), fr.S
 
     tone_rgb, palm_rgb = SKIN_TONES[tone]
     base = srgb(tone_rgb) * rng.uniform(0.95, 1.04, 3).astype(np.float64)
     palm_col = base * 0.55 + srgb(palm_rgb) * 0.45
-    skin_noise = fbm(rng, (cv.H, cv.W), 18 * ss, 4)
-    mottle = (1 + 0.07 * (skin_noise - 0.5))[..., None]
-    shape = (cv.H, cv.W)
-
-    # Forearm: a slightly tapered cylinder running straight down off the bottom border.
-    wrist_c = px(tf(np.array([0.0, 0.0])))[0]
-    arm_dir = np.array([0.0, 1.0])
-    arm_far = wrist_c + arm_dir * (forearm_len + ymax + 1.0) * S
-    skin_layer_col = np.zeros((cv.H, cv.W, 3), np.float64)
-
-    def paint(cov_full: np.ndarray, col: np.ndarray, shade: np.ndarray, shadow: bool = True,
-              spec: np.ndarray | None = None) -> None:
-        rows, cols = np.flatnonzero(cov_full.any(1)), np.flatnonzero(cov_full.any(0))
-        if rows.size == 0:
-            return
-        pad = int(0.15 * S)
-        y0, y1 = max(0, rows[0] - pad), min(cv.H, rows[-1] + pad + 1)
-        x0, x1 = max(0, cols[0] - pad), min(cv.W, cols[-1] + pad + 1)
-        sl = (slice(y0, y1), slice(x0, x1))
-        cov = cov_full[sl]
-        if shadow:  # soft contact shadow cast by this part on what lies under it
-            off = (np.array([-_LIGHT[0], -_LIGHT[1]]) * 0.035 * S).astype(np.float64)
-            M = np.float64([[1, 0, off[0]], [0, 1, off[1]]])
-            sh = cv2.warpAffine(cov, M, (x1 - x0, y1 - y0))
-            sh = soft_coarse(sh, 0.03 * S)
-            cv.rgb[sl] *= (1 - 0.3 * sh * (1 - cov))[..., None]
-        col = np.asarray(col)
-        # Skin scatters red light: shaded parts turn warmer rather than greyer (per-channel falloff).
-        sh3 = shade[sl][..., None] ** np.array([0.8, 1.0, 1.2])
-        c = (col[sl] if col.ndim == 3 else col) * sh3 * mottle[sl]
-        if spec is not None:
-            c = c + spec[sl][..., None] * 0.05
-        cv.over(np.clip(c, 0, 1), cov, y0, x0)
-
-    def capsule_layer(p0, p1, r0, r1, extend_out=False):
-        res = _capsule(shape, p0, p1, r0, r1)
-        cov = np.zeros(shape, np.float64)
-        n = np.zeros((*shape, 3), np.float64)
-        n[..., 2] = 1
-        tt = np.zeros(shape, np.float64)
-        if res is not None:
-            (y0, y1, x0, x1), c, nn, t = res
-            cov[y0:y1, x0:x1], n[y0:y1, x0:x1], tt[y0:y1, x0:x1] = c, nn, t
-        return cov, n, tt
-
-    # Forearm (drawn first; the hand overlaps it).
-    ww = 0.125 * S
-    cov, n, _ = capsule_layer(wrist_c + np.array([0, 0.02 * S]), arm_far, ww, ww * 1.22)
-    paint(cov, base, lambert(n, _LIGHT, 0.62), shadow=False, spec=specular(n, _LIGHT, 12))
-
-    palm_px = px(np.array([tf(p) for p in palm_poly]))
-    palm_cov = poly_mask(shape, palm_px)
-    palm_cov = soft(palm_cov, 0.006 * S)
-    palm_cov = np.clip((palm_cov - 0.5) * 3 + 0.5, 0, 1)
-    hgt = height_from_mask(palm_cov, 0.07 * S)
-    pn = normals(hgt, 0.025 * S)
-    surface_col = palm_col if view == "palm" else base
-
-    segs_px = []
-    for sg in segs:
-        segs_px.append((sg, px(tf(sg.p0))[0], px(tf(sg.p1))[0]))
-    behind = [x for x in segs_px if x[0].z < -0.005]
-    front = [x for x in segs_px if x[0].z >= -0.005]
-    behind.sort(key=lambda x: x[0].z)
-    front.sort(key=lambda x: (x[0].z, x[0].finger == "thumb"))
-
-    def draw_segments(items):
-        for sg, a, b in items:
-            cov, n, t = capsule_layer(a, b, sg.r0 * S, sg.r1 * S)
-            shade = lambert(n, _LIGHT, 0.6)
-            col = surface_col if (view == "palm" and sg.z > -0.005) else base
-            # Fingertips are a little redder.
-            if sg.index == 2:
-                red = np.clip(t - 0.3, 0, 1)[..., None] * 0.16
-                col_map = col * (1 - red) + np.array([0.85, 0.42, 0.4], np.float64) * red
-            else:
-                col_map = np.broadcast_to(col, (*shape, 3))
-            paint(cov, col_map, shade, spec=specular(n, _LIGHT, 16))
-            details(sg, a, b, cov)
-
-    def details(sg: _Seg, a: np.ndarray, b: np.ndarray, cov: np.ndarray) -> None:
-        d = b - a
-        L = np.linalg.norm(d) + 1e-6
-        u = d / L
-        v = np.array([-u[1], u[0]])
-        r0, r1 = sg.r0 * S, sg.r1 * S
-        facing_palm = (view == "palm") != (sg.phi > math.radians(95))
-        if L < 0.35 * (r0 + r1):  # strongly foreshortened: no readable detail
-            return
-        lines = []
-        if facing_palm:
-            # Flexion creases at the proximal end of each phalanx (and a double one at the finger base).
-            for off in ((0.04, 0.10) if sg.index == 0 and sg.finger != "thumb" else (0.04,)):
-                c0 = a + u * off * L
-                lines.append((np.array([c0 - v * r0 * 0.8, c0 + u * 0.02 * L, c0 + v * r0 * 0.8]), 0.93))
-        else:
-            if sg.index in (1, 2) and sg.finger != "thumb" or (sg.finger == "thumb" and sg.index == 2):
-                # Knuckle wrinkles: a few short arcs over the joint.
-                for k in range(3 if sg.index == 1 else 2):
-                    c0 = a + u * (0.02 + 0.05 * k) * L - u * 0.08 * L
-                    w_ = r0 * (0.45 - 0.08 * k)
-                    lines.append((np.array([c0 - v * w_, c0 - u * 0.03 * L, c0 + v * w_]), 0.95))
-        # Everything below is local to the phalanx: work on its box (a margin wide enough for every blur).
-        pad = max(r0, r1) + 0.08 * S
-        bx0, by0 = int(max(0, min(a[0], b[0]) - pad)), int(max(0, min(a[1], b[1]) - pad))
-        bx1, by1 = int(min(cv.W, max(a[0], b[0]) + pad + 1)), int(min(cv.H, max(a[1], b[1]) + pad + 1))
-        if bx1 <= bx0 or by1 <= by0:
-            return
-        lo = np.array([bx0, by0], np.float64)
-        box = (slice(by0, by1), slice(bx0, bx1))
-        lshape = (by1 - by0, bx1 - bx0)
-        lcov = cov[box]
-        rgb, alpha = cv.rgb[box], cv.a[box]
-        for ctrl, strength in lines:
-            m = stroke_mask(lshape, bezier(ctrl - lo, 12), 0.006 * S) * lcov
-            m = soft(m, 0.006 * S)  # creases as soft relief, not drawn lines
-            rgb *= (1 - (1 - strength) * np.clip(m * 1.5, 0, 1))[..., None]
-        if not facing_palm and sg.index == 2:
-            # Nail: a rounded plate on the distal phalanx, lighter, with a highlight and darker rim.
-            c0 = a + u * 0.62 * L - lo
-            ax = (int(round(0.33 * L)), int(round(r1 * 0.68)))
-            ang = math.degrees(math.atan2(u[1], u[0]))
-            m = np.zeros(lshape, np.uint8)
-            cv2.ellipse(m, (int(c0[0]), int(c0[1])), ax, ang, 0, 360, 255, -1, cv2.LINE_AA)
-            nail = (m.astype(np.float64) / 255) * lcov
-            tone_n = np.clip(base * 0.45 + np.array([0.93, 0.78, 0.76], np.float64) * 0.55, 0, 1)
-            rim = np.clip(nail - cv2.erode(nail, np.ones((3, 3), np.uint8)), 0, 1)
-            cur = rgb / np.maximum(alpha[..., None], 1e-4)
-            nail_shade = lambert(normals(height_from_mask(nail, 0.01 * S), 0), _LIGHT, 0.6)
-            newc = cur * (1 - nail[..., None]) + (tone_n * (0.8 + 0.25 * nail_shade[..., None])) * nail[..., None]
-            newc = newc * (1 - 0.25 * soft(rim, 1.0)[..., None])
-            hl = np.zeros(lshape, np.uint8)
-            c1 = c0 - v * r1 * 0.25
-            cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.18 * L)), max(1, int(r1 * 0.12))), ang, 0,
-                        360, 255, -1, cv2.LINE_AA)
-            hl = soft(hl.astype(np.float64) / 255, 0.004 * S) * nail
-            newc = newc + hl[..., None] * 0.25
-            rgb[:] = np.clip(newc, 0, 1) * alpha[..., None]
-
-    def draw_object() -> None:
-        """A held cup or can: a cylinder, shaded across its width, slightly wider at the bottom."""
-        ocx, ocy, ow, oh = obj["cx"], obj["cy"], obj["w"], obj["h"]
-        corners = np.array([[ocx - ow / 2, ocy + oh / 2], [ocx + ow / 2, ocy + oh / 2],
-                            [ocx + ow / 2 * 0.9, ocy - oh / 2], [ocx - ow / 2 * 0.9, ocy - oh / 2]])
-        m = poly_mask(shape, px(np.array([tf(p) for p in corners])))
-        axis_a = px(tf(np.array([ocx, ocy - oh / 2])))[0]
-        axis_b = px(tf(np.array([ocx, ocy + oh / 2])))[0]
-        res = _capsule(shape, axis_a, axis_b, ow / 2 * 0.9 * S, ow / 2 * S)
-        n = np.zeros((*shape, 3), np.float64)
-        n[..., 2] = 1
-        if res is not None:
-            (y0, y1, x0, x1), _, nn, _ = res
-            n[y0:y1, x0:x1] = nn
-        n[..., 1] *= 0.2  # a cylinder: normals vary across the width, hardly along the axis
-        n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        # A glazed or lacquered surface: diffuse colour plus the mirrored room, rising at grazing angles.
-        fres = 0.08 + 0.92 * (1.0 - np.clip(n[..., 2], 0, 1)) ** 5
-        diffuse = lambert(n, _LIGHT, 0.5)[..., None]
-        col = obj["color"].astype(np.float64) * (1 - fres[..., None]) / np.maximum(diffuse, 1e-3)
-        col = col * diffuse + (env_reflection(n) * fres)[..., None]
-        paint(m, np.clip(col, 0, 1), np.ones(shape), spec=specular(n, _LIGHT, 60) * 4)
-
-    draw_segments(behind)
-    if obj is not None and view == "back":
-        draw_object()
-    # Palm / back of the hand.
-    paint(palm_cov, np.broadcast_to(surface_col, (*shape, 3)), lambert(pn, _LIGHT, 0.62),
-          spec=specular(pn, _LIGHT, 14))
-    if view == "palm":
-        # Palm lines: heart, head and life lines as soft dark curves inside the palm.
-        lines = [
-            [(-0.17, 0.36), (-0.05, 0.39), (0.06, 0.40), (0.13, 0.44)],
-            [(0.17, 0.33), (0.05, 0.30), (-0.05, 0.27), (-0.15, 0.23)],
-            [(0.16, 0.32), (0.07, 0.26), (0.05, 0.14), (0.07, 0.03)],
-        ]
-        for ln in lines:
-            ctrl = np.array([tf(np.array(p) + rng.normal(0, 0.008, 2)) for p in ln])
-            m = stroke_mask(shape, px(bezier(ctrl, 24)), 0.007 * S) * palm_cov
-            m = soft(m, 0.008 * S)
-            cv.rgb *= (1 - 0.12 * np.clip(m * 1.4, 0, 1))[..., None]
-    else:
-        # Knuckle highlights on the back of the hand.
-        for fi in (5, 9, 13, 17):
-            kp = px(tf(joints[fi] + np.array([0, -0.02])))[0]
-            m = np.zeros(shape, np.float64)
-            cv2.circle(m, (int(kp[0]), int(kp[1])), int(0.03 * S), 1.0, -1, cv2.LINE_AA)
-            m = soft(m, 0.02 * S) * palm_cov
-            cv.rgb += (m * 0.04)[..., None] * cv.a[..., None]
-    if obj is not None and view == "palm":
-        draw_object()
-    draw_segments(front)
+    labelled = [(_FIRST_SEG + i, sg, fr.grid(sg.p0), fr.grid(sg.p1)) for i, sg in enumerate(segs)]
+    labelled.sort(key=lambda x: x[1].z)
+    surf = _hand_surface(shape, fr, view, joints, labelled)
+    colours = _held_parts(surf, fr, obj, view) if obj is not None else {}
+    segs_by = {lab: sg for lab, sg, _, _ in labelled}
+    rgb = _shade(surf, _albedo(surf, fr, view, base, palm_col, joints, segs_by, rng), S, rng)
+    _relief(rgb, surf, fr, view, segs_by, {lab: (a, b) for lab, _, a, b in labelled}, base, rng)
+    for lab, col in colours.items():
+        rgb = np.where((surf.label == lab)[..., None], col, rgb)
+    cv.over(np.clip(rgb, 0, 1), surf.cov)
     # The forearm leaves through the bottom border only; other borders are transparent by construction.
     rgba = cv.to_rgba8()
     h, w = rgba.shape[:2]
 
     def apx(p) -> list[float]:
-        q = px(np.asarray(p))[0] / ss
+        q = fr.px(np.asarray(p))[0] / _SS
         return [float(np.clip(q[0], 0, w)), float(np.clip(q[1], 0, h))]
 
-    palm_c = tf(np.array([0.0, 0.26]))
+    tf = fr.tf
     anchors = {
-        "palm": apx(palm_c),
+        "palm": apx(tf(np.array([0.0, 0.26]))),
         "wrist": apx(tf(np.array([0.0, 0.0]))),
-        "arm": [float(wrist_c[0] / ss), float(h)],
+        "arm": [float(fr.grid(np.array([0.0, 0.0]))[0] / _SS), float(h)],
         "fingers": apx(tf(joints[[6, 10, 14, 18]].mean(0))),
         "knuckles": apx(tf(joints[[6, 7, 10, 11, 14, 15]].mean(0) + np.array([0, 0.03]))),
         "index_tip": apx(tf(joints[8])),
         "index_pad": apx(tf(joints[7] * 0.5 + joints[8] * 0.5)),
     }
-    if obj is not None:
-        anchors["object"] = apx(tf(np.array([obj["cx"], obj["cy"] + obj["h"] * 0.35])))
+    if obj is not None:  # what goes to the mouth: a cup's rim, a microphone's grille
+        anchors["object"] = apx(tf(np.array([obj["cx"], obj["mouth"]])))
     info = {"hand_length_px": float(hand_px), "joints": [apx(tf(j)) for j in joints]}
     return rgba, anchors, info
 

@@ -144,6 +144,22 @@ def test_light_skin_and_camera_change_the_image_never_the_alpha(synth_faces, tin
     assert not np.array_equal(blurred.alpha, ref.alpha)
 
 
+def test_a_hand_with_the_face_colour_is_not_matched_to_the_scene_again(synth_faces, tiny_library):
+    """The face's skin already carries the scene's light: a hand given that colour ignores light_match (which
+    darkened hands in dark photos below their face); without the colour transfer, light_match still applies."""
+    face = synth_faces[0]
+    p, assets = _hand_sample(face, tiny_library)
+    op = p.occluders[0]
+    assert op.tone_transfer > 0
+
+    def image(**change):
+        return render(face, assets, replace(p, noise_sigma=0.0, jpeg_quality=0,
+                                            occluders=(replace(op, **change),))).image
+
+    assert np.array_equal(image(light_match=0.0), image(light_match=1.0))
+    assert not np.array_equal(image(light_match=0.0, tone_transfer=0.0), image(light_match=1.0, tone_transfer=0.0))
+
+
 def test_same_params_same_bytes_with_every_photo_step(synth_faces, tiny_library):
     face = synth_faces[1]
     p, assets = _hand_sample(face, tiny_library, 3)

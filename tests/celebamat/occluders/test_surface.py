@@ -1,0 +1,128 @@
+"""The one-surface hand: heights merged part by part, shaded once (celebamat.occluders.surface), and the 3-D
+capsules and hands built on it (celebamat.occluders.generators.hands)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from celebamat.occluders.generators.hands import SUBTYPES, _capsule_part, generate
+from celebamat.occluders.materials import mesh_ball
+from celebamat.occluders.surface import Surface, shade_skin, wrap_diffuse
+
+
+def _ridge(shape, x_centre: float, radius: float, top: float):
+    """A vertical half-cylinder ridge as a part: (box, cov, height, normal)."""
+    h, w = shape
+    xx = np.broadcast_to(np.arange(w, dtype=np.float64), shape)
+    dx = xx - x_centre
+    inside = np.abs(dx) < radius
+    height = top - radius + np.sqrt(np.clip(radius * radius - dx * dx, 0, None))
+    n = np.stack([dx / radius, np.zeros(shape), np.sqrt(np.clip(1 - (dx / radius) ** 2, 0.01, 1))], -1)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    return (0, h, 0, w), inside.astype(np.float64), height, n
+
+
+def test_surface_shapes_and_empty_start():
+    s = Surface((20, 30))
+    assert s.height.shape == (20, 30) and s.normal.shape == (20, 30, 3) and s.label.shape == (20, 30)
+    assert not s.cov.any() and not s.label.any()
+
+
+def test_higher_part_wins_without_a_join_and_coverage_is_the_union():
+    shape = (8, 60)
+    s = Surface(shape)
+    s.add(1, *_ridge(shape, 20, 12, 10.0))
+    s.add(2, *_ridge(shape, 32, 12, 30.0))
+    row = s.label[4]
+    assert row[20] == 1 and row[32] == 2 and row[25] == 2  # the high ridge covers the low one's edge
+    assert s.cov[4, 9] == 1 and s.cov[4, 43] == 1 and s.cov[4, 50] == 0
+    assert s.height[4, 32] == pytest.approx(30.0)
+
+
+def test_a_join_merges_two_parts_into_one_smooth_surface():
+    """Two ridges of equal height side by side: plain max leaves a deep V between them, a smooth join fills it
+    (higher than both parts, never lower) and its slope has no kink."""
+    shape = (4, 80)
+    hard, soft = Surface(shape), Surface(shape)
+    for s, k in ((hard, 0.0), (soft, 10.0)):
+        s.add(1, *_ridge(shape, 32, 12, 20.0))
+        s.add(2, *_ridge(shape, 48, 12, 20.0), blend=k, blend_with=(1,))
+    valley_hard, valley_soft = hard.height[2, 40], soft.height[2, 40]
+    assert valley_soft > valley_hard + 1.0
+    assert np.all(soft.height[2, 21:59] >= hard.height[2, 21:59] - 1e-9)
+    # The normal turns gradually across the join instead of flipping from one ridge's side to the other's.
+    assert np.abs(np.diff(soft.normal[2, 36:45, 0])).max() < np.abs(np.diff(hard.normal[2, 36:45, 0])).max()
+
+
+def test_occlusion_and_contact_are_zero_on_open_surface_and_high_beside_a_raised_part():
+    shape = (40, 80)
+    s = Surface(shape)
+    flat_n = np.zeros((*shape, 3))
+    flat_n[..., 2] = 1
+    s.add(1, (0, 40, 0, 80), np.ones(shape), np.zeros(shape), flat_n)
+    assert s.occlusion(6, 4).max() == 0 and s.contact(2, 3).max() == 0
+    s.add(2, *_ridge(shape, 40, 6, 20.0))
+    occ, contact = s.occlusion(6, 4), s.contact(2, 3)
+    assert occ[20, 33] > 0.3 and occ[20, 5] == 0  # beside the ridge, not far from it
+    assert contact[20, 33] > 0.2 and contact[20, 10] == 0 and contact[20, 40] == 0  # not on the ridge itself
+
+
+def test_wrap_diffuse_reaches_past_the_terminator():
+    n = np.array([[[0, 0, 1.0], [1.0, 0, 0], [-1.0, 0, 0]]])
+    d = wrap_diffuse(n, (0, 0, 1), wrap=0.5)
+    assert d[0, 0] == pytest.approx(1.0) and 0 < d[0, 1] < 1 and d[0, 2] == pytest.approx(d[0, 1])
+    assert wrap_diffuse(n, (0, 0, 1), wrap=0.0)[0, 1] == 0
+
+
+def test_skin_shadows_are_warmer_not_greyer():
+    s = Surface((1, 2))
+    s.normal[0, 0] = (0, 0, 1)
+    s.normal[0, 1] = (0.94, 0, 0.34)  # turned away from a frontal light
+    out = shade_skin(s, np.full((1, 2, 3), 0.6), (0, 0, 1))
+    lit, dark = out[0, 0], out[0, 1]
+    assert dark.sum() < lit.sum()
+    assert dark[0] / dark[1] > lit[0] / lit[1] and dark[2] / dark[1] < lit[2] / lit[1]
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_capsule_pointing_away_shows_its_near_end():
+    """A finger seen end-on: the pixel on its axis sees the near end (depth z0 + radius), not the far one."""
+    a, b = np.array([30.0, 30.0]), np.array([30.0, 34.0])
+    box, cov, h, n, t = _capsule_part((60, 60), a, b, 8.0, 8.0, 0.0, -40.0, 1.0)
+    y0, _, x0, _ = box
+    assert h[30 - y0, 30 - x0] == pytest.approx(8.0, abs=0.5) and t[30 - y0, 30 - x0] < 0.05
+    # In the plane, the same capsule is highest on its axis and its coverage ends at its radius.
+    box, cov, h, n, t = _capsule_part((60, 60), np.array([10.0, 30.0]), np.array([50.0, 30.0]), 8, 8, 0, 0, 1)
+    y0, _, x0, _ = box
+    assert h[30 - y0, 30 - x0] == pytest.approx(8.0) and cov[30 - y0, 30 - x0] == 1
+    assert cov[39 - y0, 30 - x0] == 0 and n[30 - y0, 30 - x0, 2] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("subtype", sorted(SUBTYPES))
+def test_hand_is_one_opaque_body_with_a_soft_outline(subtype):
+    meta, rgba = generate(np.random.default_rng(3), 3, subtype)
+    a = rgba[..., 3]
+    assert rgba.dtype == np.uint8 and rgba.shape[2] == 4
+    assert (a == 255).mean() > 0.15 and ((a > 0) & (a < 255)).any()
+    assert a[-1].max() == 255 and a[0].max() == 0  # the forearm leaves through the bottom border only
+    skin = rgba[..., :3][a == 255].astype(np.float64)
+    # Skin-coloured: red above green above blue on average, and shaded (not a flat fill).
+    mean = skin.mean(0)
+    assert mean[0] > mean[1] > mean[2] and skin[:, 1].std() > 4
+
+
+def test_mesh_ball_is_a_round_grille_of_bright_wires_over_dark_foam():
+    cov, col = mesh_ball((60, 60), np.array([30.0, 30.0]), 20.0, 5.0, (-0.2, -0.3, 0.93))
+    assert cov.shape == (60, 60) and col.shape == (60, 60, 3)
+    assert cov[30, 30] == 1 and cov[30, 52] == 0 and cov[5, 5] == 0 and 0 < cov[30, 50] <= 1
+    lum = col[cov == 1].mean(-1)
+    assert lum.min() < 0.1 and lum.max() > 0.5  # wires and holes both show
+    assert not col[cov == 0].any()
+
+
+def test_a_held_microphone_sits_in_the_fist_with_its_grille_at_the_mouth_anchor():
+    for index in range(8):
+        meta, rgba = generate(np.random.default_rng(index), index, "holding")
+        x, y = (int(round(v)) for v in meta["anchors"]["object"])
+        assert rgba[y, x, 3] == 255  # the anchor lies on the held object, which is opaque
