@@ -1,4 +1,4 @@
-"""The landmark skin estimator (``estimate:landmarks-v2``): the skin matte of a photo without annotation,
+"""The landmark skin estimator (``estimate:landmarks-v3``): the skin matte of a photo without annotation,
 meeting the skin definition of ``docs/faces.md``, from its face-mesh landmarks, colour, texture and person
 mask. See :func:`landmark_skin`.
 """
@@ -245,7 +245,8 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
         kept = feature_mask(pts, (h, w), 0.0, 0.03 * iod, lips)
     ext = (fill_polygons((h, w), [extended_polygon(pts)]) > 0.5) & person_hard
     k = max(3, int(round(0.008 * side)) | 1)
-    hard = _beyond_oval((inside > 0) & ~occ, ext & ~(inside > 0) & (dist < tolerance) & smooth, ell(k // 2))
+    hard = _beyond_oval((inside > 0) & ~occ, ext & ~(inside > 0) & (dist < tolerance) & smooth, ell(k // 2),
+                        max(2, int(round(_REACH * iod))))
     hard = np.maximum(hard, (kept > 0.5).astype(np.uint8))
     # Smooth the occluder boundary: open slivers of skin between occluder blobs, then fill what is left as
     # small holes.
@@ -259,6 +260,11 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     if p is not None:
         matte = matte * p
     return np.clip(matte, 0.0, 1.0).astype(np.float32)
+
+
+#: How far (inter-ocular distances, along paths through skin-coloured pixels) the skin may reach beyond the
+#: face-mesh oval: the forehead up to a typical hairline, the temples.
+_REACH = 0.35
 
 
 def _glasses_zones(pts: np.ndarray, shape: tuple[int, int], iod: float) -> tuple[np.ndarray, np.ndarray]:
@@ -278,16 +284,19 @@ def _glasses_zones(pts: np.ndarray, shape: tuple[int, int], iod: float) -> tuple
     return np.maximum(glasses, bridge), bridge
 
 
-def _beyond_oval(skin: np.ndarray, band: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """``skin`` (bool, inside the oval) joined with the parts of ``band`` (bool: candidate skin beyond the
-    oval, up to the hairline) that touch it, after opening ``band`` with ``kernel`` (strands and thin leaks
-    go). Returns ``(H, W)`` uint8 0/1."""
-    band = cv2.morphologyEx(band.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
-    n, lab = cv2.connectedComponents((band | skin).astype(np.uint8), connectivity=8)
-    joined = np.zeros(n, bool)
-    joined[np.unique(lab[skin])] = True
-    joined[0] = False
-    return (skin | (band & joined[lab])).astype(np.uint8)
+def _beyond_oval(skin: np.ndarray, band: np.ndarray, kernel: np.ndarray, reach: int) -> np.ndarray:
+    """``skin`` (bool, inside the oval) grown into ``band`` (bool: candidate skin beyond the oval, up to the
+    hairline), after opening ``band`` with ``kernel`` (strands and thin leaks go), by at most ``reach`` px along
+    paths inside it. The forehead above the mesh and the temples lie within that reach; light brown hair that
+    passes the colour test lies beyond it, and no longer joins the skin through a thin bridge at a temple.
+    Returns ``(H, W)`` uint8 0/1."""
+    band = cv2.morphologyEx(band.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    allowed = band | skin.astype(np.uint8)
+    grown = skin.astype(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    for _ in range(reach):
+        grown = cv2.dilate(grown, cross) & allowed
+    return grown
 
 
 def _edge_aware(gray: np.ndarray, hard: np.ndarray, radius: int) -> np.ndarray:

@@ -282,3 +282,24 @@ def test_a_face_mask_is_no_skin_though_it_covers_most_probes(demo_faces):
     assert s[reg["lips"] > 0.99].max() < 0.2
     forehead = a["forehead"]
     assert s[int(forehead[1]), int(forehead[0])] > 0.95 and s[reg["eyes"] > 0.99].min() > 0.9
+
+
+def test_skin_coloured_hair_far_beyond_the_oval_is_no_skin(demo_faces):
+    """Hair close to the skin's colour (light brown, grey) passes the colour test: beyond the mesh oval the skin
+    grows only a limited distance through it (the forehead, the temples), not over the whole head."""
+    from celebamat.faces.skin_landmarks import _REACH
+    from celebamat.faces.face_zones import face_axes
+
+    rec = demo_faces["grace_hopper"]
+    img = _painted_face(rec, np.random.default_rng(4))
+    size = img.shape[0]
+    pts = rec.landmarks.astype(np.float64)
+    ext = extended_oval(rec.landmarks, (size, size)) > 0.5
+    img[ext] = img[int(pts[151][1]), int(pts[151][0])]  # everything up to the extended oval's edge: skin-coloured
+    s = landmark_skin(img, rec.landmarks)
+    iod = face_axes(pts)[2]
+    x, top = int(pts[10][0]), int(pts[10][1])
+    ext_top = int(np.nonzero(ext[:, x])[0][0])
+    assert top - ext_top > _REACH * iod + 6  # the extended oval reaches further up than the skin may grow
+    assert s[top - int(0.5 * _REACH * iod), x] > 0.9  # the forehead just above the mesh is skin
+    assert s[ext_top + 2, x] < 0.1  # far up the head is not
