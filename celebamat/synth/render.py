@@ -311,9 +311,7 @@ def render_layers(
         if op.hair_colour > 0 and face_data.hair_lab is not None:
             rgb = realism.albedo_transfer(rgb, a, face_data.hair_lab, op.hair_colour,
                                           source_lab=asset.memo("opaque_lab_median", _opaque_lab_median))
-        if op.light_match > 0 and not (op.kind == "hand" and op.tone_transfer > 0):
-            # (A hand given the face's skin colour already has the scene's light: matching it again would
-            # darken every hand in a dark photo below the face it lies on.)
+        if op.light_match > 0:
             gains, lum = face_data.scene_light
             rgb = realism.light_match(rgb, gains, lum, op.light_match)
         before_blur = None

@@ -120,6 +120,10 @@ def sample_params(
         if kind == "hair" and real.hair_recolor.probability > 0 and asset.tags.get("recolor") == "hair":
             tone = _draw(rng, real.hair_recolor)  # towards the face's hair colour (see render_layers)
         light = _draw(rng, real.light_match)
+        if kind == "hand" and tone > 0:
+            # A hand given the face's skin colour already has the scene's light: matching it again would darken
+            # every hand in a dark photo below its face. (Drawn all the same: the stream stays as it was.)
+            light = 0.0
         near = asset.subtype in NEAR_SUBTYPES or kind == "hand"
         shadow = _draw(rng, real.shadow) if near else 0.0
         off_len = float(rng.uniform(*real.shadow_offset)) * frame.iod

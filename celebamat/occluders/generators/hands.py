@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, fbm, normals, poly_mask, soft, soft_coarse, specular, srgb,
+from celebamat.occluders.draw import (Canvas, bezier, fbm, normals, poly_mask, soft, specular, srgb,
                                       stroke_mask)
 from celebamat.occluders.materials import glossy, mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin

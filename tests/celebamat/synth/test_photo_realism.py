@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from celebamat.synth import camera, hair_colour, lighting, skin_texture
-from celebamat.synth.config import OccluderConfig, SynthConfig
+from celebamat.synth.config import Chance, OccluderConfig, SynthConfig
 from celebamat.synth.render import render
 from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
@@ -145,19 +145,23 @@ def test_light_skin_and_camera_change_the_image_never_the_alpha(synth_faces, tin
 
 
 def test_a_hand_with_the_face_colour_is_not_matched_to_the_scene_again(synth_faces, tiny_library):
-    """The face's skin already carries the scene's light: a hand given that colour ignores light_match (which
-    darkened hands in dark photos below their face); without the colour transfer, light_match still applies."""
+    """The face's skin already carries the scene's light: a hand given that colour gets no light_match (which
+    darkened hands in dark photos below their face), and its params say so; without the colour transfer the
+    hand is matched to the scene as before, and light_match changes the image."""
     face = synth_faces[0]
     p, assets = _hand_sample(face, tiny_library)
     op = p.occluders[0]
-    assert op.tone_transfer > 0
+    assert op.tone_transfer > 0 and op.light_match == 0.0
 
-    def image(**change):
-        return render(face, assets, replace(p, noise_sigma=0.0, jpeg_quality=0,
-                                            occluders=(replace(op, **change),))).image
+    plain = replace(HANDS, realism=replace(HANDS.realism, tone_transfer=Chance(0.0, (0.8, 1.0))))
+    q = sample_params(sample_rng(5, 0), face, tiny_library, plain, split="train", seed=sample_seed(5, 0))
+    assert q.occluders[0].tone_transfer == 0.0 and q.occluders[0].light_match > 0
 
-    assert np.array_equal(image(light_match=0.0), image(light_match=1.0))
-    assert not np.array_equal(image(light_match=0.0, tone_transfer=0.0), image(light_match=1.0, tone_transfer=0.0))
+    def image(light: float):
+        return render(face, assets, replace(q, noise_sigma=0.0, jpeg_quality=0,
+                                            occluders=(replace(q.occluders[0], light_match=light),))).image
+
+    assert not np.array_equal(image(0.0), image(1.0))
 
 
 def test_same_params_same_bytes_with_every_photo_step(synth_faces, tiny_library):
