@@ -54,7 +54,9 @@ ANCHOR_NAMES = (
 )
 
 #: Off-face directions an asset anchor may target: the asset leaves the face that way, in the face frame.
-EXIT_DIRECTIONS = ("exit_down", "exit_up", "exit_left", "exit_right", "exit_side")
+#: ``exit_side`` is the side nearer the asset's face target; ``exit_down_side`` halfway between it and down (an
+#: arm raised to the cheek from below and to the side).
+EXIT_DIRECTIONS = ("exit_down", "exit_up", "exit_left", "exit_right", "exit_side", "exit_down_side")
 
 #: Single mesh indices (or index groups averaged) behind each anchor.
 _ANCHOR_INDICES: dict[str, tuple[int, ...]] = {

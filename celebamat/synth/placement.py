@@ -116,7 +116,10 @@ def exit_vector(direction: str, frame: FaceFrame, origin: np.ndarray, rng: np.ra
     side = float(np.dot(origin - np.asarray(frame.center), frame.right))
     if abs(side) < 1e-6:
         side = 1.0 if rng.random() < 0.5 else -1.0
-    return frame.right * math.copysign(1.0, side)
+    out = frame.right * math.copysign(1.0, side)
+    if direction == "exit_down_side":
+        out = (out + frame.down) / math.sqrt(2.0)
+    return out
 
 
 def place_asset(

@@ -210,107 +210,165 @@ def scarf(rng, index):
     return meta, cv.to_rgba8()
 
 
-def held(rng, index, subtype):
-    """Microphone, phone, cup, straw, pen, cigarette."""
-    if subtype == "microphone":
-        # A handheld vocal microphone: a glossy handle, a metal ring, and a ball of woven wire mesh with the
-        # dark foam behind it showing through, mirroring the room.
-        W, H = 110, int(rng.integers(300, 360))
-        cv = Canvas(W, H, 3)
-        s = cv.ss
-        shape = (cv.H, cv.W)
-        head = (W / 2, 40.0)
-        body_col = np.array(rng.choice([[0.05, 0.05, 0.06], [0.12, 0.12, 0.13], [0.55, 0.56, 0.6]]), np.float64)
-        # The handle widens towards the head, as a vocal microphone's does.
-        res = _capsule(shape, np.array([W / 2, 74.0]) * s, np.array([W / 2, H + 20.0]) * s, 21 * s, 13 * s)
-        if res is not None:
-            (y0, y1, x0, x1), cov, n, _ = res
-            cv.over(_glossy(body_col, n, 0.06 if body_col[0] < 0.3 else 0.3, 0.4, 80, 0.5), cov, y0, x0)
-        res = _capsule(shape, np.array([W / 2, 64.0]) * s, np.array([W / 2, 80.0]) * s, 25 * s, 23 * s)
-        if res is not None:
-            (y0, y1, x0, x1), cov, n, _ = res
-            cv.over(_glossy(np.array([0.45, 0.45, 0.47]), n, 0.6, 0.5, 40, 0.6), cov, y0, x0)
-        r = 34.0 + rng.uniform(-2, 2)
-        pitch = rng.uniform(4.0, 5.5)  # coarse enough to survive the scale it is placed at
-        m, c = mesh_ball(shape, np.array(head) * s, r * s, pitch * s, _LIGHT)
-        cv.over(c, m)
-        anchors = {"head": [head[0], head[1]], "handle": [W / 2, float(H)]}
-        targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
-        # A vocal microphone's grille is about a quarter of a face's height across.
-        scale = {"measure": "face_height", "length": float(H), "range": [1.05, 1.3]}
-        return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "layer": 38,
-                "tags": {"material": "metal mesh, gloss"}, "exit_edge": "bottom"}, cv.to_rgba8()
-    if subtype == "straw":
-        W, H = 40, int(rng.integers(220, 280))
-        cv = Canvas(W, H, 3)
-        col = np.array(rng.choice([[0.9, 0.9, 0.9], [0.9, 0.3, 0.3], [0.3, 0.6, 0.9], [0.95, 0.8, 0.2]]))
-        _stick(cv, (W / 2, 8), (W / 2, H + 10), 4.5, 4.5, col, spec=0.5)
-        # Stripes and a bend near the tip keep it from looking like a rod.
-        yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float64) / cv.ss
-        if index % 2:
-            cv.rgb *= np.where(((yy + 0.4 * np.mgrid[0:cv.H, 0:cv.W][1] / cv.ss) // 8) % 2 == 0, 1.0, 0.8)[..., None]
-        anchors = {"tip": [W / 2, 8.0], "end": [W / 2, float(H)]}
-        return {"anchors": anchors, "targets": {"tip": "mouth_center", "end": "exit_down"},
-                "scale": {"measure": "face_height", "length": float(H), "range": [0.6, 0.9]},
-                "rotation": [-15.0, 15.0], "layer": 38, "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
-    if subtype == "phone":
-        # A phone held to the ear, back to the camera: a glass or aluminium back with rounded, reflective edges,
-        # a camera block with lenses, and the room mirrored across it.
-        W, H = int(rng.integers(90, 110)), int(rng.integers(180, 210))
-        cv = Canvas(W, H, 3)
-        s = cv.ss
-        shape = (cv.H, cv.W)
-        col = np.array(rng.choice([[0.08, 0.08, 0.09], [0.85, 0.85, 0.87], [0.3, 0.35, 0.5], [0.75, 0.55, 0.5]]))
-        body = poly_mask(shape, _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s)
-        n = normals(height_from_mask(body, 5 * s), 1.0)
-        # The back is flat glass: the environment sweeps over it as one broad diagonal reflection.
-        yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
-        sweep = np.exp(-(((xx / W - 0.2) + (yy / H - 0.2) * 0.7) / rng.uniform(0.12, 0.25)) ** 2)
-        c = _glossy(col, n, 0.08, 0.55, 90, 0.5) + (0.18 * sweep * body)[..., None]
-        cv.over(np.clip(c, 0, 1), body)
-        m = np.zeros(shape, np.float64)
-        cv2.rectangle(m, (int(12 * s), int(12 * s)), (int(42 * s), int(48 * s)), 1.0, -1, cv2.LINE_AA)
-        m = soft(m, 1.5 * s) * body
-        n2 = normals(height_from_mask(m, 2 * s), 1.0)
-        cv.over(_glossy(col * 0.7, n2, 0.15, 0.5, 60, 0.4), m)
-        for cy_ in (21, 38):
-            mm = np.zeros(shape, np.float64)
-            cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6.5 * s), 1.0, -1, cv2.LINE_AA)
-            nl = normals(height_from_mask(mm, 6 * s), 1.0)
-            lens = _glossy(np.array([0.02, 0.02, 0.04]), nl, 0.35, 0.3, 120, 0.9)
-            cv.over(lens, mm)
-        anchors = {"top": [W / 2, H * 0.3]}
-        return {"anchors": anchors, "targets": {"top": ["ear_left", "ear_right"][index % 2]},
-                "scale": {"measure": "face_height", "length": float(H), "range": [0.5, 0.65]},
-                "rotation": [-25.0, 25.0], "layer": 38, "tags": {"material": "glass, gloss"}}, cv.to_rgba8()
-    if subtype == "cup":
-        W, H = int(rng.integers(130, 160)), int(rng.integers(150, 180))
-        cv = Canvas(W, H, 3)
-        s = cv.ss
-        col = np.array(rng.choice([[0.95, 0.95, 0.93], [0.8, 0.3, 0.2], [0.2, 0.3, 0.5], [0.85, 0.75, 0.55]]))
-        body = np.array([[10, 22], [W - 10, 22], [W - 22, H - 6], [22, H - 6]], float) * s
-        m = poly_mask((cv.H, cv.W), body)
-        res = _capsule((cv.H, cv.W), np.array([W / 2, 22]) * s, np.array([W / 2, H - 6]) * s, (W / 2 - 10) * s, (W / 2 - 22) * s)
-        n = np.zeros((cv.H, cv.W, 3), np.float64)
-        n[..., 2] = 1
+def _cylinder(cv: Canvas, top: float, bottom: float, r_top: float, r_bottom: float, cx: float | None = None):
+    """Coverage and upright-cylinder normals (varying across, hardly along) of a tapered cylinder with flat ends,
+    output px ``top`` to ``bottom`` about the column ``cx`` (default: the canvas's centre)."""
+    s, shape = cv.ss, (cv.H, cv.W)
+    cx = cv.W / cv.ss / 2 if cx is None else cx
+    body = np.array([[cx - r_top, top], [cx + r_top, top], [cx + r_bottom, bottom], [cx - r_bottom, bottom]]) * s
+    m = poly_mask(shape, body)
+    n = np.zeros((*shape, 3), np.float64)
+    n[..., 2] = 1
+    res = _capsule(shape, np.array([cx, top]) * s, np.array([cx, bottom]) * s, r_top * s, r_bottom * s)
+    if res is not None:
         (y0, y1, x0, x1), _, nn, _ = res
         n[y0:y1, x0:x1] = nn
-        n[..., 1] *= 0.1
-        n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        glazed = index % 2 == 0  # glazed ceramic mirrors the room; a paper cup is matte with a fibre grain
-        if glazed:
-            c = _glossy(col, n, 0.1, 0.5, 50, 0.4)
-        else:
-            c = col * lambert(n, _LIGHT, 0.55)[..., None] * (0.96 + 0.04 * fbm(rng, (cv.H, cv.W), 2 * s, 2))[..., None]
-        cv.over(np.clip(c, 0, 1).astype(np.float64), m)
-        rim = _superellipse((W / 2, 22), W / 2 - 10, 9, 2.0) * s
-        rm = poly_mask((cv.H, cv.W), rim)
-        cv.over(np.array([0.25, 0.15, 0.1], np.float64) if index % 2 else col * 0.7, rm)
-        anchors = {"rim": [W / 2, 22.0]}
-        return {"anchors": anchors, "targets": {"rim": "mouth_center"},
-                "scale": {"measure": "face_width", "length": float(W), "range": [0.35, 0.5]},
-                "rotation": [-15.0, 15.0], "layer": 38, "tags": {}}, cv.to_rgba8()
-    # pen / cigarette: a diagonal stick, the mouth end at the top left.
+    n[..., 1] *= 0.1
+    return m, n / np.linalg.norm(n, axis=-1, keepdims=True)
+
+
+def _microphone(rng, index):
+    """A vocal microphone at the mouth: a ball of woven wire mesh (the dark foam shows through), a metal ring,
+    a glossy handle about three grilles long, then either a stand's clip and rod or a cable leaving the frame."""
+    W, H = 120, int(rng.integers(330, 390))
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    shape = (cv.H, cv.W)
+    cx, head = W / 2, (W / 2, 40.0)
+    r = 30.0 + rng.uniform(-2, 2)
+    body_col = np.array(rng.choice([[0.05, 0.05, 0.06], [0.12, 0.12, 0.13], [0.55, 0.56, 0.6]]), np.float64)
+    dark = body_col[0] < 0.3
+    end = 74.0 + rng.uniform(2.8, 3.2) * 2 * r
+    on_stand = index % 2 == 0
+    if on_stand:  # the stand's rod, then its swivel, behind the clip
+        _stick(cv, (cx, end - 10), (cx, H + 20.0), 5.5, 5.5, np.array([0.08, 0.08, 0.09]), amb=0.35, spec=0.4)
+        _stick(cv, (cx - 14, end + 6), (cx + 14, end + 6), 9, 9, np.array([0.1, 0.1, 0.11]), amb=0.35, spec=0.3)
+    else:  # the cable, curving a little on its way down
+        bend = rng.uniform(-30, 30)
+        ctrl = np.array([[cx, end - 4], [cx, end + 40], [cx + bend, (end + H) / 2], [cx + bend * 0.5, H + 20.0]])
+        cable = stroke_mask(shape, bezier(ctrl, 40) * s, 9.0 * s)
+        _shade_mask(cv, cable, np.array([0.05, 0.05, 0.055]), 4.5 * s, amb=0.35, spec=0.25)
+        _stick(cv, (cx, end - 18), (cx, end + 6), 11, 8.5, np.array([0.35, 0.35, 0.37]), spec=0.6)  # connector
+    # The handle widens towards the head, as a vocal microphone's does.
+    m, n = _cylinder(cv, 74.0, end, 19.0, 12.0, cx)
+    cv.over(_glossy(body_col, n, 0.06 if dark else 0.3, 0.4, 80, 0.5), m)
+    if on_stand:  # the clip: a matte band gripping the lower handle
+        m, n = _cylinder(cv, end - 75, end - 10, 17.5, 15.5, cx)
+        cv.over(np.clip(np.array([0.07, 0.07, 0.08]) * lambert(n, _LIGHT, 0.5)[..., None], 0, 1), m)
+    m, n = _cylinder(cv, 62.0, 80.0, 23.0, 21.0, cx)  # the ring under the grille
+    cv.over(_glossy(np.array([0.45, 0.45, 0.47]), n, 0.6, 0.5, 40, 0.6), m)
+    pitch = rng.uniform(4.0, 5.5)  # coarse enough to survive the scale it is placed at
+    m, c = mesh_ball(shape, np.array(head) * s, r * s, pitch * s, _LIGHT)
+    cv.over(c, m)
+    anchors = {"head": [head[0], head[1]], "handle": [cx, float(H)]}
+    targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
+    # A vocal microphone's grille is about a fifth of a face's height across.
+    scale = {"measure": "face_height", "length": float(H), "range": [1.1, 1.35]}
+    return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-30.0, 30.0], "layer": 38,
+            "tags": {"material": "metal mesh, gloss", "mount": "stand" if on_stand else "cable"},
+            "exit_edge": "bottom"}, cv.to_rgba8()
+
+
+def _straw(rng, index):
+    W, H = 40, int(rng.integers(220, 280))
+    cv = Canvas(W, H, 3)
+    col = np.array(rng.choice([[0.9, 0.9, 0.9], [0.9, 0.3, 0.3], [0.3, 0.6, 0.9], [0.95, 0.8, 0.2]]))
+    _stick(cv, (W / 2, 8), (W / 2, H + 10), 4.5, 4.5, col, spec=0.5)
+    # Stripes and a bend near the tip keep it from looking like a rod.
+    yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float64) / cv.ss
+    if index % 2:
+        cv.rgb *= np.where(((yy + 0.4 * np.mgrid[0:cv.H, 0:cv.W][1] / cv.ss) // 8) % 2 == 0, 1.0, 0.8)[..., None]
+    anchors = {"tip": [W / 2, 8.0], "end": [W / 2, float(H)]}
+    return {"anchors": anchors, "targets": {"tip": "mouth_center", "end": "exit_down"},
+            "scale": {"measure": "face_height", "length": float(H), "range": [0.6, 0.9]},
+            "rotation": [-15.0, 15.0], "layer": 38, "tags": {}, "exit_edge": "bottom"}, cv.to_rgba8()
+
+
+def _phone(rng, index):
+    # A phone held to the ear, back to the camera: a glass or aluminium back with rounded, reflective edges,
+    # a camera block with lenses, and the room mirrored across it.
+    W, H = int(rng.integers(90, 110)), int(rng.integers(180, 210))
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    shape = (cv.H, cv.W)
+    col = np.array(rng.choice([[0.08, 0.08, 0.09], [0.85, 0.85, 0.87], [0.3, 0.35, 0.5], [0.75, 0.55, 0.5]]))
+    body = poly_mask(shape, _superellipse((W / 2, H / 2), W / 2 - 6, H / 2 - 6, 8.0, 200) * s)
+    n = normals(height_from_mask(body, 5 * s), 1.0)
+    # The back is flat glass: the environment sweeps over it as one broad diagonal reflection.
+    yy, xx = np.mgrid[0:cv.H, 0:cv.W].astype(np.float64) / s
+    sweep = np.exp(-(((xx / W - 0.2) + (yy / H - 0.2) * 0.7) / rng.uniform(0.12, 0.25)) ** 2)
+    c = _glossy(col, n, 0.08, 0.55, 90, 0.5) + (0.18 * sweep * body)[..., None]
+    cv.over(np.clip(c, 0, 1), body)
+    m = np.zeros(shape, np.float64)
+    cv2.rectangle(m, (int(12 * s), int(12 * s)), (int(42 * s), int(48 * s)), 1.0, -1, cv2.LINE_AA)
+    m = soft(m, 1.5 * s) * body
+    n2 = normals(height_from_mask(m, 2 * s), 1.0)
+    cv.over(_glossy(col * 0.7, n2, 0.15, 0.5, 60, 0.4), m)
+    for cy_ in (21, 38):
+        mm = np.zeros(shape, np.float64)
+        cv2.circle(mm, (int(27 * s), int(cy_ * s)), int(6.5 * s), 1.0, -1, cv2.LINE_AA)
+        nl = normals(height_from_mask(mm, 6 * s), 1.0)
+        lens = _glossy(np.array([0.02, 0.02, 0.04]), nl, 0.35, 0.3, 120, 0.9)
+        cv.over(lens, mm)
+    anchors = {"top": [W / 2, H * 0.3]}
+    return {"anchors": anchors, "targets": {"top": ["ear_left", "ear_right"][index % 2]},
+            "scale": {"measure": "face_height", "length": float(H), "range": [0.5, 0.65]},
+            "rotation": [-25.0, 25.0], "layer": 38, "tags": {"material": "glass, gloss"}}, cv.to_rgba8()
+
+
+def _cup(rng, index):
+    """A drink at the mouth: a takeaway cup (paper body, corrugated sleeve, plastic lid), a glazed mug with a
+    handle and coffee inside, or a paper cup with a rolled rim and a printed band."""
+    style = ("takeaway", "mug", "paper")[index % 3]
+    W, H = int(rng.integers(150, 175)), int(rng.integers(160, 185))
+    cv = Canvas(W, H, 3)
+    s = cv.ss
+    shape = (cv.H, cv.W)
+    grain = 0.96 + 0.04 * fbm(rng, shape, 2 * s, 2)
+    top, bottom = 26.0, H - 6.0
+    cx = W / 2 - (12.0 if style == "mug" else 0.0)  # room for the mug's handle
+    r_top = W / 2 - 28.0
+    r_bottom = r_top * (1.0 if style == "mug" else 0.78)
+    col = np.array(rng.choice([[0.95, 0.95, 0.93], [0.8, 0.3, 0.2], [0.2, 0.3, 0.5], [0.85, 0.75, 0.55]]))
+    if style == "mug":
+        handle = bezier(np.array([[cx + r_top - 4, top + 28], [cx + r_top + 40, top + 20],
+                                  [cx + r_top + 40, bottom - 30], [cx + r_bottom - 4, bottom - 36]]), 40)
+        hm = stroke_mask(shape, handle * s, 12.0 * s)
+        _shade_mask(cv, hm, col, 6 * s, amb=0.5, spec=0.3)
+    m, n = _cylinder(cv, top, bottom, r_top, r_bottom, cx)
+    if style == "mug":
+        c = _glossy(col, n, 0.1, 0.5, 50, 0.4)
+    else:
+        paper = col if style == "paper" else np.array(rng.choice([[0.96, 0.96, 0.95], [0.2, 0.2, 0.22]]))
+        c = paper * lambert(n, _LIGHT, 0.55)[..., None] * grain[..., None]
+    cv.over(np.clip(c, 0, 1), m)
+    yy = np.mgrid[0:cv.H, 0:cv.W][0].astype(np.float64) / s
+    if style == "takeaway":  # a kraft sleeve with fine corrugation over the middle
+        band = m * ((yy > top + 0.3 * (bottom - top)) & (yy < top + 0.7 * (bottom - top)))
+        kraft = np.array([0.62, 0.45, 0.3]) * (0.92 + 0.08 * np.cos(yy * 2.2))[..., None]
+        cv.over(np.clip(kraft * lambert(n, _LIGHT, 0.5)[..., None] * grain[..., None], 0, 1), soft(band, 0.6 * s))
+    elif style == "paper":  # a printed band
+        band = m * ((yy > top + 0.45 * (bottom - top)) & (yy < top + 0.62 * (bottom - top)))
+        ink = np.array(rng.choice([[0.1, 0.45, 0.3], [0.7, 0.1, 0.15], [0.15, 0.2, 0.55]]))
+        cv.over(np.clip(ink * lambert(n, _LIGHT, 0.55)[..., None] * grain[..., None], 0, 1), soft(band, 0.6 * s))
+    if style == "takeaway":  # the lid: a lip wider than the cup, then a raised drinking dome
+        lid_col = np.array(rng.choice([[0.95, 0.95, 0.95], [0.1, 0.1, 0.11]]))
+        for y0, y1, r0, r1 in ((top - 4, top + 8, r_top + 4, r_top + 4), (top - 16, top - 3, r_top - 4, r_top)):
+            lm, ln = _cylinder(cv, y0, y1, r0, r1, cx)
+            cv.over(_glossy(lid_col, ln, 0.12, 0.5, 60, 0.5), lm)
+    else:  # the rim seen from just above: the drink inside, a bright lip round it
+        lip = poly_mask(shape, _superellipse((cx, top), r_top, 8, 2.0) * s)
+        inner = poly_mask(shape, _superellipse((cx, top + 0.5), r_top - 3.5, 6, 2.0) * s)
+        cv.over(np.clip(col * 1.08 + 0.05, 0, 1) if style == "mug" else np.array([0.97, 0.97, 0.95]), lip)
+        cv.over(np.array([0.22, 0.12, 0.07]) if style == "mug" else col * 0.55, inner)
+    anchors = {"rim": [cx, top]}
+    return {"anchors": anchors, "targets": {"rim": "mouth_center"},
+            "scale": {"measure": "face_width", "length": float(W), "range": [0.38, 0.52]},
+            "rotation": [-15.0, 15.0], "layer": 38, "tags": {"style": style}}, cv.to_rgba8()
+
+
+def _stick_held(rng, index, subtype):
+    """A pen or a cigarette: a diagonal stick, the mouth end at the top left."""
     W, H = 150, 150
     cv = Canvas(W, H, 3)
     a = np.array([14.0, 14.0])
@@ -328,6 +386,13 @@ def held(rng, index, subtype):
     return {"anchors": anchors, "targets": {"tip": ["mouth_left", "mouth_right"][index % 2]},
             "scale": {"measure": "face_width", "length": float(np.linalg.norm(b - a)), "range": [0.3, 0.45]},
             "rotation": [-30.0, 30.0], "layer": 38, "tags": {}}, cv.to_rgba8()
+
+
+def held(rng, index, subtype):
+    """Microphone, phone, cup, straw, pen, cigarette."""
+    if subtype in ("pen", "cigarette"):
+        return _stick_held(rng, index, subtype)
+    return {"microphone": _microphone, "straw": _straw, "phone": _phone, "cup": _cup}[subtype](rng, index)
 
 
 def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:

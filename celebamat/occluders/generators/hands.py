@@ -46,7 +46,8 @@ _FINGERS = {
 }
 _PHALANX = (0.46, 0.30, 0.24)
 
-# Poses: per finger (spread deg, [mcp, pip, dip] flexion deg); thumb (angle deg, [cmc, mcp, ip] flexion).
+# Poses: per finger (spread deg, [mcp, pip, dip] flexion deg); thumb (angle deg, [cmc, mcp, ip] flexion[, turn of
+# each segment towards the fingers, deg: a fist's thumb lies across the curled fingers]).
 _STRAIGHT = (0.0, (6, 8, 5))
 _CURLED = (0.0, (88, 100, 65))
 POSES = {
@@ -55,7 +56,7 @@ POSES = {
     "spread": {"index": (0, (4, 6, 4)), "middle": (0, (4, 6, 4)), "ring": (0, (6, 8, 5)),
                "pinky": (0, (8, 8, 5)), "thumb": (58, (8, 8, 5)), "spread": 1.5},
     "fist": {"index": (0, (85, 100, 62)), "middle": (0, (88, 100, 62)), "ring": (0, (90, 102, 64)),
-             "pinky": (0, (92, 104, 66)), "thumb": (20, (40, 35, 25)), "spread": 0.3},
+             "pinky": (0, (92, 104, 66)), "thumb": (25, (40, 35, 25), (-5, -80, -115)), "spread": 0.3},
     "point": {"index": (0, (4, 6, 4)), "middle": (0, (88, 100, 62)), "ring": (0, (90, 102, 64)),
               "pinky": (0, (92, 104, 66)), "thumb": (22, (42, 38, 25)), "spread": 0.4},
     "peace": {"index": (9, (4, 6, 4)), "middle": (-7, (4, 6, 4)), "ring": (0, (90, 102, 64)),
@@ -64,15 +65,24 @@ POSES = {
              "pinky": (0, (62, 82, 48)), "thumb": (35, (35, 30, 20)), "spread": 0.4},
 }
 
-#: subtype -> (pose, preferred views, wrist bend range deg, target anchor, face targets, scale range)
+#: subtype -> (pose, preferred views, wrist bend range deg, target anchor, face targets, scale range, arm exits).
+#: The arm leaves the face downwards or, for hands raised to a cheek or the eyes, down and to the side or
+#: sideways (real hands reach the face from the side as often as from below); a hand near the camera may be
+#: as long as the face is high.
 SUBTYPES = {
-    "cover_mouth": ("flat", ("back", "back", "palm"), (20, 35), "palm", ("mouth_center",), (0.8, 1.0)),
-    "on_cheek": ("flat", ("back", "back", "palm"), (-15, 15), "palm", ("cheek_left", "cheek_right"), (0.8, 1.0)),
-    "chin_rest": ("fist", ("palm", "back"), (-10, 10), "knuckles", ("chin",), (0.8, 1.0)),
-    "over_eyes": ("spread", ("back", "back", "palm"), (-10, 10), "fingers", ("eyes_center", "eye_left", "eye_right"), (0.85, 1.05)),
-    "finger_on_lips": ("point", ("back", "palm"), (-8, 8), "index_pad", ("mouth_center", "mouth_center", "nose_tip"), (0.8, 1.0)),
-    "peace_sign": ("peace", ("palm", "back"), (-15, 15), "palm", ("cheek_left", "cheek_right"), (0.75, 0.95)),
-    "holding": ("grip", ("back", "palm"), (-10, 10), "object", ("mouth_center", "mouth_left", "mouth_right"), (0.8, 1.0)),
+    "cover_mouth": ("flat", ("back", "back", "palm"), (20, 35), "palm", ("mouth_center",), (0.8, 1.1),
+                    ("exit_down", "exit_down_side")),
+    "on_cheek": ("flat", ("back", "back", "palm"), (-15, 15), "palm", ("cheek_left", "cheek_right"), (0.8, 1.1),
+                 ("exit_down", "exit_down_side", "exit_side")),
+    "chin_rest": ("fist", ("palm", "back"), (-10, 10), "knuckles", ("chin",), (0.8, 1.0), ("exit_down",)),
+    "over_eyes": ("spread", ("back", "back", "palm"), (-10, 10), "fingers", ("eyes_center", "eye_left", "eye_right"),
+                  (0.85, 1.15), ("exit_down", "exit_side")),
+    "finger_on_lips": ("point", ("back", "palm"), (-8, 8), "index_pad", ("mouth_center", "mouth_center", "nose_tip"),
+                       (0.8, 1.0), ("exit_down", "exit_down_side")),
+    "peace_sign": ("peace", ("palm", "back"), (-15, 15), "palm", ("cheek_left", "cheek_right"), (0.75, 0.95),
+                   ("exit_down", "exit_down_side")),
+    "holding": ("grip", ("back", "palm"), (-10, 10), "object", ("mouth_center", "mouth_left", "mouth_right"),
+                (0.8, 1.0), ("exit_down",)),
 }
 
 
@@ -106,12 +116,15 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
             flex[0] = max(flex[0], 96.0)
         a = math.radians(ang * spread + extra + rng.normal(0, 1.5))
         base = 5 + 4 * fi
-        p = np.array([mx, my])
+        curled = sum(flex) > 150
+        # A clenched hand draws its knuckles together about the middle finger's.
+        p = np.array([0.05 + (mx - 0.05) * (0.92 if curled else 1.0), my])
         z = 0.0
         joints[base], depth[base] = p, z
         phi = 0.0
-        # Tapering towards a slimmer, flatter fingertip (a round tip reads as a sausage).
-        radii = np.array([rb, 0.5 * (rb + rt), rt, 0.85 * rt])
+        # Tapering towards a slimmer, flatter fingertip (a round tip reads as a sausage). Curled fingers press
+        # against each other and flatten at the sides: no gaps between them.
+        radii = np.array([rb, 0.5 * (rb + rt), rt, 0.85 * rt]) * (1.12 if curled else 1.0)
         for k in range(3):
             phi += math.radians(max(flex[k], -5))
             seg_len = length * _PHALANX[k]
@@ -122,7 +135,7 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
                              z, zq))
             p, z = q, zq
             joints[base + 1 + k], depth[base + 1 + k] = p, z
-    t_ang, t_flex = pose["thumb"]
+    t_ang, t_flex, *t_turn = pose["thumb"]
     a = math.radians(t_ang + rng.normal(0, 3))
     flex = np.asarray(t_flex, float) + rng.normal(0, 3, 3)
     p, z = np.array([0.085, 0.10]), 0.02
@@ -130,7 +143,8 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
     phi, bend = 0.0, 0.0
     for k, (seg_len, r0, r1) in enumerate(((0.20, 0.062, 0.052), (0.17, 0.050, 0.046), (0.15, 0.046, 0.033))):
         phi += math.radians(flex[k])
-        bend -= math.radians(flex[k]) * 0.55  # the thumb curls across the palm as it flexes
+        # The thumb curls across the palm as it flexes (by a pose's own turns where it gives them).
+        bend = math.radians(t_turn[0][k]) if t_turn else bend - math.radians(flex[k]) * 0.55
         d = np.array([math.sin(a + bend) * math.cos(phi * 0.6), math.cos(a + bend) * math.cos(phi * 0.6)])
         q = p + seg_len * d
         zq = z + s * seg_len * math.sin(phi * 0.6) + 0.01
@@ -235,14 +249,22 @@ def _capsule_part(shape: tuple[int, int], a: np.ndarray, b: np.ndarray, r0: floa
     along = ex * u[0] + ey * u[1]
     across2 = np.maximum(ex * ex + ey * ey - along * along, 0.0)
     tp = np.clip(along / L, 0, 1)
-    r = (r0 + (r1 - r0) * tp) * (1.0 - waist * 4.0 * tp * (1.0 - tp))
+    radius = lambda t: (r0 + (r1 - r0) * t) * (1.0 - waist * 4.0 * t * (1.0 - t))  # noqa: E731
+    r = radius(tp)
+    # The outline is the swept sphere's silhouette: the pixel's distance from its foot on the axis.
+    fx, fy = ex - tp * d[0], ey - tp * d[1]
+    cov = np.clip(r - np.sqrt(fx * fx + fy * fy) + 0.5, 0, 1)
     rest = np.sqrt(np.maximum(r * r - across2, 0.0))
     t = np.clip((along + dz * rest / math.sqrt(L * L + dz * dz)) / L, 0.0, 1.0)
-    if waist:
-        r = (r0 + (r1 - r0) * t) * (1.0 - waist * 4.0 * t * (1.0 - t))
+    r = radius(t)
     qx, qy = ex - t * d[0], ey - t * d[1]
     dist2 = qx * qx + qy * qy
-    cov = np.clip(r - np.sqrt(dist2) + 0.5, 0, 1)
+    # Near the capped ends the shifted point can miss the pixel; fall back to the foot there.
+    miss = dist2 > r * r
+    t = np.where(miss, tp, t)
+    r = np.where(miss, radius(tp), r)
+    qx, qy = np.where(miss, fx, qx), np.where(miss, fy, qy)
+    dist2 = qx * qx + qy * qy
     depth = np.sqrt(np.maximum(r * r - dist2, (0.08 * r) ** 2))
     height = z0 + t * dz + flat * depth
     n = np.stack([flat * qx / depth, flat * qy / depth, np.ones_like(t)], -1)
@@ -504,7 +526,7 @@ def _shade(surf: Surface, albedo: np.ndarray, S: float, rng: np.random.Generator
 def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirror_x: bool,
               hand_px: float) -> tuple[np.ndarray, dict[str, list[float]], dict]:
     """Render one hand asset. Returns (rgba ``(h,w,4)`` uint8, anchors in px, extra info)."""
-    pose_name, _, bend_rng, _, _, _ = SUBTYPES[subtype]
+    pose_name, _, bend_rng = SUBTYPES[subtype][:3]
     joints, segs, _ = _skeleton(POSES[pose_name], view, rng)
     bend = math.radians(rng.uniform(*bend_rng))
     c, s_ = math.cos(bend), math.sin(bend)
@@ -563,7 +585,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
 
 def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:
     """One hand asset: metadata (without file/size/split/source) and pixels."""
-    pose_name, views, _, target_anchor, face_targets, rng_scale = SUBTYPES[subtype]
+    pose_name, views, _, target_anchor, face_targets, rng_scale, arm_exits = SUBTYPES[subtype]
     tones = list(SKIN_TONES)
     tone = tones[index % len(tones)]
     view = views[index % len(views)]
@@ -576,7 +598,9 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
     meta = {
         "kind": "hand", "subtype": subtype,
         "anchors": anchors,
-        "targets": {target_anchor: target, "arm": "exit_down"},
+        # Exits cycle with the index apart from mirror (index % 2) and tone (index % 6), so both hands and all
+        # tones reach the face from every way.
+        "targets": {target_anchor: target, "arm": arm_exits[(index // 2) % len(arm_exits)]},
         "scale": {"measure": "face_height", "length": hand_px, "range": list(rng_scale)},
         "rotation": [-15.0, 15.0], "mirror": True, "zones": [], "layer": 40,
         "tags": {"skin_tone": tone, "view": view, "pose": pose_name, "handedness": "left" if mirror_x else "right",

@@ -58,6 +58,16 @@ def test_exit_edges(lib):
             assert b.any() == (name == a.exit_edge), (a.id, name)
 
 
+def test_hands_reach_the_face_from_below_and_from_the_side(lib):
+    arms = [a.targets["arm"] for a in lib.assets if a.kind == "hand"]
+    counts = {d: arms.count(d) for d in set(arms)}
+    assert set(counts) == {"exit_down", "exit_down_side", "exit_side"}, counts
+    # Mostly from below, yet a third or so from the side, in the train and the test split alike.
+    assert 0.2 <= 1 - counts["exit_down"] / len(arms) <= 0.5, counts
+    for split in ("train", "test"):
+        assert {a.targets["arm"] for a in lib.assets if a.kind == "hand" and a.split == split} > {"exit_down"}
+
+
 #: One asset of each generator family (the hands are where float32 rounding once flipped pixels between CPUs).
 REGENERATED = ["hand-cover_mouth-004", "hand-on_cheek-001", "hand-chin_rest-002", "hair-fringe-003",
                "hair-lock-000", "accessory-eyeglasses-001", "accessory-microphone-000", "translucent-smoke-000",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celebamat.occluders.generators.hands import SUBTYPES, _capsule_part, generate
+from celebamat.occluders.generators.hands import _FINGERS, POSES, SUBTYPES, _capsule_part, _skeleton, generate
 from celebamat.occluders.materials import mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin, wrap_diffuse
 
@@ -97,6 +97,36 @@ def test_capsule_pointing_away_shows_its_near_end():
     y0, _, x0, _ = box
     assert h[30 - y0, 30 - x0] == pytest.approx(8.0) and cov[30 - y0, 30 - x0] == 1
     assert cov[39 - y0, 30 - x0] == 0 and n[30 - y0, 30 - x0, 2] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dz", [40.0, -40.0])
+def test_capsule_at_a_steep_angle_is_solid_up_to_its_outline(dz):
+    """A phalanx pointing at (or away from) the viewer covers its whole silhouette: no ring with a hole at the
+    end whose sphere is hidden behind the other."""
+    a, b = np.array([30.0, 20.0]), np.array([30.0, 40.0])
+    box, cov, h, n, t = _capsule_part((60, 60), a, b, 8.0, 6.0, 0.0, dz, 0.8)
+    y0, y1, x0, x1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    tp = np.clip((yy - 20.0) / 20.0, 0, 1)
+    dist = np.hypot(xx - 30.0, yy - (20.0 + 20.0 * tp))
+    r = 8.0 + (6.0 - 8.0) * tp
+    assert (cov[dist <= r - 0.5] == 1).all() and (cov[dist >= r + 0.5] < 1e-9).all()
+    assert np.isfinite(h[cov > 0]).all() and np.allclose(np.linalg.norm(n, axis=-1), 1.0)
+
+
+def test_a_fist_has_its_thumb_across_pressed_fingers():
+    for seed in range(5):
+        for view in ("palm", "back"):
+            joints, segs, _ = _skeleton(POSES["fist"], view, np.random.default_rng(seed))
+            tip, last = joints[4], joints[4] - joints[3]
+            # The thumb's tip lies across the curled fingers, beyond the middle finger's knuckle from its base,
+            # its last phalanx crosswise (not pointing up).
+            assert tip[0] < _FINGERS["middle"][0] < joints[1][0] and 0.25 < tip[1] < 0.55, (seed, view, tip)
+            assert abs(last[0]) > 2 * abs(last[1]), (seed, view, last)
+            middle = {sg.finger: sg for sg in segs if sg.index == 1}
+            for f, g in (("index", "middle"), ("middle", "ring"), ("ring", "pinky")):
+                gap = np.linalg.norm(0.5 * (middle[f].p0 + middle[f].p1) - 0.5 * (middle[g].p0 + middle[g].p1))
+                assert gap < middle[f].r0 + middle[g].r0, (seed, view, f, g)  # curled fingers touch
 
 
 @pytest.mark.parametrize("subtype", sorted(SUBTYPES))

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -59,6 +60,22 @@ def test_hand_palm_on_mouth_and_forearm_leaves_downwards(synth_faces, tiny_libra
             direction = (wrist - palm) / np.linalg.norm(wrist - palm)
             # within the asset's +-15 degree rotation jitter of the face's down direction
             assert float(direction @ frame.down) > math.cos(math.radians(15.5))
+
+
+@pytest.mark.parametrize("target", ["cheek_left", "cheek_right"])
+def test_arm_down_and_to_the_side_leaves_on_the_cheeks_side(synth_faces, tiny_library, target):
+    arm = replace(tiny_library.get("arm-train"), targets={"palm": target, "wrist": "exit_down_side"})
+    for face in synth_faces:
+        anchors, frame = face_anchors(face.landmarks), face_frame(face.landmarks)
+        side = math.copysign(1.0, float((anchors[target] - frame.center) @ frame.right))
+        for i in range(10):
+            m = place_asset(np.random.default_rng(i), arm, anchors, frame, jitter=0.0)
+            palm, wrist = apply(m, np.array([arm.anchors["palm"], arm.anchors["wrist"]]))
+            assert np.linalg.norm(palm - anchors[target]) < 1e-6
+            d = (wrist - palm) / np.linalg.norm(wrist - palm)
+            # 45 degrees between down and the cheek's side, give or take the +-15 degree rotation jitter
+            angle = math.degrees(math.atan2(side * float(d @ frame.right), float(d @ frame.down)))
+            assert 45 - 15.5 < angle < 45 + 15.5, (face.face_id, target, i, angle)
 
 
 def test_zone_placement_stays_near_its_zone(synth_faces, tiny_library):
