@@ -7,9 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, fbm, height_from_mask, lambert, normals, poly_mask, soft,
-                                      specular, stroke_mask)
-from celebamat.occluders.generators.hands import _capsule
+from celebamat.occluders.draw import (Canvas, bezier, capsule, fbm, height_from_mask, lambert, normals, poly_mask,
+                                      soft, specular, stroke_mask)
 from celebamat.occluders.materials import glossy, mesh_ball
 
 _LIGHT = (-0.4, -0.6, 0.8)
@@ -43,7 +42,7 @@ def _glossy(base: np.ndarray, n: np.ndarray, reflect: float, amb: float = 0.5, p
 def _stick(cv: Canvas, a, b, r0, r1, col, amb=0.45, spec=0.3):
     """A shaded cylinder from ``a`` to ``b`` (output px)."""
     s = cv.ss
-    res = _capsule((cv.H, cv.W), np.asarray(a, float) * s, np.asarray(b, float) * s, r0 * s, r1 * s)
+    res = capsule((cv.H, cv.W), np.asarray(a, float) * s, np.asarray(b, float) * s, r0 * s, r1 * s)
     if res is None:
         return
     (y0, y1, x0, x1), cov, n, _ = res
@@ -219,7 +218,7 @@ def _cylinder(cv: Canvas, top: float, bottom: float, r_top: float, r_bottom: flo
     m = poly_mask(shape, body)
     n = np.zeros((*shape, 3), np.float64)
     n[..., 2] = 1
-    res = _capsule(shape, np.array([cx, top]) * s, np.array([cx, bottom]) * s, r_top * s, r_bottom * s)
+    res = capsule(shape, np.array([cx, top]) * s, np.array([cx, bottom]) * s, r_top * s, r_bottom * s)
     if res is not None:
         (y0, y1, x0, x1), _, nn, _ = res
         n[y0:y1, x0:x1] = nn

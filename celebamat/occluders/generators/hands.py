@@ -155,31 +155,6 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
     return joints, segs, depth
 
 
-def _capsule(shape: tuple[int, int], p0: np.ndarray, p1: np.ndarray, r0: float, r1: float):
-    """Coverage and normals of a tapered capsule on a grid (all in grid px). Returns (bbox, cov, n)."""
-    H, W = shape
-    pad = max(r0, r1) + 2
-    x0, x1 = int(max(0, min(p0[0], p1[0]) - pad)), int(min(W, max(p0[0], p1[0]) + pad + 1))
-    y0, y1 = int(max(0, min(p0[1], p1[1]) - pad)), int(min(H, max(p0[1], p1[1]) + pad + 1))
-    if x1 <= x0 or y1 <= y0:
-        return None
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    d = p1 - p0
-    L2 = float(d @ d) + 1e-9
-    t = np.clip(((xx - p0[0]) * d[0] + (yy - p0[1]) * d[1]) / L2, 0, 1)
-    cx, cy = p0[0] + t * d[0], p0[1] + t * d[1]
-    r = r0 + (r1 - r0) * t
-    vx, vy = xx - cx, yy - cy
-    dist = np.sqrt(vx * vx + vy * vy)
-    cov = np.clip(r - dist + 0.5, 0, 1)
-    u = np.clip(dist / r, 0, 1)
-    nz = np.sqrt(np.clip(1 - u * u, 0, 1)) + 0.15
-    inv = 1 / np.maximum(dist, 1e-6)
-    n = np.stack([vx * inv * u, vy * inv * u, nz], -1)
-    n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    return (y0, y1, x0, x1), cov.astype(np.float64), n.astype(np.float64), t
-
-
 #: Palm outline (hand units, right hand seen from its back, before the wrist bend): wrist at the bottom, the
 #: knuckle line at the top, the thumb's side at +x.
 _PALM = np.array([[-0.125, 0.0], [-0.175, 0.12], [-0.20, 0.28], [-0.185, 0.40], [-0.11, 0.455], [0.0, 0.48],
