@@ -1,9 +1,12 @@
-"""Procedural hair: fringes, locks and single strands of tapered sub-pixel Bezier strands (4x supersampled).
+"""Procedural hair: fringes, locks, single strands and curtains of tapered sub-pixel Bezier strands (4x
+supersampled).
 
 A fringe grows from a hairline arc (highest over the forehead's middle, lower at the temples) in clumps whose
 strands converge towards the clump's tip and end at slightly different lengths; every strand thins and turns
 translucent towards its tip. Above the hairline the fringe fades in, so it merges into the person's own hair
-rather than leaving through the image border. Colours are natural hair colours; at compositing time the renderer
+rather than leaving through the image border. A curtain is long hair falling past one side of the face, from
+above the temple to below the jaw: a dense sheet of clumps whose inner edge lies over the temple and the outer
+cheek (how far varies), with wisps straying onto the face and a highlight band across it. Colours are natural hair colours; at compositing time the renderer
 moves them towards the person's own hair colour (``celebamat.synth.hair_colour``)."""
 
 from __future__ import annotations
@@ -40,8 +43,13 @@ def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opaci
         th = max(1, int(round(width * cv.ss * (1 - 0.6 * f))))
         val = int(255 * (1 - tip_fade * f**1.5))
         cv2.polylines(m, [np.round(seg * 16).astype(np.int32)], False, val, th, cv2.LINE_AA, shift=4)
-    a = m.astype(np.float64) / 255 * opacity
-    cv.over(color, a, lo[1], lo[0])
+    # Composite only the pixels the strand touches (a long strand's bounding box is mostly empty); the
+    # same arithmetic as Canvas.over, pixel for pixel.
+    ys, xs = np.nonzero(m)
+    a = m[ys, xs].astype(np.float64) / 255 * opacity
+    ys, xs = ys + lo[1], xs + lo[0]
+    cv.rgb[ys, xs] = np.asarray(color, np.float64) * a[:, None] + cv.rgb[ys, xs] * (1 - a[:, None])
+    cv.a[ys, xs] = a + cv.a[ys, xs] * (1 - a)
 
 
 def _colour(rng: np.random.Generator, base: np.ndarray, sheen: float) -> np.ndarray:
@@ -49,12 +57,87 @@ def _colour(rng: np.random.Generator, base: np.ndarray, sheen: float) -> np.ndar
     return np.clip(c + rng.normal(0, 0.02, 3), 0, 1).astype(np.float64)
 
 
+def _fade_in(cv: Canvas, y_from: float, span: float) -> None:
+    """Scale colour and alpha from 0 at ``y_from`` to 1 at ``y_from + span`` (output px, smoothstep): hair that
+    merges into the person's own hair above it instead of ending at the canvas border."""
+    ys = (np.arange(cv.H, dtype=np.float64) + 0.5) / cv.ss
+    r = np.clip((ys - y_from) / span, 0.0, 1.0)
+    ramp = r * r * (3.0 - 2.0 * r)
+    cv.rgb *= ramp[:, None, None]
+    cv.a *= ramp[:, None]
+
+
+def _curtain(rng: np.random.Generator, base: np.ndarray, curl: float) -> tuple[Canvas, dict, dict, dict]:
+    """Long hair past the image-left side of a face (mirroring gives the other side).
+
+    The temple and jaw anchors sit on the face's outline; the sheet's inner edge runs ``cover`` px inside it
+    (into the face) at the temple, the cheek and the jaw, so a curtain hides from a sliver to about half of
+    that side of the face."""
+    H = int(rng.integers(440, 520))
+    W = int(0.62 * H)
+    cv = Canvas(W, H, SS)
+    temple = np.array([0.6 * W, 0.26 * H])
+    jaw = np.array([0.62 * W, 0.6 * H])
+    cover = np.array([rng.uniform(0.02, 0.14), rng.uniform(0.0, 0.12), rng.uniform(-0.03, 0.07),
+                      rng.uniform(-0.04, 0.08)]) * H
+    # The inner edge at five heights: the crown (hidden by the fade-in), temple, cheek, jaw, the tips.
+    ys = np.array([-2.0, temple[1], 0.5 * (temple[1] + jaw[1]), jaw[1], 0.97 * H])
+    xs = np.array([temple[0] + cover[0] + 0.08 * H, temple[0] + cover[0], 0.5 * (temple[0] + jaw[0]) + cover[1],
+                   jaw[0] + cover[2], jaw[0] + cover[3]])
+    sheet = rng.uniform(0.22, 0.32) * H  # the curtain's width outwards from its inner edge
+    n_clumps = int(rng.integers(14, 22))
+    for k in range(n_clumps):
+        # Clumps spread across the sheet; the innermost few may fall further onto the face.
+        u = (k + rng.uniform(0.0, 1.0)) / n_clumps
+        inward = rng.uniform(0.0, 0.05) * H if u < 0.2 and rng.random() < 0.5 else 0.0
+        off = u * sheet - inward
+        cw = rng.uniform(0.02, 0.045) * H
+        end = rng.uniform(0.85, 0.98) * H
+        wig = (rng.normal(0, 0.012, 5) * H * (0.5 + curl)) * np.array([0.0, 0.3, 0.7, 1.0, 1.4])
+        shade = rng.uniform(0.8, 1.15)
+        sheen = rng.uniform(0.1, 0.7)
+        for _ in range(int(rng.integers(36, 52))):
+            o = off + rng.normal(0, 0.4) * cw
+            own = rng.uniform(0.9, 1.03)
+            cy = np.append(ys[:4], end * own)
+            # Narrower towards the crown: the hair gathers towards a parting.
+            cx = xs - o * np.array([0.55, 1.0, 1.0, 1.0, 1.05]) + wig + rng.normal(0, 1.5, 5)
+            ctrl = np.stack([np.clip(cx, 4, W - 4), np.clip(cy, -2, H - 4)], 1)
+            _strand(cv, ctrl, rng.uniform(0.6, 1.2), _colour(rng, base * shade, sheen * rng.uniform(0, 1)),
+                    rng.uniform(0.7, 0.95), 0.45)
+    for _ in range(int(rng.integers(6, 14))):  # wisps over the face from the inner edge
+        y0 = rng.uniform(0.3, 0.7)
+        p0 = np.array([np.interp(y0 * H, ys, xs), y0 * H])
+        p1 = p0 + np.array([rng.uniform(0.02, 0.1), rng.uniform(0.05, 0.2)]) * H
+        p2 = p1 + np.array([rng.uniform(-0.04, 0.04), rng.uniform(0.05, 0.15)]) * H
+        ctrl = np.stack([p0, p1, p2])
+        ctrl[:, 0] = np.clip(ctrl[:, 0], 4, W - 4)
+        ctrl[:, 1] = np.clip(ctrl[:, 1], 0, H - 4)
+        _strand(cv, ctrl, rng.uniform(0.3, 0.6), _colour(rng, base, 0.3), rng.uniform(0.35, 0.7), 0.8)
+    # A highlight band across the sheet (light on the curve of the head), broken up by the clumps.
+    yy = (np.arange(cv.H, dtype=np.float64) + 0.5) / cv.ss
+    xx = (np.arange(cv.W, dtype=np.float64) + 0.5) / cv.ss
+    band_y = rng.uniform(0.3, 0.5) * H + 0.15 * H * np.sin(xx / W * np.pi * rng.uniform(0.5, 1.5) + rng.uniform(0, 6))
+    band = np.exp(-0.5 * ((yy[:, None] - band_y[None, :]) / (0.06 * H)) ** 2)
+    gain = 1.0 + rng.uniform(0.15, 0.4) * band * (0.6 + 0.4 * np.sin(xx / rng.uniform(3.0, 6.0))[None, :])
+    cv.rgb = np.minimum(cv.rgb * gain[..., None], cv.a[..., None])
+    _fade_in(cv, 0.0, 0.16 * H)
+    anchors = {"temple": [float(temple[0]), float(temple[1])], "jaw": [float(jaw[0]), float(jaw[1])]}
+    targets = {"temple": "temple_left", "jaw": "jaw_left"}
+    tags = {"cover_cheek": round(float(cover[1] / H), 3)}
+    return cv, anchors, targets, tags
+
+
 def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:
     colours = list(HAIR_COLOURS)
     cname = colours[index % len(colours)]
     base = srgb(HAIR_COLOURS[cname])
     curl = float(rng.choice([0.0, 0.0, 0.5, 1.0]))
-    if subtype == "fringe":
+    extra_tags: dict = {}
+    if subtype == "curtain":
+        cv, anchors, targets, extra_tags = _curtain(rng, base, curl)
+        scale = {"measure": "face_height", "length": float(cv.h), "range": [0.95, 1.05]}
+    elif subtype == "fringe":
         W, H = int(rng.integers(300, 340)), int(rng.integers(150, 200))
         cv = Canvas(W, H, SS)
         x0, x1 = 0.1 * W, 0.9 * W
@@ -109,11 +192,7 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
             _strand(cv, ctrl, 0.3, _colour(rng, base, 0.3), 0.5, 0.8)
         # The fringe fades in from above its hairline: it merges into the person's own hair (recoloured to it at
         # compositing time) instead of standing on the head as a block extended to the image border.
-        ys = (np.arange(cv.H, dtype=np.float64) + 0.5) / cv.ss
-        r = np.clip((ys - (top_y - 0.16 * H)) / (0.16 * H), 0.0, 1.0)  # opaque from the hairline's top down
-        ramp = r * r * (3.0 - 2.0 * r)
-        cv.rgb *= ramp[:, None, None]
-        cv.a *= ramp[:, None]
+        _fade_in(cv, top_y - 0.16 * H, 0.16 * H)  # opaque from the hairline's top down
         anchors = {"root_left": [float(x0), float(0.55 * H)], "root_right": [float(x1), float(0.55 * H)],
                    "hairline": [float(cx), float(top_y)]}
         targets = {"root_left": "temple_left", "root_right": "temple_right", "hairline": "hairline"}
@@ -149,8 +228,8 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         scale = {"measure": "face_height", "length": float(H), "range": [0.55, 0.9]}
     rgba = cv.to_rgba8()
     meta = {"kind": "hair", "subtype": subtype, "anchors": anchors, "targets": targets, "scale": scale,
-            "rotation": [-12.0, 12.0], "mirror": True, "zones": [], "layer": 10,
-            "tags": {"colour": cname, "curl": curl}}
-    if subtype != "fringe":  # locks and strands hang from above the image; a fringe fades into the hair
+            "rotation": [-4.0, 4.0] if subtype == "curtain" else [-12.0, 12.0], "mirror": True, "zones": [], "layer": 10,
+            "tags": {"colour": cname, "curl": curl, **extra_tags}}
+    if subtype in ("lock", "strand"):  # they hang from above the image; fringes and curtains fade into the hair
         meta["exit_edge"] = "top"
     return meta, rgba
