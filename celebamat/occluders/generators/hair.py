@@ -124,7 +124,7 @@ def _curtain(rng: np.random.Generator, base: np.ndarray, curl: float) -> tuple[C
     _fade_in(cv, 0.0, 0.16 * H)
     anchors = {"temple": [float(temple[0]), float(temple[1])], "jaw": [float(jaw[0]), float(jaw[1])]}
     targets = {"temple": "temple_left", "jaw": "jaw_left"}
-    tags = {"cover_cheek": round(float(cover[1] / H), 3)}
+    tags = {"cheek_inset": round(float(cover[1] / H), 3)}
     return cv, anchors, targets, tags
 
 
