@@ -2,12 +2,13 @@
 supersampled).
 
 A fringe grows from a hairline arc (highest over the forehead's middle, lower at the temples) in clumps whose
-strands converge towards the clump's tip and end at slightly different lengths; every strand thins and turns
-translucent towards its tip. Above the hairline the fringe fades in, so it merges into the person's own hair
-rather than leaving through the image border. A curtain is long hair falling past one side of the face, from
-above the temple to below the jaw: a dense sheet of clumps whose inner edge lies over the temple and the outer
-cheek (how far varies), with wisps straying onto the face and a highlight band across it. Colours are natural hair colours; at compositing time the renderer
-moves them towards the person's own hair colour (``celebamat.synth.hair_colour``)."""
+strands converge towards the clump's tip and end at slightly different lengths (or, one in three, in fine
+strands spread evenly: a wispy fringe); every strand thins and turns translucent towards its tip. Above the
+hairline the fringe fades in, so it merges into the person's own hair rather than leaving through the image
+border. A curtain is long hair falling past one side of the face, from above the temple to below the jaw: a
+dense sheet of clumps whose inner edge lies over the temple and the outer cheek (how far varies), with wisps
+straying onto the face and a highlight band across it. Colours are natural hair colours; at compositing time
+the renderer moves them towards the person's own hair colour (``celebamat.synth.hair_colour``)."""
 
 from __future__ import annotations
 
@@ -128,108 +129,157 @@ def _curtain(rng: np.random.Generator, base: np.ndarray, curl: float) -> tuple[C
     return cv, anchors, targets, tags
 
 
+class _Hairline:
+    """A fringe's hairline: an arc over ``[x0, x1]``, highest (``top_y``) over the middle of the forehead,
+    lower (``side_y``) at the temples."""
+
+    def __init__(self, x0: float, x1: float, top_y: float, side_y: float) -> None:
+        self.x0, self.x1, self.top_y, self.side_y = x0, x1, top_y, side_y
+        self.cx = 0.5 * (x0 + x1)
+
+    def __call__(self, x: float) -> float:
+        u = (x - self.cx) / (0.5 * (self.x1 - self.x0))
+        return self.top_y + (self.side_y - self.top_y) * min(1.0, u * u)
+
+
+def _fringe_clumps(cv: Canvas, rng: np.random.Generator, hl: _Hairline, centres: np.ndarray, part: float,
+                   fringe_len: float, base: np.ndarray, curl: float) -> None:
+    """Clumps rooted along the hairline at ``centres`` (0-1 across it); a clump's strands converge to its tip."""
+    W, H = cv.w, cv.h
+    for c in centres:
+        side = c - part
+        cw = rng.uniform(0.03, 0.06) * W  # the clump's width at its root
+        xr = hl.x0 + c * (hl.x1 - hl.x0)
+        yr = hl(xr)
+        length = max(0.25 * H, (fringe_len - yr) * rng.uniform(0.8, 1.1) * (1 - 0.35 * abs(side) ** 1.5))
+        sweep = side * rng.uniform(40, 90) + rng.normal(0, 8)
+        wig = curl * rng.normal(0, 10)
+        tip = np.array([xr + sweep, yr + length])
+        shade = rng.uniform(0.8, 1.15)  # clumps differ: some lie deeper, some catch light
+        sheen = rng.uniform(0.2, 0.9)
+        for _ in range(int(rng.integers(28, 45))):
+            off = rng.normal(0, 0.45) * cw
+            own = rng.uniform(0.75, 1.05)  # strands of a clump end at slightly different lengths
+            end = np.array([xr + off * 0.25, yr]) + (tip - np.array([xr, yr])) * own + rng.normal(0, 2.0, 2)
+            ctrl = np.array([[xr + off * 1.3 + rng.normal(0, 2), -2.0],
+                             [xr + off + sweep * 0.05, yr],
+                             [xr + off * 0.7 + sweep * 0.45 + wig, yr + length * own * 0.45],
+                             end])
+            ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+            ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
+            _strand(cv, ctrl, rng.uniform(0.45, 0.95), _colour(rng, base * shade, sheen * rng.uniform(0, 1)),
+                    rng.uniform(0.6, 0.95))
+
+
+def _fringe_wisps(cv: Canvas, rng: np.random.Generator, hl: _Hairline, part: float, fringe_len: float,
+                  base: np.ndarray, curl: float) -> None:
+    """Fine strands spread evenly along the hairline, no clumps: a thin fringe the forehead shows through."""
+    W, H = cv.w, cv.h
+    for _ in range(int(rng.integers(260, 380))):
+        c = rng.uniform(0.0, 1.0)
+        side = c - part
+        xr = hl.x0 + c * (hl.x1 - hl.x0)
+        yr = hl(xr)
+        # Lengths and sweeps vary a lot from strand to strand: no comb-like line of ends.
+        length = max(0.15 * H, (fringe_len - yr) * rng.uniform(0.45, 1.15) * (1 - 0.35 * abs(side) ** 1.5))
+        sweep = side * rng.uniform(20, 90) + rng.normal(0, 10)
+        ctrl = np.array([[xr + rng.normal(0, 3), -2.0], [xr + sweep * 0.05, yr],
+                         [xr + sweep * 0.45 + (0.3 + curl) * rng.normal(0, 8), yr + length * 0.45],
+                         [xr + sweep, yr + length]])
+        ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+        ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
+        _strand(cv, ctrl, rng.uniform(0.35, 0.7), _colour(rng, base * rng.uniform(0.85, 1.1), rng.uniform(0.0, 0.6)),
+                rng.uniform(0.45, 0.8))
+
+
+def _fringe(rng: np.random.Generator, base: np.ndarray, curl: float, wispy: bool) -> tuple[Canvas, dict, dict, dict]:
+    """A fringe over the forehead: hair above the hairline, then clumps (or, ``wispy``, fine even strands) and a
+    few flyaways, faded in from above the hairline."""
+    W, H = int(rng.integers(300, 340)), int(rng.integers(150, 200))
+    cv = Canvas(W, H, SS)
+    hl = _Hairline(0.1 * W, 0.9 * W, rng.uniform(0.2, 0.27) * H, rng.uniform(0.45, 0.55) * H)
+    part = rng.uniform(0.3, 0.7)  # where the fringe parts: clumps sweep away from it
+    fringe_len = rng.uniform(0.6, 0.85) * H  # how far the fringe falls below the hairline's top
+    n_clumps = int(rng.integers(24, 36))
+    centres = np.sort(rng.uniform(0, 1, n_clumps))
+    # Hair above the hairline first (the head's top, leaving the upper border), then the fringe over it.
+    for _ in range(int(rng.integers(250, 350))):
+        x = rng.uniform(hl.x0 - 0.05 * W, hl.x1 + 0.05 * W)
+        y_end = hl(float(np.clip(x, hl.x0, hl.x1))) + rng.uniform(0.0, 0.1) * H
+        ctrl = np.array([[x + rng.normal(0, 4), -2.0], [x + rng.normal(0, 4), y_end * 0.5], [x, y_end]])
+        ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+        _strand(cv, ctrl, rng.uniform(0.6, 1.1), _colour(rng, base * 0.8, 0.0), rng.uniform(0.7, 0.95), 0.7)
+    if wispy:
+        _fringe_wisps(cv, rng, hl, part, fringe_len, base, curl)
+    else:
+        _fringe_clumps(cv, rng, hl, centres, part, fringe_len, base, curl)
+    for _ in range(int(rng.integers(8, 20))):  # flyaways
+        x = rng.uniform(hl.x0, hl.x1)
+        length = H * rng.uniform(0.6, 0.9)
+        ctrl = np.array([[x, -2.0], [x + rng.normal(0, 25), length * 0.5], [x + rng.normal(0, 40), length]])
+        ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+        ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
+        _strand(cv, ctrl, 0.3, _colour(rng, base, 0.3), 0.5, 0.8)
+    # The fringe fades in from above its hairline: it merges into the person's own hair (recoloured to it at
+    # compositing time) instead of standing on the head as a block extended to the image border.
+    _fade_in(cv, hl.top_y - 0.16 * H, 0.16 * H)  # opaque from the hairline's top down
+    anchors = {"root_left": [float(hl.x0), float(0.55 * H)], "root_right": [float(hl.x1), float(0.55 * H)],
+               "hairline": [float(hl.cx), float(hl.top_y)]}
+    targets = {"root_left": "temple_left", "root_right": "temple_right", "hairline": "hairline"}
+    return cv, anchors, targets, {"style": "wispy" if wispy else "clumped"}
+
+
+def _lock(rng: np.random.Generator, base: np.ndarray, curl: float, subtype: str,
+          index: int) -> tuple[Canvas, dict, dict]:
+    """A lock (140-260 strands) or a few single strands along an S-curve from the top border to a tip."""
+    W, H = int(rng.integers(120, 180)), int(rng.integers(260, 360))
+    cv = Canvas(W, H, SS)
+    n = int(rng.integers(140, 260)) if subtype == "lock" else int(rng.integers(4, 14))
+    spread_root = W * (0.12 if subtype == "lock" else 0.05)
+    cx = W / 2
+    # The lock's centre line: an S-curve from the root down to a tip off to one side.
+    dx = rng.uniform(-0.3, 0.3) * W
+    centre = np.array([[cx, -2.0], [cx + rng.normal(0, 0.1) * W, 0.33 * H],
+                       [cx + dx - rng.normal(0, 0.1) * W, 0.66 * H], [cx + dx, 0.92 * H]])
+    centre[:, 0] = np.clip(centre[:, 0], 0.25 * W, 0.75 * W)
+    for _ in range(n):
+        off = rng.normal(0, spread_root)
+        fan = rng.normal(0, 0.25) * W * (0.6 if subtype == "lock" else 1.0) * curl
+        length = rng.uniform(0.75, 1.0)
+        ctrl = centre.copy()
+        ctrl[:, 0] += off * np.array([1, 1.2, 1.0, 0.4]) + fan * np.array([0, 0.4, -0.6, 0.5])
+        ctrl[1:, 1] *= length
+        ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
+        ctrl[1:, 1] = np.clip(ctrl[1:, 1], 0, H - 6)
+        _strand(cv, ctrl, rng.uniform(0.4, 1.0), _colour(rng, base, rng.uniform(0, 0.6)), rng.uniform(0.6, 0.95))
+    tip = centre[-1]
+    mid = bezier(centre, 5)[3]
+    anchors = {"root": [float(cx), 0.0], "middle": [float(mid[0]), float(mid[1])],
+               "tip": [float(tip[0]), float(min(tip[1], H))]}
+    face = ["eye_left", "eye_right", "cheek_left", "cheek_right", "brow_left", "brow_right"][index % 6]
+    return cv, anchors, {"middle": face, "root": "exit_up"}
+
+
 def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, np.ndarray]:
     colours = list(HAIR_COLOURS)
     cname = colours[index % len(colours)]
     base = srgb(HAIR_COLOURS[cname])
     curl = float(rng.choice([0.0, 0.0, 0.5, 1.0]))
-    extra_tags: dict = {}
+    tags: dict = {}
     if subtype == "curtain":
-        cv, anchors, targets, extra_tags = _curtain(rng, base, curl)
+        cv, anchors, targets, tags = _curtain(rng, base, curl)
         scale = {"measure": "face_height", "length": float(cv.h), "range": [0.95, 1.05]}
     elif subtype == "fringe":
-        W, H = int(rng.integers(300, 340)), int(rng.integers(150, 200))
-        cv = Canvas(W, H, SS)
-        x0, x1 = 0.1 * W, 0.9 * W
-        cx = 0.5 * (x0 + x1)
-        # The hairline: an arc, highest over the middle of the forehead, lower at the temples.
-        top_y, side_y = rng.uniform(0.2, 0.27) * H, rng.uniform(0.45, 0.55) * H
-
-        def hairline(x: float) -> float:
-            u = (x - cx) / (0.5 * (x1 - x0))
-            return top_y + (side_y - top_y) * min(1.0, u * u)
-
-        part = rng.uniform(0.3, 0.7)  # where the fringe parts: clumps sweep away from it
-        fringe_len = rng.uniform(0.6, 0.85) * H  # how far the fringe falls below the hairline's top
-        n_clumps = int(rng.integers(24, 36))
-        centres = np.sort(rng.uniform(0, 1, n_clumps))
-        # Hair above the hairline first (the head's top, leaving the upper border), then clumps over it.
-        for _ in range(int(rng.integers(250, 350))):
-            x = rng.uniform(x0 - 0.05 * W, x1 + 0.05 * W)
-            y_end = hairline(float(np.clip(x, x0, x1))) + rng.uniform(0.0, 0.1) * H
-            ctrl = np.array([[x + rng.normal(0, 4), -2.0], [x + rng.normal(0, 4), y_end * 0.5], [x, y_end]])
-            ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-            _strand(cv, ctrl, rng.uniform(0.6, 1.1), _colour(rng, base * 0.8, 0.0), rng.uniform(0.7, 0.95), 0.7)
-        for c in centres:
-            side = c - part
-            cw = rng.uniform(0.03, 0.06) * W  # the clump's width at its root
-            xr = x0 + c * (x1 - x0)
-            yr = hairline(xr)
-            length = max(0.25 * H, (fringe_len - yr) * rng.uniform(0.8, 1.1) * (1 - 0.35 * abs(side) ** 1.5))
-            sweep = side * rng.uniform(40, 90) + rng.normal(0, 8)
-            wig = curl * rng.normal(0, 10)
-            tip = np.array([xr + sweep, yr + length])
-            shade = rng.uniform(0.8, 1.15)  # clumps differ: some lie deeper, some catch light
-            sheen = rng.uniform(0.2, 0.9)
-            for _ in range(int(rng.integers(28, 45))):
-                off = rng.normal(0, 0.45) * cw
-                own = rng.uniform(0.75, 1.05)  # strands of a clump end at slightly different lengths
-                end = np.array([xr + off * 0.25, yr]) + (tip - np.array([xr, yr])) * own + rng.normal(0, 2.0, 2)
-                ctrl = np.array([[xr + off * 1.3 + rng.normal(0, 2), -2.0],
-                                 [xr + off + sweep * 0.05, yr],
-                                 [xr + off * 0.7 + sweep * 0.45 + wig, yr + length * own * 0.45],
-                                 end])
-                ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-                ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
-                _strand(cv, ctrl, rng.uniform(0.45, 0.95), _colour(rng, base * shade, sheen * rng.uniform(0, 1)),
-                        rng.uniform(0.6, 0.95))
-        for _ in range(int(rng.integers(8, 20))):  # flyaways
-            x = rng.uniform(x0, x1)
-            length = H * rng.uniform(0.6, 0.9)
-            ctrl = np.array([[x, -2.0], [x + rng.normal(0, 25), length * 0.5], [x + rng.normal(0, 40), length]])
-            ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-            ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
-            _strand(cv, ctrl, 0.3, _colour(rng, base, 0.3), 0.5, 0.8)
-        # The fringe fades in from above its hairline: it merges into the person's own hair (recoloured to it at
-        # compositing time) instead of standing on the head as a block extended to the image border.
-        _fade_in(cv, top_y - 0.16 * H, 0.16 * H)  # opaque from the hairline's top down
-        anchors = {"root_left": [float(x0), float(0.55 * H)], "root_right": [float(x1), float(0.55 * H)],
-                   "hairline": [float(cx), float(top_y)]}
-        targets = {"root_left": "temple_left", "root_right": "temple_right", "hairline": "hairline"}
-        scale = {"measure": "face_width", "length": float(x1 - x0), "range": [0.95, 1.05]}
+        cv, anchors, targets, tags = _fringe(rng, base, curl, wispy=index % 3 == 2)
+        scale = {"measure": "face_width", "length": float(anchors["root_right"][0] - anchors["root_left"][0]),
+                 "range": [0.95, 1.05]}
     else:
-        W, H = int(rng.integers(120, 180)), int(rng.integers(260, 360))
-        cv = Canvas(W, H, SS)
-        n = int(rng.integers(140, 260)) if subtype == "lock" else int(rng.integers(4, 14))
-        spread_root = W * (0.12 if subtype == "lock" else 0.05)
-        cx = W / 2
-        # The lock's centre line: an S-curve from the root down to a tip off to one side.
-        dx = rng.uniform(-0.3, 0.3) * W
-        centre = np.array([[cx, -2.0], [cx + rng.normal(0, 0.1) * W, 0.33 * H],
-                           [cx + dx - rng.normal(0, 0.1) * W, 0.66 * H], [cx + dx, 0.92 * H]])
-        centre[:, 0] = np.clip(centre[:, 0], 0.25 * W, 0.75 * W)
-        for _ in range(n):
-            off = rng.normal(0, spread_root)
-            fan = rng.normal(0, 0.25) * W * (0.6 if subtype == "lock" else 1.0) * curl
-            length = rng.uniform(0.75, 1.0)
-            ctrl = centre.copy()
-            ctrl[:, 0] += off * np.array([1, 1.2, 1.0, 0.4]) + fan * np.array([0, 0.4, -0.6, 0.5])
-            ctrl[1:, 1] *= length
-            ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-            ctrl[1:, 1] = np.clip(ctrl[1:, 1], 0, H - 6)
-            _strand(cv, ctrl, rng.uniform(0.4, 1.0), _colour(rng, base, rng.uniform(0, 0.6)),
-                    rng.uniform(0.6, 0.95))
-        tip = centre[-1]
-        mid = bezier(centre, 5)[3]
-        anchors = {"root": [float(cx), 0.0], "middle": [float(mid[0]), float(mid[1])],
-                   "tip": [float(tip[0]), float(min(tip[1], H))]}
-        face = ["eye_left", "eye_right", "cheek_left", "cheek_right", "brow_left", "brow_right"][index % 6]
-        targets = {"middle": face, "root": "exit_up"}
-        scale = {"measure": "face_height", "length": float(H), "range": [0.55, 0.9]}
+        cv, anchors, targets = _lock(rng, base, curl, subtype, index)
+        scale = {"measure": "face_height", "length": float(cv.h), "range": [0.55, 0.9]}
     rgba = cv.to_rgba8()
     meta = {"kind": "hair", "subtype": subtype, "anchors": anchors, "targets": targets, "scale": scale,
-            "rotation": [-4.0, 4.0] if subtype == "curtain" else [-12.0, 12.0], "mirror": True, "zones": [], "layer": 10,
-            "tags": {"colour": cname, "curl": curl, **extra_tags}}
+            "rotation": [-4.0, 4.0] if subtype == "curtain" else [-12.0, 12.0], "mirror": True, "zones": [],
+            "layer": 10, "tags": {"colour": cname, "curl": curl, **tags}}
     if subtype in ("lock", "strand"):  # they hang from above the image; fringes and curtains fade into the hair
         meta["exit_edge"] = "top"
     return meta, rgba
