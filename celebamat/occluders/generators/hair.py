@@ -2,8 +2,8 @@
 supersampled).
 
 A fringe grows from a hairline arc (highest over the forehead's middle, lower at the temples) in clumps whose
-strands converge towards the clump's tip and end at slightly different lengths (or, one in three, in fine
-strands spread evenly: a wispy fringe); every strand thins and turns translucent towards its tip. Above the
+strands converge towards the clump's tip and end at slightly different lengths; every strand thins and turns
+translucent towards its tip. Above the
 hairline the fringe fades in, so it merges into the person's own hair rather than leaving through the image
 border. A curtain is long hair falling past one side of the face, from above the temple to below the jaw: a
 dense sheet of clumps whose inner edge lies over the temple and the outer cheek (how far varies), with wisps
@@ -171,30 +171,9 @@ def _fringe_clumps(cv: Canvas, rng: np.random.Generator, hl: _Hairline, centres:
                     rng.uniform(0.6, 0.95))
 
 
-def _fringe_wisps(cv: Canvas, rng: np.random.Generator, hl: _Hairline, part: float, fringe_len: float,
-                  base: np.ndarray, curl: float) -> None:
-    """Fine strands spread evenly along the hairline, no clumps: a thin fringe the forehead shows through."""
-    W, H = cv.w, cv.h
-    for _ in range(int(rng.integers(260, 380))):
-        c = rng.uniform(0.0, 1.0)
-        side = c - part
-        xr = hl.x0 + c * (hl.x1 - hl.x0)
-        yr = hl(xr)
-        # Lengths and sweeps vary a lot from strand to strand: no comb-like line of ends.
-        length = max(0.15 * H, (fringe_len - yr) * rng.uniform(0.45, 1.15) * (1 - 0.35 * abs(side) ** 1.5))
-        sweep = side * rng.uniform(20, 90) + rng.normal(0, 10)
-        ctrl = np.array([[xr + rng.normal(0, 3), -2.0], [xr + sweep * 0.05, yr],
-                         [xr + sweep * 0.45 + (0.3 + curl) * rng.normal(0, 8), yr + length * 0.45],
-                         [xr + sweep, yr + length]])
-        ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
-        ctrl[:, 1] = np.clip(ctrl[:, 1], -2, H - 6)
-        _strand(cv, ctrl, rng.uniform(0.35, 0.7), _colour(rng, base * rng.uniform(0.85, 1.1), rng.uniform(0.0, 0.6)),
-                rng.uniform(0.45, 0.8))
-
-
-def _fringe(rng: np.random.Generator, base: np.ndarray, curl: float, wispy: bool) -> tuple[Canvas, dict, dict, dict]:
-    """A fringe over the forehead: hair above the hairline, then clumps (or, ``wispy``, fine even strands) and a
-    few flyaways, faded in from above the hairline."""
+def _fringe(rng: np.random.Generator, base: np.ndarray, curl: float) -> tuple[Canvas, dict, dict]:
+    """A fringe over the forehead: hair above the hairline, then clumps and a few flyaways, faded in from above
+    the hairline."""
     W, H = int(rng.integers(300, 340)), int(rng.integers(150, 200))
     cv = Canvas(W, H, SS)
     hl = _Hairline(0.1 * W, 0.9 * W, rng.uniform(0.2, 0.27) * H, rng.uniform(0.45, 0.55) * H)
@@ -209,10 +188,7 @@ def _fringe(rng: np.random.Generator, base: np.ndarray, curl: float, wispy: bool
         ctrl = np.array([[x + rng.normal(0, 4), -2.0], [x + rng.normal(0, 4), y_end * 0.5], [x, y_end]])
         ctrl[:, 0] = np.clip(ctrl[:, 0], 6, W - 6)
         _strand(cv, ctrl, rng.uniform(0.6, 1.1), _colour(rng, base * 0.8, 0.0), rng.uniform(0.7, 0.95), 0.7)
-    if wispy:
-        _fringe_wisps(cv, rng, hl, part, fringe_len, base, curl)
-    else:
-        _fringe_clumps(cv, rng, hl, centres, part, fringe_len, base, curl)
+    _fringe_clumps(cv, rng, hl, centres, part, fringe_len, base, curl)
     for _ in range(int(rng.integers(8, 20))):  # flyaways
         x = rng.uniform(hl.x0, hl.x1)
         length = H * rng.uniform(0.6, 0.9)
@@ -226,7 +202,7 @@ def _fringe(rng: np.random.Generator, base: np.ndarray, curl: float, wispy: bool
     anchors = {"root_left": [float(hl.x0), float(0.55 * H)], "root_right": [float(hl.x1), float(0.55 * H)],
                "hairline": [float(hl.cx), float(hl.top_y)]}
     targets = {"root_left": "temple_left", "root_right": "temple_right", "hairline": "hairline"}
-    return cv, anchors, targets, {"style": "wispy" if wispy else "clumped"}
+    return cv, anchors, targets
 
 
 def _lock(rng: np.random.Generator, base: np.ndarray, curl: float, subtype: str,
@@ -270,7 +246,7 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         cv, anchors, targets, tags = _curtain(rng, base, curl)
         scale = {"measure": "face_height", "length": float(cv.h), "range": [0.95, 1.05]}
     elif subtype == "fringe":
-        cv, anchors, targets, tags = _fringe(rng, base, curl, wispy=index % 3 == 2)
+        cv, anchors, targets = _fringe(rng, base, curl)
         scale = {"measure": "face_width", "length": float(anchors["root_right"][0] - anchors["root_left"][0]),
                  "range": [0.95, 1.05]}
     else:
