@@ -31,6 +31,13 @@ class Canvas:
         self.rgb[sl] = np.asarray(color, np.float64) * a + self.rgb[sl] * (1 - a)
         self.a[sl] = alpha + self.a[sl] * (1 - alpha)
 
+    def over_pixels(self, color: np.ndarray, alpha: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> None:
+        """:meth:`over` at the listed canvas pixels only (``alpha``, ``ys``, ``xs``: ``(n,)``, no repeats): the same
+        arithmetic, pixel for pixel, for a thin layer whose bounding box is mostly empty."""
+        a = alpha[:, None]
+        self.rgb[ys, xs] = np.asarray(color, np.float64) * a + self.rgb[ys, xs] * (1 - a)
+        self.a[ys, xs] = alpha + self.a[ys, xs] * (1 - alpha)
+
     def multiply_color(self, factor: np.ndarray) -> None:
         """Darken/lighten colour where something is already drawn, without changing alpha."""
         self.rgb *= factor[..., None] if factor.ndim == 2 else factor

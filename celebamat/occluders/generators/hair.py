@@ -3,12 +3,12 @@ supersampled).
 
 A fringe grows from a hairline arc (highest over the forehead's middle, lower at the temples) in clumps whose
 strands converge towards the clump's tip and end at slightly different lengths; every strand thins and turns
-translucent towards its tip. Above the
-hairline the fringe fades in, so it merges into the person's own hair rather than leaving through the image
-border. A curtain is long hair falling past one side of the face, from above the temple to below the jaw: a
-dense sheet of clumps whose inner edge lies over the temple and the outer cheek (how far varies), with wisps
-straying onto the face and a highlight band across it. Colours are natural hair colours; at compositing time
-the renderer moves them towards the person's own hair colour (``celebamat.synth.hair_colour``)."""
+translucent towards its tip. Above the hairline the fringe fades in, so it merges into the person's own hair
+rather than leaving through the image border. A curtain is long hair falling past one side of the face, from
+above the temple to below the jaw: a dense sheet of clumps whose inner edge lies over the temple and the outer
+cheek (how far varies), with wisps straying onto the face and a highlight band across it. Colours are natural
+hair colours; at compositing time the renderer moves them towards the person's own hair colour
+(``celebamat.synth.hair_colour``)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,9 @@ def _strand(cv: Canvas, ctrl: np.ndarray, width: float, color: np.ndarray, opaci
         th = max(1, int(round(width * cv.ss * (1 - 0.6 * f))))
         val = int(255 * (1 - tip_fade * f**1.5))
         cv2.polylines(m, [np.round(seg * 16).astype(np.int32)], False, val, th, cv2.LINE_AA, shift=4)
-    # Composite only the pixels the strand touches (a long strand's bounding box is mostly empty); the
-    # same arithmetic as Canvas.over, pixel for pixel.
+    # Only the pixels the strand touches: a long strand's bounding box is mostly empty.
     ys, xs = np.nonzero(m)
-    a = m[ys, xs].astype(np.float64) / 255 * opacity
-    ys, xs = ys + lo[1], xs + lo[0]
-    cv.rgb[ys, xs] = np.asarray(color, np.float64) * a[:, None] + cv.rgb[ys, xs] * (1 - a[:, None])
-    cv.a[ys, xs] = a + cv.a[ys, xs] * (1 - a)
+    cv.over_pixels(color, m[ys, xs].astype(np.float64) / 255 * opacity, ys + lo[1], xs + lo[0])
 
 
 def _colour(rng: np.random.Generator, base: np.ndarray, sheen: float) -> np.ndarray:

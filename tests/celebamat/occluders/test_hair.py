@@ -58,3 +58,20 @@ def test_curtain_covers_its_side_of_the_face_and_leaves_the_other(curtains, synt
         assert at(f"ear_{side}") > 0.9 and at(f"ear_{other}") == 0.0
         assert at(f"cheek_{other}") == 0.0 and at("nose_tip") == 0.0
 
+
+def test_canvas_over_pixels_is_over_at_those_pixels():
+    """Strands composite only the pixels they touch (Canvas.over_pixels); it must give Canvas.over's bytes."""
+    from celebamat.occluders.draw import Canvas
+
+    rng = np.random.default_rng(0)
+    ref, got = Canvas(16, 12, 2), Canvas(16, 12, 2)
+    under = rng.uniform(0, 1, (24, 32)) * (rng.random((24, 32)) < 0.5)
+    for cv in (ref, got):
+        cv.over(np.array([0.2, 0.4, 0.6]), under)
+    layer = rng.uniform(0, 1, (10, 14)) * (rng.random((10, 14)) < 0.3)
+    colour = np.array([0.9, 0.1, 0.3])
+    ref.over(colour, layer, 5, 7)
+    ys, xs = np.nonzero(layer)
+    got.over_pixels(colour, layer[ys, xs], ys + 5, xs + 7)
+    assert np.array_equal(ref.rgb, got.rgb) and np.array_equal(ref.a, got.a)
+    assert not np.array_equal(ref.a, Canvas(16, 12, 2).a)
