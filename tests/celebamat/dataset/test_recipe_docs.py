@@ -82,3 +82,26 @@ def test_every_bundled_recipe_is_described():
     assert "demo" in names
     missing = [n for n in names if f"`{n}`" not in text and f"`{n}.toml`" not in text]
     assert not missing, f"recipes/README.md does not describe the bundled recipes {missing}"
+
+
+def _default_cell(text: str, key: str) -> str:
+    """The default column of ``key``'s row in the README."""
+    row = re.search(rf"^\| `{re.escape(key)}` \|([^|]*)\|([^|]*)\|", text, re.MULTILINE)
+    assert row is not None, key
+    return row.group(2)
+
+
+def test_realism_defaults_are_the_documented_ones():
+    from dataclasses import fields
+
+    from celebamat.synth.config import Chance, RealismConfig
+
+    text = README.read_text(encoding="utf-8")
+    checked = 0
+    for f in fields(RealismConfig):
+        value = getattr(RealismConfig(), f.name)
+        numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", _default_cell(text, f"realism.{f.name}"))]
+        expected = [value.probability, *value.range] if isinstance(value, Chance) else [float(v) for v in value]
+        assert numbers == pytest.approx(expected), f"recipes/README.md: default of realism.{f.name}"
+        checked += 1
+    assert checked >= 15
