@@ -1,4 +1,4 @@
-"""The landmark skin estimator (``estimate:landmarks-v3``): the skin matte of a photo without annotation,
+"""The landmark skin estimator (``estimate:landmarks-v4``): the skin matte of a photo without annotation,
 meeting the skin definition of ``docs/faces.md``, from its face-mesh landmarks, colour, texture and person
 mask. See :func:`landmark_skin`.
 """
@@ -95,7 +95,9 @@ def _non_skin(
             if forehead is not None:
                 high = np.bincount(lab[forehead & (blobs > 0)], minlength=n) > 0.5 * area
                 far |= high & (mean_d > 0.7 * tolerance)
-            keep = (touch >= 2) & (area > 3e-4 * img_area) & (far | alien)
+            # A foreign hue alone is not enough at the border: dark skin lit by a cool light (sky, a window)
+            # turns violet at its edge while staying near the skin colour; a face mask or sleeve is far off.
+            keep = (touch >= 2) & (area > 3e-4 * img_area) & (far | (alien & (mean_d > 0.7 * tolerance)))
         else:
             # Dark and far: hair, a moustache, a sunglasses lens. A red or bright patch is skin.
             mean_dark = np.bincount(lab.ravel(), weights=dark.ravel(), minlength=n) / np.maximum(area, 1)

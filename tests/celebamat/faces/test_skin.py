@@ -303,3 +303,36 @@ def test_skin_coloured_hair_far_beyond_the_oval_is_no_skin(demo_faces):
     assert top - ext_top > _REACH * iod + 6  # the extended oval reaches further up than the skin may grow
     assert s[top - int(0.5 * _REACH * iod), x] > 0.9  # the forehead just above the mesh is skin
     assert s[ext_top + 2, x] < 0.1  # far up the head is not
+
+
+def test_skin_turned_violet_by_a_cool_light_at_the_edge_stays_skin(demo_faces):
+    """Dark skin lit by the sky at one side of the face takes a hue skin never has (violet) while staying close
+    to the skin's colour: a smooth crescent of it reaching the oval's border is skin, not a face mask or a
+    sleeve (those are far off in colour as well, see the face mask test)."""
+    from celebamat.faces.skin_colour import skin_distance
+
+    rec = demo_faces["grace_hopper"]
+    size = rec.image.shape[0]
+    rng = np.random.default_rng(6)
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    dark_skin = np.array([95, 70, 60], np.float32)
+    img = np.where(reg["oval"][..., None] > 0.5, dark_skin + rng.normal(0, 7, (size, size, 3)),
+                   np.array([40, 60, 90], np.float32))
+    img[reg["brows"] > 0.5] = (30, 20, 15)
+    img[reg["lips"] > 0.5] = (90, 40, 45)
+    cols = np.arange(size)[None, :]
+    x_edge = int(np.nonzero(reg["oval"].max(axis=0) > 0.5)[0][-1])
+    side = (reg["oval"] > 0.5) & (cols > x_edge - 0.1 * size) & (reg["eyes"] < 0.5) & (reg["brows"] < 0.5)
+    img[side] = dark_skin + rng.normal(0, 2, (int(side.sum()), 3))  # lit skin is smooth
+    lab = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(int)
+    lab[side, 1] += 7  # towards violet: more red, much less yellow
+    lab[side, 2] -= 22
+    img = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    dist, _, hue = skin_distance(img, rec.landmarks)
+    # Preconditions: violet, and off-colour enough to form a border blob yet within 0.7 tolerance (2.8).
+    assert (hue[side] == 2).mean() > 0.9 and 0.6 * 2.8 < np.median(dist[side]) < 0.7 * 2.8
+    s = landmark_skin(img, rec.landmarks)
+    inner = cv2.erode(side.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert s[inner].mean() > 0.9
+    assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
