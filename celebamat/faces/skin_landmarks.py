@@ -1,4 +1,4 @@
-"""The landmark skin estimator (``estimate:landmarks-v4``): the skin matte of a photo without annotation,
+"""The landmark skin estimator (``estimate:landmarks-v5``): the skin matte of a photo without annotation,
 meeting the skin definition of ``docs/faces.md``, from its face-mesh landmarks, colour, texture and person
 mask. See :func:`landmark_skin`.
 """
@@ -14,6 +14,7 @@ from celebamat.faces.face_zones import (
     face_regions,
     feature_mask,
     fill_polygons,
+    nose_hull,
     under_eyes,
 )
 from celebamat.faces.skin_colour import local_texture, skin_distance
@@ -163,7 +164,8 @@ def landmark_skin(
 
     Meets the skin definition of ``docs/faces.md``. With ``refine`` (the default):
 
-    - **where**: the face-mesh oval, and beyond it up to the hairline: the oval grown over the forehead and
+    - **where**: the face-mesh oval with the nose's outline (a face turned aside shows its nose past the oval),
+      and beyond it up to the hairline: the oval grown over the forehead and
       the temples (:func:`extended_oval`), where skin-coloured, smooth pixels joined to the face count;
     - **occluders out**: inside the oval, off-colour blobs that reach its border or are large and dark
       (a fringe, hair at the temples, sunglasses) and long dark structures crossing the nose bridge
@@ -221,7 +223,8 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     lips = not (lip_px.any() and foreign[lip_px].mean() > 0.5)
     kept = feature_mask(pts, (h, w), 0.12 * iod, 0.03 * iod, lips)
     glasses, bridge = _glasses_zones(pts, (h, w), iod)
-    inside = (reg["oval"] > 0.5).astype(np.uint8)
+    # The oval and the nose: a face turned aside shows its nose past the mesh's oval.
+    inside = (np.maximum(reg["oval"], nose_hull(pts, (h, w))) > 0.5).astype(np.uint8)
     gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     tex = local_texture(gray, max(3, int(round(0.012 * side)) | 1))
     near = (inside > 0) & (dist < tolerance) & (kept < 0.5)

@@ -336,3 +336,30 @@ def test_skin_turned_violet_by_a_cool_light_at_the_edge_stays_skin(demo_faces):
     inner = cv2.erode(side.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert s[inner].mean() > 0.9
     assert s[int(a["cheek_left"][1]), int(a["cheek_left"][0])] > 0.95
+
+
+def test_a_nose_standing_out_past_the_oval_is_skin(demo_faces):
+    """A face turned aside shows its nose past the mesh's oval (which follows the cheeks): the nose is skin
+    there, and the background beside it is not."""
+    from celebamat.faces.face_zones import NOSE_POINTS, nose_hull
+
+    rec = demo_faces["grace_hopper"]
+    size = rec.image.shape[0]
+    frontal = nose_hull(rec.landmarks, (size, size))
+    assert frontal.shape == (size, size) and frontal.dtype == np.float32
+    assert (frontal > 0.5).sum() > 0 and (face_regions(rec.landmarks, (size, size))["oval"][frontal > 0.5] > 0.5).all()
+    # Turned aside: the nose's points move sideways past the oval's edge, and are painted skin-coloured.
+    pts = rec.landmarks.astype(np.float64).copy()
+    oval = face_regions(pts, (size, size))["oval"] > 0.5
+    x_left = int(np.nonzero(oval.any(axis=0))[0][0])
+    nose = list(NOSE_POINTS)
+    pts[nose, 0] -= pts[nose, 0].max() - x_left + 0.02 * size  # the nose tip 2 % of the side past the oval
+    img = _painted_face(rec, np.random.default_rng(7))
+    hull = nose_hull(pts, (size, size)) > 0.5
+    img[hull] = img[int(pts[151][1]), int(pts[151][0])]
+    out = hull & ~oval
+    assert out.sum() > 0.002 * size * size
+    s = landmark_skin(img, pts.astype(np.float32))
+    assert s[cv2.erode(out.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0].mean() > 0.9
+    beside = cv2.dilate(hull.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hull & ~oval
+    assert s[beside].mean() < 0.2
