@@ -68,7 +68,9 @@ def _non_skin(
     (0.7 ``tolerance``): a brown fringe over pale skin is not far off in colour, and shadows rarely sit there.
     Frames count only when they also reach every box of ``under_eyes`` (bool masks under each eye, see
     :func:`under_eyes`), as lower rims do. A blob mostly of ``foreign`` pixels (bool, a hue skin never
-    has: a blue face mask, a green sleeve) is an occluder when it reaches the border or is large.
+    has: a blue face mask, a green sleeve) is an occluder when it is large, or when it reaches the border and
+    its mean distance is above 0.7 ``tolerance`` (dark skin under a cool light turns violet, near the skin's
+    colour).
     """
     h, w = dist.shape if full_shape is None else full_shape
     side = max(h, w)
