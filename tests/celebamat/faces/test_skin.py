@@ -118,16 +118,17 @@ def test_person_mask_cuts_the_matte(demo_faces):
     assert s[:, : rec.size // 2].max() == 0.0 and s[:, rec.size // 2:].max() > 0.9
 
 
-def _painted_face(rec, rng: np.random.Generator) -> np.ndarray:
-    """A synthetic face on the real landmarks: skin-tone oval with a mild lighting gradient and noise, dark
-    background, darker brows and red lips."""
+def _painted_face(rec, rng: np.random.Generator, skin_rgb=(212, 160, 130), noise: float = 3.0) -> np.ndarray:
+    """A synthetic face on the real landmarks: a ``skin_rgb`` oval with a mild lighting gradient and ``noise``,
+    dark background, brows and lips darker than the skin (red lips)."""
     size = rec.image.shape[0]
     reg = face_regions(rec.landmarks, (size, size))
     yy = np.linspace(0.92, 1.05, size, dtype=np.float32)[:, None, None]
-    skin = np.array([212, 160, 130], np.float32) * yy + rng.normal(0, 3, (size, size, 3))
+    tone = np.asarray(skin_rgb, np.float32)
+    skin = tone * yy + rng.normal(0, noise, (size, size, 3))
     img = np.where(reg["oval"][..., None] > 0.5, skin, np.array([40, 60, 90], np.float32))
-    img[reg["brows"] > 0.5] = (90, 60, 45)
-    img[reg["lips"] > 0.5] = (170, 70, 80)
+    img[reg["brows"] > 0.5] = tone * np.float32([0.42, 0.37, 0.35])
+    img[reg["lips"] > 0.5] = tone * np.float32([0.8, 0.44, 0.62])
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -317,21 +318,28 @@ def test_skin_turned_violet_by_a_cool_light_at_the_edge_stays_skin(demo_faces):
     reg = face_regions(rec.landmarks, (size, size))
     a = face_anchors(rec.landmarks)
     dark_skin = np.array([95, 70, 60], np.float32)
-    img = np.where(reg["oval"][..., None] > 0.5, dark_skin + rng.normal(0, 7, (size, size, 3)),
-                   np.array([40, 60, 90], np.float32))
-    img[reg["brows"] > 0.5] = (30, 20, 15)
-    img[reg["lips"] > 0.5] = (90, 40, 45)
+    img = _painted_face(rec, rng, dark_skin, noise=7.0).astype(np.float32)  # mottled: a wide skin model
     cols = np.arange(size)[None, :]
     x_edge = int(np.nonzero(reg["oval"].max(axis=0) > 0.5)[0][-1])
     side = (reg["oval"] > 0.5) & (cols > x_edge - 0.1 * size) & (reg["eyes"] < 0.5) & (reg["brows"] < 0.5)
     img[side] = dark_skin + rng.normal(0, 2, (int(side.sum()), 3))  # lit skin is smooth
-    lab = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(int)
-    lab[side, 1] += 7  # towards violet: more red, much less yellow
-    lab[side, 2] -= 22
-    img = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
-    dist, _, hue = skin_distance(img, rec.landmarks)
-    # Preconditions: violet, and off-colour enough to form a border blob yet within 0.7 tolerance (2.8).
-    assert (hue[side] == 2).mean() > 0.9 and 0.6 * 2.8 < np.median(dist[side]) < 0.7 * 2.8
+    # Blend the crescent towards violet as far as it stays within 0.7 tolerance (2.8) of the skin model: off
+    # enough to form a border blob (0.6 tolerance), cut by the old rule. Searched, not fixed: the colour
+    # conversions round a little differently on other CPUs.
+    violet = np.array([100, 62, 105], np.float32)
+    found = None
+    for t in np.arange(0.2, 1.0, 0.01):
+        trial = img.copy()
+        trial[side] = (1 - t) * img[side] + t * violet
+        trial = np.clip(trial, 0, 255).astype(np.uint8)
+        dist, _, hue = skin_distance(trial, rec.landmarks)
+        med = float(np.median(dist[side]))
+        if med >= 0.695 * 2.8:
+            break
+        if (hue[side] == 2).mean() > 0.9 and med > 0.65 * 2.8:
+            found = trial
+    assert found is not None, "no violet tint between 0.65 and 0.695 tolerance"
+    img = found
     s = landmark_skin(img, rec.landmarks)
     inner = cv2.erode(side.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert s[inner].mean() > 0.9
@@ -353,7 +361,7 @@ def test_a_nose_standing_out_past_the_oval_is_skin(demo_faces):
     oval = face_regions(pts, (size, size))["oval"] > 0.5
     x_left = int(np.nonzero(oval.any(axis=0))[0][0])
     nose = list(NOSE_POINTS)
-    pts[nose, 0] -= pts[nose, 0].max() - x_left + 0.02 * size  # the nose tip 2 % of the side past the oval
+    pts[nose, 0] -= pts[nose, 0].min() - x_left + 0.03 * size  # the nose tip 3 % of the side past the oval
     img = _painted_face(rec, np.random.default_rng(7))
     hull = nose_hull(pts, (size, size)) > 0.5
     img[hull] = img[int(pts[151][1]), int(pts[151][0])]
