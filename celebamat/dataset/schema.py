@@ -33,7 +33,7 @@ COLUMNS: dict[str, str] = {
     "identity": "Person id where the source knows it (identity-disjoint splits), else empty.",
     "source": "Face source kind: demo, folder or celebamask-hq.",
     "skin_source": "What made `skin`: `annotation:...` (true masks: CelebAMask-HQ parts, a sidecar mask) or "
-    "`estimate:...` (an estimator: `estimate:landmarks-v5`, or `estimate:facemat:<checkpoint>:<sha256 prefix>`).",
+    "`estimate:...` (an estimator: `estimate:landmarks-v6`, or `estimate:facemat:<checkpoint>:<sha256 prefix>`).",
     "seed": "Seed of this sample: SeedSequence([recipe seed, sample index]) drew every random choice.",
     "split": "train, validation or test.",
     "params": "The full sampled CompositeParams as JSON: rendering it again gives this row's image and mattes.",

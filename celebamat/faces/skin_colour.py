@@ -16,6 +16,10 @@ from celebamat.faces.face_zones import interocular
 # that agree with each other, not on all of them.
 _SKIN_PROBES = (151, 108, 337, 9, 50, 280, 101, 330, 205, 425, 118, 347, 187, 411, 4, 5, 195, 197, 200, 175)
 
+#: CIELAB lightness units per spread of the skin model, on the dark side (shadows, folds) and the bright side
+#: (highlights).
+_DARK_L, _BRIGHT_L = 22.0, 45.0
+
 
 def skin_like(lab: np.ndarray) -> np.ndarray:
     """Whether CIELAB colours (``(..., 3)``, L 0..100) have a hue human skin can have, whatever its tone: a
@@ -55,9 +59,11 @@ def skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray,
             samples.append(patch)
     if not samples:
         return np.zeros((h, w), np.float32), np.zeros((h, w), np.float32), np.zeros((h, w), np.uint8)
-    # Keep the probes that agree with the most other probes (the face's dominant skin colour).
+    # Keep the probes that agree with the most other probes (the face's dominant skin colour). Lightness
+    # counts as in the pixel distance's dark side: in a photo of little colour, probes on a grey-brown fringe
+    # and on hair over a cheek differ from the skin in lightness alone, and must not join its model.
     meds = np.array([np.median(p, axis=0) for p in samples])
-    dist = np.sqrt((((meds[:, None] - meds[None]) / np.array([40.0, 9.0, 9.0])) ** 2).sum(axis=2))
+    dist = np.sqrt((((meds[:, None] - meds[None]) / np.array([_DARK_L, 9.0, 9.0])) ** 2).sum(axis=2))
     # Among probes of a skin hue when there are enough (a face mask or a hand can cover most probes).
     plausible = skin_like(meds)
     coloured = bool(plausible.sum() >= 3)
@@ -71,7 +77,7 @@ def skin_distance(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray,
     between = np.median(np.abs(meds[keep] - med), axis=0) * 1.4826
     chroma = np.clip(np.hypot(within[1:], between[1:]) * 2.0, 6.0, 12.0)
     dl = lab[..., 0] - med[0]
-    dl = np.where(dl < 0, dl / 22.0, dl / 45.0)
+    dl = np.where(dl < 0, dl / _DARK_L, dl / _BRIGHT_L)
     d2 = dl ** 2 + ((lab[..., 1] - med[1]) / chroma[0]) ** 2 + ((lab[..., 2] - med[2]) / chroma[1]) ** 2
     hue = np.zeros((h, w), np.uint8)
     if coloured:

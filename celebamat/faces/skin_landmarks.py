@@ -1,4 +1,4 @@
-"""The landmark skin estimator (``estimate:landmarks-v5``): the skin matte of a photo without annotation,
+"""The landmark skin estimator (``estimate:landmarks-v6``): the skin matte of a photo without annotation,
 meeting the skin definition of ``docs/faces.md``, from its face-mesh landmarks, colour, texture and person
 mask. See :func:`landmark_skin`.
 """

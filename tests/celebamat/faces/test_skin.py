@@ -371,3 +371,34 @@ def test_a_nose_standing_out_past_the_oval_is_skin(demo_faces):
     assert s[cv2.erode(out.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0].mean() > 0.9
     beside = cv2.dilate(hull.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hull & ~oval
     assert s[beside].mean() < 0.2
+
+
+def test_grey_brown_hair_over_half_the_probes_of_a_pale_face_is_cut(demo_faces):
+    """A photo of little colour: a grey-brown fringe down to the brows and darker hair over one side of the
+    face cover 9 of the 20 colour probes and differ from the pale skin in lightness alone (chroma alike). The
+    probes on the skin agree with each other and not with the hair's (v6: lightness counts as in the pixel
+    distance), so the skin model is the skin's: the hair is cut out and the bare cheek stays. Under v5 the
+    hair's probes joined the model and the whole face, hair included, was skin."""
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(7)
+    img = _painted_face(rec, rng, skin_rgb=(200, 188, 180), noise=2.0)
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    rows, cols = np.arange(size)[:, None], np.arange(size)[None, :]
+    oval = reg["oval"] > 0.5
+    brow_top = int(np.nonzero(reg["brows"].max(axis=1) > 0.5)[0][0])
+    fringe = oval & (rows < brow_top - 2)
+    lock = oval & ~fringe & (cols < a["nose_tip"][0] - 0.13 * size)
+    for part, rgb in ((fringe, (75, 68, 62)), (lock, (60, 54, 50))):
+        img[part] = np.clip(np.array(rgb) + rng.normal(0, 2.0, (int(part.sum()), 3)), 0, 255).astype(np.uint8)
+    cr, fh = a["cheek_right"], a["forehead"]
+    lab = cv2.cvtColor(img[None, [int(cr[1]), int(fh[1])], [int(cr[0]), int(fh[0])]], cv2.COLOR_RGB2LAB)[0]
+    lab = lab.astype(float)
+    assert (lab[0, 0] - lab[1, 0]) * 100 / 255 > 40                # far apart in lightness ...
+    assert np.hypot(lab[:, 1] - 128, lab[:, 2] - 128).max() < 8     # ... and both nearly grey
+    s = landmark_skin(img, rec.landmarks)
+    body = [cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0 for m in (fringe, lock)]
+    assert min(m.sum() for m in body) > 0.01 * size * size
+    assert s[body[0]].mean() < 0.1 and s[body[1]].mean() < 0.4
+    assert s[int(cr[1]), int(cr[0])] > 0.95 and s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
