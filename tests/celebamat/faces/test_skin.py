@@ -375,7 +375,7 @@ def test_a_nose_standing_out_past_the_oval_is_skin(demo_faces):
 
 def test_grey_brown_hair_over_half_the_probes_of_a_pale_face_is_cut(demo_faces):
     """A photo of little colour: a grey-brown fringe down to the brows and darker hair over one side of the
-    face cover 9 of the 20 colour probes and differ from the pale skin in lightness alone (chroma alike). The
+    face cover 8 of the 20 colour probes and differ from the pale skin in lightness alone (chroma alike). The
     probes on the skin agree with each other and not with the hair's (v6: lightness counts as in the pixel
     distance), so the skin model is the skin's: the hair is cut out and the bare cheek stays. Under v5 the
     hair's probes joined the model and the whole face, hair included, was skin."""
