@@ -11,6 +11,7 @@ from celebamat.landmarks import EXIT_DIRECTIONS, face_anchors, face_frame
 from celebamat.synth import camera, lighting
 from celebamat.synth.config import NEAR_SUBTYPES, Chance, SynthConfig
 from celebamat.synth.face_memo import face_memo
+from celebamat.synth.hairline import hang_from_hairline, photo_hairline
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import place_asset
 
@@ -97,6 +98,7 @@ def sample_params(
     used_groups: set[int] = set()
     hands = 0
     chosen: list[tuple[int, OccluderParams]] = []
+    hairline = None  # the photo's hairline, read when a fringe is placed
     scale_px = size / 512.0
     sh_light, photo_blur, photo_grain = _photo_estimates(face, frame) if n else ((0.0, 0.0, 0.0, 0.0), 0.0, 0.0)
     light_dir, obliquity = lighting.light_direction_2d(sh_light)
@@ -108,13 +110,20 @@ def sample_params(
             groups = {g for g, members in enumerate(occ_cfg.exclusive) if asset.subtype in members}
             if groups & used_groups or (kind == "hand" and hands >= MAX_HANDS):
                 continue
+            mirrored = bool(asset.mirror) and bool(rng.random() < occ_cfg.mirror)
+            m = place_asset(rng, asset, anchors, frame, mirrored=mirrored, jitter=occ_cfg.jitter)
+            if asset.subtype == "fringe" and asset.targets.get("hairline") == "hairline":
+                if hairline is None:
+                    hairline = photo_hairline(face.skin, face.landmarks[10].astype(np.float64), frame.down, frame.iod)
+                roots = np.asarray(asset.anchors["hairline"], dtype=np.float64)
+                m = hang_from_hairline(m, asset.size, roots, hairline, frame.down)
+                if m is None:  # no hair there for a fringe to hang from: another occluder instead
+                    continue
             break
         else:
             continue
         used_groups |= groups
         hands += kind == "hand"
-        mirrored = bool(asset.mirror) and bool(rng.random() < occ_cfg.mirror)
-        m = place_asset(rng, asset, anchors, frame, mirrored=mirrored, jitter=occ_cfg.jitter)
         exits = any(t in EXIT_DIRECTIONS for t in asset.targets.values())
         tone = _draw(rng, real.tone_transfer) if kind == "hand" else 0.0
         if kind == "hair" and real.hair_recolor.probability > 0 and asset.tags.get("recolor") == "hair":
