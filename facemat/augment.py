@@ -1,7 +1,7 @@
 """Train-time augmentation in pure torch, driven by an explicit ``torch.Generator``.
 
 Geometry (flip, affine) is applied identically to image and alpha with one drawn transform; photometric
-changes (colour, blur, noise, JPEG) touch the image only, since they do not move skin or occluders.
+changes (colour, side light, blur, noise, JPEG) touch the image only, since they do not move skin or occluders.
 Inputs and outputs: image ``(3, H, W)`` float in [0, 1], alpha ``(1, H, W)`` float in [0, 1].
 """
 
@@ -71,6 +71,39 @@ def color_jitter(image: torch.Tensor, gen: torch.Generator, cfg: dict[str, Any])
             image = torch.einsum("ij,jhw->ihw", m, image)
         image = image.clamp(0, 1)
     return image
+
+
+def sample_side_light(gen: torch.Generator, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Draw the parameters of :func:`side_light` from ``cfg`` (``side_light_*`` keys)."""
+    return {
+        "angle": _u(gen, 0.0, 2 * math.pi),
+        "offset": _u(gen, -0.5, 0.5),
+        "width": _u(gen, *cfg["side_light_width"]),
+        "strength": _u(gen, *cfg["side_light_strength"]),
+        "tint": [_u(gen, -cfg["side_light_tint"], cfg["side_light_tint"]) for _ in range(3)],
+    }
+
+
+def side_light(
+    image: torch.Tensor, angle: float, offset: float, width: float, strength: float, tint: list[float]
+) -> torch.Tensor:
+    """Light falling across the frame from one side: a soft terminator, shade beyond it, a tint before it.
+
+    ``image (3, H, W)`` in [0, 1]. Along the direction ``angle`` (radians; positions run -1..1 across the
+    frame) the gain falls smoothly from 1 to ``1 - strength`` over a ramp of ``width`` centred at ``offset``;
+    the lit side is tinted by ``1 + tint`` per channel (``tint`` made mean-free so it changes hue, not light).
+    A photo of a face lit from one side (sky, window) has exactly this shade over skin and occluders alike,
+    so it is applied to the whole image and never to the alpha.
+    """
+    _, h, w = image.shape
+    ys = torch.linspace(-1, 1, h, dtype=image.dtype).view(h, 1)
+    xs = torch.linspace(-1, 1, w, dtype=image.dtype).view(1, w)
+    along = math.cos(angle) * xs + math.sin(angle) * ys
+    shade = torch.sigmoid((along - offset) / max(width, 1e-3) * 4)  # 0 lit .. 1 shaded, 4: ~ramp spans width
+    t = torch.tensor(tint, dtype=image.dtype)
+    t = (t - t.mean()).view(3, 1, 1)
+    gain = (1 - strength * shade) * (1 + t * (1 - shade))
+    return (image * gain).clamp(0, 1)
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -150,6 +183,8 @@ def augment_pair(
         image, alpha = random_affine(image, alpha, gen, cfg)
     if _p(gen, cfg["color"]):
         image = color_jitter(image, gen, cfg)
+    if _p(gen, cfg.get("side_light", 0.0)):
+        image = side_light(image, **sample_side_light(gen, cfg))
     if _p(gen, cfg["blur"]):
         image = gaussian_blur(image, _u(gen, *cfg["blur_sigma"]))
     if _p(gen, cfg["noise"]):

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
         "contrast": 0.2,
         "saturation": 0.25,
         "hue": 0.03,  # fraction of a turn, +-
+        "side_light": 0.0,  # probability of light falling across the frame from one side (augment.side_light)
+        "side_light_strength": [0.3, 0.7],  # darkening beyond the terminator
+        "side_light_width": [0.2, 1.0],  # ramp width, in half-frames
+        "side_light_tint": 0.08,  # +- per channel on the lit side (mean-free)
         "blur": 0.2,
         "blur_sigma": [0.3, 1.5],
         "noise": 0.2,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from facemat.augment import augment_pair, jpeg_like
+from facemat.augment import augment_pair, jpeg_like, sample_side_light, side_light
 from facemat.config import DEFAULTS
 from facemat.data import DataError, EpochSampler, MattingDataset, load_split, make_loader, sample_generator
 
@@ -61,3 +61,30 @@ def test_sampler_resume_and_loader_batches(tiny_dataset):
     md = MattingDataset(load_split(str(tiny_dataset), "train"), 64, DEFAULTS["augment"], 0)
     batch = next(iter(make_loader(md, 4, 2, EpochSampler(len(md), 0))))
     assert batch["image"].shape == (4, 3, 64, 64) and batch["alpha"].shape == (4, 1, 64, 64)
+
+
+def test_side_light_shades_one_side_and_keeps_the_other():
+    image = torch.full((3, 32, 64), 0.5)
+    out = side_light(image, angle=0.0, offset=0.0, width=0.2, strength=0.6, tint=[0.0, 0.0, 0.0])
+    assert out.shape == image.shape
+    # angle 0 runs left to right: the left edge keeps its light, the right edge loses 60 %.
+    assert torch.allclose(out[..., 0], image[..., 0], atol=1e-3)
+    assert torch.allclose(out[..., -1], image[..., -1] * 0.4, atol=1e-3)
+    assert (out[..., 1:] <= out[..., :-1] + 1e-6).all()  # monotone across the terminator
+    tinted = side_light(image, angle=0.0, offset=0.0, width=0.2, strength=0.0, tint=[0.1, 0.0, -0.1])
+    assert tinted[0, :, 0].mean() > 0.5 > tinted[2, :, 0].mean()  # the lit side warms
+    assert torch.allclose(tinted.mean(0), image.mean(0), atol=1e-6)  # a mean-free tint keeps the light
+
+
+def test_side_light_is_drawn_from_the_generator_and_never_touches_alpha():
+    cfg = dict(DEFAULTS["augment"], flip=0.0, affine=0.0, color=0.0, blur=0.0, noise=0.0, jpeg=0.0)
+    image, alpha = torch.rand(3, 32, 32), (torch.rand(1, 32, 32) > 0.5).float()
+    off = augment_pair(image, alpha, sample_generator(4), cfg, 32)
+    assert torch.equal(off[0], image)  # probability 0, the default: unchanged
+    cfg["side_light"] = 1.0
+    a = augment_pair(image, alpha, sample_generator(4), cfg, 32)
+    b = augment_pair(image, alpha, sample_generator(4), cfg, 32)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], alpha) and not torch.allclose(a[0], image)
+    params = sample_side_light(sample_generator(4), cfg)
+    lo, hi = cfg["side_light_strength"]
+    assert lo <= params["strength"] <= hi and len(params["tint"]) == 3
