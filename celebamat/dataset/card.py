@@ -44,9 +44,12 @@ def skin_provenance(faces: dict[str, Any]) -> str:
                  "colour and texture)")
     sidecar = ("Photos with a sidecar mask (`NAME.mask.png`) have an exact matte (`annotation:sidecar mask`); "
                "the others " if src.startswith("folder") else "The faces ")
+    traced = (" On the Grace Hopper photo the glasses (light frames, clear lenses: kept as skin by the estimator) "
+              "are traced by hand and cut from the estimate, the eyes behind them kept (`skin_source` ending in "
+              "`+traced-glasses`)." if src.startswith("demo") else "")
     return (sidecar + f"have an **estimated** skin matte, made by {estimator}: an estimate of this definition, "
             "not exact ground truth (measure an estimator with `celebamat faces score-skin`). Each row's "
-            "`skin_source` says what made its skin.")
+            "`skin_source` says what made its skin." + traced)
 
 
 def card_data(manifest: dict[str, Any]) -> DatasetCardData:

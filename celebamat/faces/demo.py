@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from celebamat.errors import CelebAMatError, FaceSkipped
+from celebamat.faces.align import align_image
 from celebamat.faces.base import FaceSource
+from celebamat.faces.face_zones import face_regions, fill_polygons
 from celebamat.faces.photo import align_photo, locate_face
 from celebamat.faces.record import FaceRecord
 
@@ -28,6 +30,43 @@ VARIANTS: dict[str, tuple[bool, float, float, tuple[float, float, float], float]
     "m4": (False, 0.95, -3.0, (1.00, 0.97, 0.93), 1.18),
     "m5": (True, 1.06, 3.0, (1.06, 1.02, 1.00), 0.85),
 }
+
+
+#: The glasses each demo photo's person wears: outlines (x, y) in the photo's own continuous pixels, traced by
+#: hand (lenses with their frames, and the bridge). The landmark estimator keeps light frames and clear lenses
+#: as skin; the skin definition does not (the eyes and brows behind them excepted, as CelebAMask-HQ paints them).
+GLASSES: dict[str, tuple[tuple[tuple[float, float], ...], ...]] = {
+    "grace_hopper": (
+        ((180, 176), (195, 174), (210, 173), (225, 173), (240, 175), (250, 179), (255, 187), (256, 200),
+         (253, 213), (247, 222), (237, 229), (222, 231), (208, 229), (198, 222), (192, 212), (189, 200),
+         (184, 193), (180, 186)),
+        ((280, 178), (290, 173), (305, 170), (320, 169), (335, 170), (350, 172), (362, 175), (368, 180),
+         (366, 188), (361, 197), (357, 208), (350, 218), (340, 225), (325, 230), (305, 231), (292, 229),
+         (284, 223), (278, 212), (276, 200), (276, 188)),
+        ((252, 179), (280, 177), (280, 185), (252, 187)),
+    ),
+}
+#: Suffix of ``skin_source`` for a demo face whose traced glasses were cut from the estimate.
+TRACED_GLASSES = "+traced-glasses"
+
+
+def glasses_mask(photo: str, shape: tuple[int, int], mirror: bool = False) -> np.ndarray | None:
+    """Anti-aliased ``(H, W)`` float32 mask in [0, 1] of the traced glasses of ``photo`` (``shape`` is the
+    photo's), mirrored left-right with the photo; None for a photo without glasses."""
+    if photo not in GLASSES:
+        return None
+    polys = [np.asarray(p, np.float64) for p in GLASSES[photo]]
+    if mirror:
+        polys = [np.column_stack([shape[1] - p[:, 0], p[:, 1]]) for p in polys]
+    return fill_polygons(shape, polys)
+
+
+def cut_glasses(skin: np.ndarray, glasses: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``skin`` (S, S) with the aligned ``glasses`` mask (S, S) removed, except over the eyes and brows of the
+    ``(478, 2)`` landmarks, which stay skin behind clear lenses. Never adds skin."""
+    zones = face_regions(landmarks, skin.shape)
+    keep = np.maximum(zones["eyes"], zones["brows"])
+    return (skin * (1.0 - np.clip(glasses, 0, 1) * (1.0 - keep))).astype(np.float32)
 
 
 def demo_photo(name: str) -> np.ndarray:
@@ -103,11 +142,17 @@ class DemoSource(FaceSource):
         face = align_photo(img, self.size, key, landmarks=pts, zoom=zoom, roll_deg=roll, max_upsampling=4.0)
         if face.notes.get("landmarks"):
             raise FaceSkipped(key, "no face", "the face mesh lost the aligned demo face")
+        skin, skin_source = face.skin, face.skin_source
+        glasses = glasses_mask(photo, img.shape[:2], mirror)
+        if glasses is not None:
+            aligned = align_image(glasses, face.transform, self.size, border="constant")
+            skin, skin_source = cut_glasses(skin, aligned, face.landmarks), skin_source + TRACED_GLASSES
+            face.notes["skin"] = skin_source
         return FaceRecord(
-            face_id=key, image=face.image, skin=face.skin, landmarks=face.landmarks, identity=photo,
+            face_id=key, image=face.image, skin=skin, landmarks=face.landmarks, identity=photo,
             source=self.name,
             provenance={"photo": photo, "variant": variant, "mirror": mirror, "zoom": zoom, "roll_deg": roll,
                         "gain": list(gain), "gamma": gamma, "original_size": [int(img.shape[1]), int(img.shape[0])],
                         "transform": face.transform.round(6).tolist(), "license": DEMO_LICENSE, **face.notes},
-            skin_source=face.skin_source,
+            skin_source=skin_source,
         )

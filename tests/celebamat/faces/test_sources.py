@@ -46,6 +46,45 @@ def test_demo_variants_differ_and_are_deterministic(demo_source, demo_faces):
     assert a["eye_left"][0] < a["eye_right"][0]
 
 
+def test_glasses_mask_and_cut():
+    from celebamat.faces.demo import cut_glasses, glasses_mask
+
+    assert glasses_mask("astronaut", (600, 512)) is None
+    g = glasses_mask("grace_hopper", (600, 512))
+    assert g.shape == (600, 512) and g.dtype == np.float32 and set(np.unique(g)) >= {0.0, 1.0}
+    assert g[200, 220] == 1.0 and g[200, 320] == 1.0 and g[100, 256] == 0.0  # both lenses, not the forehead
+    # The mirror follows the flipped photo (continuous pixels: x -> W - x), up to anti-aliasing rounding.
+    diff = np.abs(glasses_mask("grace_hopper", (600, 512), mirror=True) - g[:, ::-1])
+    assert diff.max() < 0.1 and diff.mean() < 1e-3
+    # Cutting removes skin under the glasses and nowhere else, and never adds any; eyes and brows stay.
+    size = 128
+    pts = np.zeros((478, 2), np.float32) + 64.0  # every landmark at one point: no eye or brow area
+    skin = np.full((size, size), 0.8, np.float32)
+    glasses = np.zeros((size, size), np.float32)
+    glasses[40:60, 20:100] = 1.0
+    out = cut_glasses(skin, glasses, pts)
+    assert out.dtype == np.float32 and np.all(out <= skin)
+    assert np.all(out[40:60, 20:100] == 0) and np.all(out[:40] == skin[:40]) and np.all(out[60:] == skin[60:])
+
+
+def test_demo_skin_excludes_the_traced_glasses(demo_source, demo_faces):
+    """Grace Hopper wears glasses with light frames that the estimator keeps as skin; the traced outline cuts
+    them (lens below each eye: no skin), and the eyes behind the clear lenses stay skin, in the mirror too."""
+    for rec in (demo_faces["grace_hopper"], demo_source.load("demo:grace_hopper-m1")):
+        assert rec.skin_source.endswith("+traced-glasses") and rec.provenance["skin"] == rec.skin_source
+        pts = rec.landmarks
+        iod = float(np.hypot(*(pts[468] - pts[473])))
+        for iris in (468, 473):
+            x, y = pts[iris]
+            assert rec.skin[int(y), int(x)] > 0.9  # the eye, seen through the lens
+            assert rec.skin[int(y + 0.3 * iod), int(x)] < 0.05  # the lens below it
+    plain = demo_faces["astronaut"]
+    assert not plain.skin_source.endswith("+traced-glasses")
+    x, y = plain.landmarks[468]
+    iod = float(np.hypot(*(plain.landmarks[468] - plain.landmarks[473])))
+    assert plain.skin[int(y + 0.3 * iod), int(x)] > 0.9  # no glasses, skin below the eye
+
+
 # --- folder -----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
