@@ -261,8 +261,8 @@ def _microphone(rng, index):
     cv.over(c, m)
     anchors = {"head": [head[0], head[1]], "handle": [cx, float(H)]}
     targets = {"head": ["mouth_center", "mouth_left", "mouth_right"][index % 3], "handle": "exit_down"}
-    # A vocal microphone's grille is about a fifth of a face's height across.
-    scale = {"measure": "face_height", "length": float(H), "range": [1.1, 1.35]}
+    # A vocal microphone's grille is 4-5 cm across, a quarter of a face's height (the grille is 60 px of H).
+    scale = {"measure": "face_height", "length": float(H), "range": [1.45, 1.75]}
     return {"anchors": anchors, "targets": targets, "scale": scale, "rotation": [-30.0, 30.0], "layer": 38,
             "tags": {"material": "metal mesh, gloss", "mount": "stand" if on_stand else "cable"},
             "exit_edge": "bottom"}, cv.to_rgba8()
@@ -311,7 +311,8 @@ def _phone(rng, index):
         cv.over(lens, mm)
     anchors = {"top": [W / 2, H * 0.3]}
     return {"anchors": anchors, "targets": {"top": ["ear_left", "ear_right"][index % 2]},
-            "scale": {"measure": "face_height", "length": float(H), "range": [0.5, 0.65]},
+            # A phone is 13-16 cm long, a face 16-18 cm from forehead top to chin: the body nearly spans it.
+            "scale": {"measure": "face_height", "length": float(H), "range": [0.75, 0.92]},
             "rotation": [-25.0, 25.0], "layer": 38, "tags": {"material": "glass, gloss"}}, cv.to_rgba8()
 
 
@@ -362,7 +363,8 @@ def _cup(rng, index):
         cv.over(np.array([0.22, 0.12, 0.07]) if style == "mug" else col * 0.55, inner)
     anchors = {"rim": [cx, top]}
     return {"anchors": anchors, "targets": {"rim": "mouth_center"},
-            "scale": {"measure": "face_width", "length": float(W), "range": [0.38, 0.52]},
+            # The body is W - 56 px of the canvas: 8-9 cm across, half a face's width at the ears (15 cm).
+            "scale": {"measure": "face_width", "length": float(W), "range": [0.7, 0.9]},
             "rotation": [-15.0, 15.0], "layer": 38, "tags": {"style": style}}, cv.to_rgba8()
 
 
