@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from celebamat.errors import AssetError
+from celebamat.errors import AssetError, CelebAMatError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ def register(subparsers) -> None:
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--seed", type=int, default=None, help="root seed (default: the committed library's)")
     g.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
+    g.add_argument("--ids", nargs="*", default=None, help="only these asset ids (e.g. hand-peace_sign-000)")
+    g.add_argument("--workers", type=int, default=1, help="processes rendering assets (default: 1)")
     g.set_defaults(func=_generate)
 
     i = sub.add_parser("import", help="import a dataset by preset, or RGBA cut-outs, image/alpha pairs, photos (rembg)",
@@ -70,7 +72,13 @@ def register(subparsers) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from celebamat.occluders import DEFAULT_SEED, generate_library
 
-    assets = generate_library(args.out, DEFAULT_SEED if args.seed is None else args.seed, kinds=args.kinds)
+    if args.workers < 1:
+        raise CelebAMatError(f"--workers must be at least 1, not {args.workers}")
+    try:
+        assets = generate_library(args.out, DEFAULT_SEED if args.seed is None else args.seed, kinds=args.kinds,
+                                  ids=args.ids, workers=args.workers)
+    except ValueError as exc:
+        raise CelebAMatError(str(exc)) from exc
     print(f"wrote {len(assets)} assets to {args.out}")
     return 0
 

@@ -1,10 +1,11 @@
 """Supersampled raster helpers shared by the procedural generators.
 
 Everything is drawn on a float64 canvas ``SS`` times larger than the output and reduced with area
-averaging, so edges get truly fractional alpha. Float64 throughout is what makes the library regenerate
-byte for byte on any x86-64 CPU: NumPy and OpenCV pick SIMD kernels per CPU, whose results differ in the
-last bits; in float32 such a difference flips the 8-bit rounding of a few pixels per asset, in float64 it is
-about 1e-13 of a level and never reaches a rounding decision in practice (tested with SIMD switched off). Colours are linear-ish floats in [0, 1]; alpha in [0, 1].
+averaging, so edges get truly fractional alpha. NumPy and OpenCV pick SIMD kernels per CPU, whose results
+differ in the last bits; float64 keeps such a difference about 1e-13 of a level, far from most rounding
+decisions, but a few hands decide which part of their surface is on top by a comparison that it can flip.
+So ``generate_library`` renders in processes on the baseline kernels (:mod:`celebamat.utils.cpu`), which
+makes the library the same byte for byte on any x86-64 CPU. Colours are linear-ish floats in [0, 1]; alpha in [0, 1].
 All functions are deterministic (no RNG inside: randomness is passed in by the caller).
 """
 

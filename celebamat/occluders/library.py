@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
 from celebamat.occluders.asset import KINDS, OccluderAsset, write_asset
+from celebamat.utils.cpu import baseline_cpu_env
 
 #: Default seed of the committed library (recorded in every asset's ``source``).
 DEFAULT_SEED = 1234
@@ -73,8 +78,31 @@ def render_entry(entry: PlanEntry, seed: int) -> tuple[dict, np.ndarray]:
     return meta, rgba
 
 
+def _render_and_write(job: tuple[PlanEntry, int, str]) -> OccluderAsset:
+    entry, seed, out_dir = job
+    return write_asset(out_dir, *render_entry(entry, seed))
+
+
+@contextmanager
+def _baseline_pool(workers: int) -> Iterator[Any]:
+    """A pool of fresh processes whose NumPy and OpenCV run their baseline kernels (see
+    :mod:`celebamat.utils.cpu`); the switches must be in the environment before those libraries load, so the
+    workers are spawned with them."""
+    env = baseline_cpu_env()
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        pool = multiprocessing.get_context("spawn").Pool(workers)  # starts every worker now, with env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    with pool:
+        yield pool
+
+
 def generate_library(out_dir: str | Path, seed: int = DEFAULT_SEED, kinds: list[str] | None = None,
-                     progress: bool = True) -> list[OccluderAsset]:
+                     progress: bool = True, ids: list[str] | None = None, workers: int = 1,
+                     portable: bool = True) -> list[OccluderAsset]:
     """Write the procedural library (PNG + JSON per asset) into ``out_dir``; byte-identical for a seed.
 
     Args:
@@ -82,12 +110,31 @@ def generate_library(out_dir: str | Path, seed: int = DEFAULT_SEED, kinds: list[
         seed: root seed; each asset draws from ``SeedSequence([seed, kind, subtype, index])``, so any
             single asset can be regenerated alone.
         kinds: restrict to these kinds (default: all).
+        ids: restrict to these asset ids (default: all).
+        workers: processes rendering assets.
+        portable: render in processes on NumPy's and OpenCV's baseline kernels, so the bytes are the same on
+            any x86-64 CPU (SIMD transcendental functions differ in the last bits between CPUs, and in a few
+            hands such a difference decides which part of the surface is on top at a pixel). False renders
+            in this process, on this CPU's kernels.
+
+    Raises:
+        ValueError: an id in ``ids`` that the plan does not have.
     """
     from tqdm.auto import tqdm
 
-    entries = [e for e in plan_library() if kinds is None or e.kind in kinds]
+    plan = plan_library()
+    if ids is not None:
+        unknown = sorted(set(ids) - {e.asset_id for e in plan})
+        if unknown:
+            raise ValueError(f"no planned asset {unknown[0]!r} ({len(unknown)} unknown ids); ids look like "
+                             f"{plan[0].asset_id!r}")
+    entries = [e for e in plan if (kinds is None or e.kind in kinds) and (ids is None or e.asset_id in ids)]
+    jobs = [(e, int(seed), str(out_dir)) for e in entries]
+    bar = tqdm(total=len(jobs), desc="occluders", unit="asset", disable=not progress)
     assets = []
-    for e in tqdm(entries, desc="occluders", unit="asset", disable=not progress):
-        meta, rgba = render_entry(e, seed)
-        assets.append(write_asset(out_dir, meta, rgba))
+    with bar, (_baseline_pool(max(1, min(workers, len(jobs)))) if portable and jobs else nullcontext()) as pool:
+        results = pool.imap(_render_and_write, jobs) if pool is not None else map(_render_and_write, jobs)
+        for asset in results:
+            assets.append(asset)
+            bar.update()
     return assets

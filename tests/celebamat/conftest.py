@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
+from celebamat.utils.cpu import baseline_cpu_env
+
 ARM_SIZE = (120, 300)
 GLASSES_SIZE = (200, 40)
 
@@ -144,27 +146,8 @@ def recipe_factory():
 
 
 # --- portability: NumPy and OpenCV on their baseline code paths ----------------------------------------
-#: OpenCV's names of the SIMD groups it dispatches to at run time (its baseline is SSE3); names a build does
-#: not know are ignored with a warning.
-_OPENCV_DISPATCHED = ("SSSE3", "SSE4.1", "SSE4.2", "POPCNT", "FP16", "AVX", "AVX2", "FMA3", "AVX512F",
-                      "AVX512-COMMON", "AVX512-SKX", "AVX512-CLX", "AVX512-CNL", "AVX512-ICL", "AVX_VNNI")
-
-
-def baseline_cpu_env() -> dict[str, str]:
-    """Environment for a subprocess whose NumPy and OpenCV run only their baseline (non-dispatched) kernels,
-    as on the plainest x86-64 machine: what differs between CPUs (AVX2, FMA, AVX-512 paths) is switched off.
-
-    A result computed under it and in a normal process must agree wherever the project promises bytes (or a
-    tolerance) across CPUs; it is how the tests check cross-CPU claims on one machine.
-    """
-    import os
-
-    simd = np.show_config(mode="dicts")["SIMD Extensions"]  # public: what this NumPy dispatches to here
-    return {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(simd.get("found", [])),
-            "OPENCV_CPU_DISABLE": ",".join(_OPENCV_DISPATCHED), "OPENBLAS_CORETYPE": "Nehalem",
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
+# A result computed under :func:`baseline_cpu_env` and in a normal process must agree wherever the project
+# promises bytes (or a tolerance) across CPUs; it is how the tests check cross-CPU claims on one machine.
 @pytest.fixture(scope="session")
 def cpu_baseline_env() -> dict[str, str]:
     return baseline_cpu_env()
