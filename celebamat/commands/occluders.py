@@ -72,8 +72,6 @@ def register(subparsers) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from celebamat.occluders import DEFAULT_SEED, generate_library
 
-    if args.workers < 1:
-        raise CelebAMatError(f"--workers must be at least 1, not {args.workers}")
     try:
         assets = generate_library(args.out, DEFAULT_SEED if args.seed is None else args.seed, kinds=args.kinds,
                                   ids=args.ids, workers=args.workers)

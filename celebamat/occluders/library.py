@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -101,8 +101,7 @@ def _baseline_pool(workers: int) -> Iterator[Any]:
 
 
 def generate_library(out_dir: str | Path, seed: int = DEFAULT_SEED, kinds: list[str] | None = None,
-                     progress: bool = True, ids: list[str] | None = None, workers: int = 1,
-                     portable: bool = True) -> list[OccluderAsset]:
+                     progress: bool = True, ids: list[str] | None = None, workers: int = 1) -> list[OccluderAsset]:
     """Write the procedural library (PNG + JSON per asset) into ``out_dir``; byte-identical for a seed.
 
     Args:
@@ -111,17 +110,17 @@ def generate_library(out_dir: str | Path, seed: int = DEFAULT_SEED, kinds: list[
             single asset can be regenerated alone.
         kinds: restrict to these kinds (default: all).
         ids: restrict to these asset ids (default: all).
-        workers: processes rendering assets.
-        portable: render in processes on NumPy's and OpenCV's baseline kernels, so the bytes are the same on
-            any x86-64 CPU (SIMD transcendental functions differ in the last bits between CPUs, and in a few
-            hands such a difference decides which part of the surface is on top at a pixel). False renders
-            in this process, on this CPU's kernels.
+        workers: processes rendering assets. They run NumPy's and OpenCV's baseline kernels, so the bytes are
+            the same on any x86-64 CPU (SIMD transcendental functions differ in the last bits between CPUs,
+            and in a few hands such a difference decides which part of the surface is on top at a pixel).
 
     Raises:
-        ValueError: an id in ``ids`` that the plan does not have.
+        ValueError: ``workers`` below 1, or an id in ``ids`` that the plan does not have.
     """
     from tqdm.auto import tqdm
 
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     plan = plan_library()
     if ids is not None:
         unknown = sorted(set(ids) - {e.asset_id for e in plan})
@@ -130,11 +129,11 @@ def generate_library(out_dir: str | Path, seed: int = DEFAULT_SEED, kinds: list[
                              f"{plan[0].asset_id!r}")
     entries = [e for e in plan if (kinds is None or e.kind in kinds) and (ids is None or e.asset_id in ids)]
     jobs = [(e, int(seed), str(out_dir)) for e in entries]
-    bar = tqdm(total=len(jobs), desc="occluders", unit="asset", disable=not progress)
+    if not jobs:
+        return []
     assets = []
-    with bar, (_baseline_pool(max(1, min(workers, len(jobs)))) if portable and jobs else nullcontext()) as pool:
-        results = pool.imap(_render_and_write, jobs) if pool is not None else map(_render_and_write, jobs)
-        for asset in results:
+    with tqdm(total=len(jobs), desc="occluders", unit="asset", disable=not progress) as bar, _baseline_pool(min(workers, len(jobs))) as pool:
+        for asset in pool.imap(_render_and_write, jobs):
             assets.append(asset)
             bar.update()
     return assets

@@ -21,7 +21,10 @@ OPENCV_DISPATCHED = ("SSSE3", "SSE4.1", "SSE4.2", "POPCNT", "FP16", "AVX", "AVX2
 def baseline_cpu_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment (``base``, default ``os.environ``, plus the switches) for a new process whose NumPy and
     OpenCV run only their baseline kernels, as on the plainest x86-64 machine, with one BLAS thread."""
+    base = dict(os.environ if base is None else base)
     simd = np.show_config(mode="dicts")["SIMD Extensions"]  # public: what this NumPy dispatches to here
-    return {**(os.environ if base is None else base), "NPY_DISABLE_CPU_FEATURES": " ".join(simd.get("found", [])),
+    # In a process already on the baseline, NumPy finds nothing to switch off: keep what is switched off.
+    off = list(dict.fromkeys([*simd.get("found", []), *base.get("NPY_DISABLE_CPU_FEATURES", "").split()]))
+    return {**base, "NPY_DISABLE_CPU_FEATURES": " ".join(off),
             "OPENCV_CPU_DISABLE": ",".join(OPENCV_DISPATCHED), "OPENBLAS_CORETYPE": "Nehalem",
             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
