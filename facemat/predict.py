@@ -12,14 +12,14 @@ its training data. Its matte is predicted on the aligned crop and warped back in
     result.alpha                             # (H, W) float32 in [0, 1], 1 = visible face skin
 
 Several faces per frame are handled (their mattes are merged with a per-pixel maximum); a frame without a
-face gives an all-zero matte. For video, :class:`FaceFinder` in tracking mode meshes each face in a crop
-around its previous landmarks and runs the full-range detector only every ``redetect_every`` frames or when a
-face is lost.
+face gives an all-zero matte. Faces are found by :class:`celebamat.faces.finder.FaceFinder` (YuNet and
+BlazeFace, then the face mesh; re-exported here); for video it meshes each face in a crop around its previous
+landmarks, runs the detectors only every ``redetect_every`` frames or when a face is lost, and holds a lost face
+for a few frames.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,173 +29,12 @@ import cv2
 import numpy as np
 
 from celebamat.faces.align import align_image, alignment_transform, invert_transform
+from celebamat.faces.finder import FaceFinder, FoundFace
 
 from .io import atomic_path, atomic_write_json
 
-#: Crop sides (detector box side times these, tried in order) meshed around a box from the full-range
-#: detector: the box covers brows to mouth only, and the short-range mesh detector needs the whole head with
-#: some context (the same tries as the face sources' ``celebamat.faces.photo.locate_face``).
-DETECT_CROP_EXPANDS = (2.2, 1.6, 3.2)
-#: Crop side (landmark bounding-box side times this) meshed around a tracked face.
-TRACK_CROP_EXPAND = 1.7
-#: A tracked face keeps its previous mesh crop until the crop implied by its new landmarks moves by more than
-#: this fraction of the side (or resizes by more). Re-cropping on every small change feeds landmark noise back
-#: into the next crop: on a still frame of a half-occluded face the landmarks then wander by several pixels.
-TRACK_CROP_HYSTERESIS = 0.06
-#: Crops are resized to at most this side before meshing (the mesh model itself works at 192 px).
-MESH_CROP_SIZE = 320
-#: Faces whose landmark boxes overlap more than this (intersection over union) are the same face.
-SAME_FACE_IOU = 0.4
 #: Log-scale range mapped to [0, 1] by :func:`uncertainty_image` (scale e^-7 ~ 0.001 to e^0 = 1).
 LOG_SCALE_RANGE = (-7.0, 0.0)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Finding and tracking faces
-
-
-def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
-    x0, y0 = landmarks.min(axis=0)
-    x1, y1 = landmarks.max(axis=0)
-    return float(x0), float(y0), float(x1), float(y1)
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _square_crop(image: np.ndarray, cx: float, cy: float, side: float, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """A square crop of ``side`` pixels centred on ``(cx, cy)`` resized to ``out`` (at most), zero-padded outside
-    the image. Returns the crop and the ``(2, 3)`` transform from crop pixels back to image pixels."""
-    side = max(side, 8.0)
-    out = int(min(out, math.ceil(side)))
-    s = side / out  # image px per crop px
-    x0, y0 = cx - side / 2, cy - side / 2
-    to_crop = np.array([[1 / s, 0, -x0 / s], [0, 1 / s, -y0 / s]])
-    crop = align_image(image, to_crop, out, border="constant")
-    return crop, np.array([[s, 0, x0], [0, s, y0]])
-
-
-class FaceFinder:
-    """Finds faces (478 landmarks each) in photos, or tracks them through a video.
-
-    Args:
-        landmarker: a :class:`celebamat.landmarks.Landmarker` (default: the process-local one).
-        max_faces: most faces returned per frame (largest first).
-        min_size: faces whose detector box is smaller than this many pixels are ignored (too small to matte).
-        redetect_every: in tracking mode, run the full-range detector every this many frames, to pick up faces
-            that entered the frame (and whenever a tracked face is lost).
-    """
-
-    def __init__(self, landmarker: Any = None, max_faces: int = 4, min_size: float = 24.0, redetect_every: int = 30):
-        if landmarker is None:
-            from celebamat.landmarks import get_landmarker
-
-            landmarker = get_landmarker()
-        if max_faces < 1:
-            raise ValueError(f"max_faces must be >= 1, got {max_faces}")
-        if redetect_every < 1:
-            raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
-        self.landmarker = landmarker
-        self.max_faces = int(max_faces)
-        self.min_size = float(min_size)
-        self.redetect_every = int(redetect_every)
-        self._tracked: list[np.ndarray] = []
-        self._crops: list[tuple[float, float, float]] = []  # (cx, cy, side) of each tracked face's mesh crop
-        self._since_detect = 0
-        #: Counts of detector runs and tracked (detector-free) frames, for benchmarks.
-        self.stats = {"detect": 0, "track": 0}
-
-    def reset(self) -> None:
-        """Forget tracked faces (call between videos)."""
-        self._tracked = []
-        self._crops = []
-        self._since_detect = 0
-
-    @staticmethod
-    def _track_crop(landmarks: np.ndarray, previous: tuple[float, float, float] | None) -> tuple[float, float, float]:
-        x0, y0, x1, y1 = _box_of(landmarks)
-        crop = ((x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * TRACK_CROP_EXPAND)
-        if previous is not None:
-            moved = math.hypot(crop[0] - previous[0], crop[1] - previous[1])
-            limit = TRACK_CROP_HYSTERESIS * previous[2]
-            if moved < limit and abs(crop[2] - previous[2]) < limit:
-                return previous
-        return crop
-
-    def _mesh_around(self, image: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray | None:
-        """Mesh the face nearest the centre of a square crop; landmarks in image pixels, or ``None``."""
-        crop, back = _square_crop(image, cx, cy, side, MESH_CROP_SIZE)
-        faces = self.landmarker.mesh(crop)
-        if not faces:
-            return None
-        c = crop.shape[0] / 2
-        best = min(faces, key=lambda p: float(np.hypot(*(p.mean(axis=0) - c))))
-        return (best.astype(np.float64) @ back[:, :2].T + back[:, 2]).astype(np.float32)
-
-    def _add(self, found: list[np.ndarray], pts: np.ndarray | None) -> None:
-        if pts is None:
-            return
-        box = _box_of(pts)
-        if all(_iou(box, _box_of(f)) < SAME_FACE_IOU for f in found):
-            found.append(pts)
-
-    def find(self, image: np.ndarray) -> list[np.ndarray]:
-        """Every face in a photo: full-range detector, then the face mesh on a crop around each box.
-
-        Args:
-            image: ``(H, W, 3)`` uint8 RGB.
-
-        Returns:
-            Up to ``max_faces`` ``(478, 2)`` float32 landmark arrays in image pixels, largest face first.
-        """
-        from celebamat.faces.photo import detect_faces
-
-        self.stats["detect"] += 1
-        found: list[np.ndarray] = []
-        # The face sources' detector (full-range, plus tiled windows for small faces in large photos).
-        for x0, y0, x1, y1, _score in detect_faces(image, self.landmarker):
-            side = max(x1 - x0, y1 - y0)
-            if side < self.min_size:
-                continue
-            for expand in DETECT_CROP_EXPANDS:
-                pts = self._mesh_around(image, (x0 + x1) / 2, (y0 + y1) / 2, side * expand)
-                if pts is not None:
-                    self._add(found, pts)
-                    break
-            if len(found) >= self.max_faces:
-                break
-        if not found:
-            # The full-range detector misses some very large, cut-off faces that the mesh's own detector finds.
-            for pts in self.landmarker.mesh(image)[: self.max_faces]:
-                self._add(found, pts)
-        found.sort(key=lambda p: -float(np.ptp(p[:, 0]) * np.ptp(p[:, 1])))
-        return found[: self.max_faces]
-
-    def track(self, frame: np.ndarray) -> list[np.ndarray]:
-        """Faces in the next video frame, meshed around the previous frame's landmarks.
-
-        Falls back to :meth:`find` on the first frame, every ``redetect_every`` frames and when any tracked face
-        is lost. Returns the same as :meth:`find`.
-        """
-        if self._tracked and self._since_detect < self.redetect_every:
-            self.stats["track"] += 1
-            found: list[np.ndarray] = []
-            crops = [self._track_crop(lm, crop) for lm, crop in zip(self._tracked, self._crops, strict=True)]
-            for cx, cy, side in crops:
-                self._add(found, self._mesh_around(frame, cx, cy, side))
-            if len(found) == len(self._tracked):
-                self._tracked, self._crops = found, crops
-                self._since_detect += 1
-                return list(found)
-        self._tracked = self.find(frame)
-        self._crops = [self._track_crop(lm, None) for lm in self._tracked]
-        self._since_detect = 1
-        return list(self._tracked)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -211,12 +50,14 @@ class FacePrediction:
         transform: ``(2, 3)`` float64, frame pixels -> aligned crop pixels.
         alpha: ``(S, S)`` float32 in [0, 1], the matte on the aligned crop.
         log_scale: ``(S, S)`` float32 teacher log-scale on the crop, or ``None`` for a student.
+        found: how the face was found (``None`` when the caller passed the landmarks).
     """
 
     landmarks: np.ndarray
     transform: np.ndarray
     alpha: np.ndarray
     log_scale: np.ndarray | None = None
+    found: FoundFace | None = None
 
 
 @dataclass
@@ -322,8 +163,12 @@ class Predictor:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
         h, w = image.shape[:2]
+        found: list[FoundFace | None]
         if faces is None:
-            faces = self.finder.track(image) if track else self.finder.find(image)
+            found = list(self.finder.track_faces(image) if track else self.finder.find_faces(image))
+            faces = [f.landmarks for f in found]
+        else:
+            found = [None] * len(faces)
         alpha = np.zeros((h, w), np.float32)
         log_scale = np.full((h, w), np.nan, np.float32) if self.has_uncertainty else None
         if not faces:
@@ -335,7 +180,7 @@ class Predictor:
         for i, (lm, m) in enumerate(zip(faces, transforms, strict=True)):
             patch, roi = paste_back(crop_alpha[i], m, (h, w))
             results.append(FacePrediction(np.asarray(lm, np.float32), m, crop_alpha[i],
-                                          None if crop_scale is None else crop_scale[i]))
+                                          None if crop_scale is None else crop_scale[i], found[i]))
             if roi is None:
                 continue
             x0, y0, x1, y1 = roi
@@ -473,7 +318,7 @@ def predict_image(predictor: Predictor, path: str | os.PathLike, out_dir: str | 
         _save_png(target, pixels)
         written[kind] = str(target)
     return {"input": str(path), "kind": "image", "size": list(image.shape[1::-1]), "faces": len(result.faces),
-            "outputs": written}
+            "found": [f.found.summary() for f in result.faces if f.found is not None], "outputs": written}
 
 
 def predict_video(predictor: Predictor, path: str | os.PathLike, out_dir: str | os.PathLike, stem: str | os.PathLike,

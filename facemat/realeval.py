@@ -11,7 +11,9 @@ to the mask when their sizes differ):
   whose ground truth is soft (has values strictly between 0 and 1); binary masks have no such rows.
 
 A photo in which no face is found gets an all-zero prediction (IoU 0 unless its ground truth is empty too),
-counts in every mean, and is listed as a failure. Means are per photo.
+counts in every mean, and is listed as a failure. Means are per photo. Only the faces the ground truth marks
+are scored (:func:`marked_faces`): a second face in the photo that the finder finds is left out of every
+method's matte.
 
 Baselines (``--baseline``): ``mesh-oval`` fills the face-mesh face oval of every face the same finder found:
 what a method that knows where the face is, but nothing about occlusion, scores.
@@ -65,6 +67,33 @@ def mesh_oval_alpha(faces: list[np.ndarray], shape: tuple[int, int]) -> np.ndarr
     return out.astype(np.float32)
 
 
+#: A face found in a benchmark photo is scored when the ground truth's visible face covers at least this fraction
+#: of its face-mesh oval (docs/facemat.md: benchmarks mark one face; other faces in the photo are left out).
+MARKED_FACE_FRACTION = 0.2
+
+
+def marked_faces(faces: list[np.ndarray], gt: np.ndarray, shape: tuple[int, int]) -> list[np.ndarray]:
+    """The faces a benchmark's ground truth marks, among those found.
+
+    Benchmarks such as LaPa and ``segface_gt`` mark one face per photo; a finder that also finds a second face in
+    the photo (a friend beside the subject) must not be charged for matting it. A face is kept when the ground
+    truth covers at least :data:`MARKED_FACE_FRACTION` of its face-mesh oval; when none qualifies (an empty ground
+    truth, or a face the hands hide whole), every face found is kept, so a wrong face still costs.
+
+    Args:
+        faces: ``(478, 2)`` landmark arrays in photo pixels.
+        gt: ``(h, w)`` ground truth in [0, 1] (any size; compared at its own size).
+        shape: ``(H, W)`` of the photo.
+    """
+    kept = []
+    for lm in faces:
+        oval = to_gt_size(mesh_oval_alpha([lm], shape), gt.shape) >= 0.5
+        area = int(oval.sum())
+        if area and float((gt[oval] >= 0.5).sum()) / area >= MARKED_FACE_FRACTION:
+            kept.append(lm)
+    return kept or list(faces)
+
+
 def is_soft(gt: np.ndarray) -> bool:
     """Whether a ground truth in [0, 1] has fractional values (then SAD and MSE are reported)."""
     return bool(np.any((gt > 0) & (gt < 1)))
@@ -102,6 +131,7 @@ class PhotoResult:
     faces: int
     scores: dict[str, dict[str, float]]
     mattes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    found: int = -1  # faces the finder found, scored or not (-1: same as ``faces``)
 
     @property
     def failed(self) -> bool:
@@ -109,7 +139,8 @@ class PhotoResult:
 
     def row(self) -> dict[str, Any]:
         """A flat per-photo row: name, image, faces, failed, then ``<method>.<metric>``."""
-        out: dict[str, Any] = {"name": self.name, "image": self.image, "faces": self.faces, "failed": self.failed}
+        out: dict[str, Any] = {"name": self.name, "image": self.image, "faces": self.faces,
+                               "found": self.faces if self.found < 0 else self.found, "failed": self.failed}
         for method, sc in self.scores.items():
             out.update({f"{method}.{k}": v for k, v in sc.items()})
         return out
@@ -170,7 +201,8 @@ def run_benchmark(
 
         it = tqdm(it, total=len(items), desc="benchmark", unit="photo")
     for item, image, gt in it:
-        faces = finder.find(image)
+        found = finder.find(image)
+        faces = marked_faces(found, gt, image.shape[:2])
         mattes: dict[str, np.ndarray] = {}
         if predictor is not None:
             mattes[model_name] = predictor.predict(image, faces=faces).alpha
@@ -178,7 +210,8 @@ def run_benchmark(
             mattes[b] = mesh_oval_alpha(faces, image.shape[:2])
         mattes = {m: to_gt_size(a, gt.shape) for m, a in mattes.items()}
         scores = {m: score_photo(a, gt) for m, a in mattes.items()}
-        results.append(PhotoResult(item.name, str(item.image_path), len(faces), scores, {**mattes, "gt": gt}))
+        results.append(PhotoResult(item.name, str(item.image_path), len(faces), scores, {**mattes, "gt": gt},
+                                   found=len(found)))
     return results, methods
 
 
@@ -203,11 +236,13 @@ def format_summary(summary: dict[str, dict[str, float]], count: int, failures: l
 
 
 def format_rows(results: list[PhotoResult], methods: list[str]) -> str:
-    """Per-photo IoU table, one column per method (``NO FACE`` marks a failure)."""
+    """Per-photo IoU table: faces found and scored (:func:`marked_faces`), then one column per method (``NO FACE``
+    marks a failure)."""
     width = max([len("photo"), *(len(r.name) for r in results)])
-    lines = ["photo".ljust(width) + "".join(f"  {('IoU ' + m)[:20]:>20}" for m in methods)]
+    lines = ["photo".ljust(width) + "  found  scored" + "".join(f"  {('IoU ' + m)[:20]:>20}" for m in methods)]
     for r in results:
-        cells = "".join(f"  {r.scores[m]['iou']:>20.4f}" for m in methods)
+        found = r.faces if r.found < 0 else r.found
+        cells = f"  {found:>5}  {r.faces:>6}" + "".join(f"  {r.scores[m]['iou']:>20.4f}" for m in methods)
         lines.append(r.name.ljust(width) + cells + ("  NO FACE" if r.failed else ""))
     return "\n".join(lines)
 

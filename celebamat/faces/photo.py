@@ -14,6 +14,7 @@ import numpy as np
 
 from celebamat.errors import FaceSkipped
 from celebamat.faces.align import align_image, alignment_transform, transform_points, transform_scale
+from celebamat.faces.detect import FaceBox, detect_blazeface, detect_faces, get_yunet  # noqa: F401 (detect_faces: public here before)
 from celebamat.faces.estimators import SkinEstimator, skin_estimator
 from celebamat.landmarks import Landmarker, get_landmarker
 
@@ -60,58 +61,25 @@ def _mesh_in_square(
     return transform_points(best, np.array([[1 / s, 0, center[0] - _MESH_INPUT / 2 / s], [0, 1 / s, center[1] - _MESH_INPUT / 2 / s]]))
 
 
-def _overlap(a, b) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / small if small > 0 else 0.0
+#: Crop sides (box side times these, tried in order) meshed around a detector's box: the box covers brows to
+#: mouth only, and the short-range mesh detector needs the whole head with some context.
+BOX_CROP_EXPANDS = (2.2, 1.6, 3.2)
 
 
-#: Smallest window the tiled detector search goes down to (px of the photo): a face must be about a fifth
-#: of the window for the full-range detector, which sees it at 192 px.
-_MIN_WINDOW = 512
-
-
-def _windows(h: int, w: int, side: int) -> list[tuple[int, int]]:
-    """Top-left corners of square windows of ``side`` px covering an ``h x w`` photo with half overlap."""
-    def starts(n: int) -> list[int]:
-        if n <= side:
-            return [0]
-        k = int(np.ceil((n - side) / (side / 2)))
-        return sorted({int(round(i * (n - side) / k)) for i in range(k + 1)})
-
-    return [(y, x) for y in starts(h) for x in starts(w)]
-
-
-def detect_faces(image: np.ndarray, lm: Landmarker | None = None) -> list[tuple[float, float, float, float, float]]:
-    """Face boxes ``(x0, y0, x1, y1, score)`` in photo px, largest first.
-
-    The full-range detector sees the photo at 192 px, so a small face in a large photo vanishes. When it
-    finds nothing in a photo larger than 640 px, it searches overlapping square windows, halving their side
-    from half the photo down to 512 px, and stops at the first scale that finds a face (a holiday photo of
-    4,000 px with a 250 px face is found at the 512 px windows).
-    """
-    lm = lm or get_landmarker()
-    boxes = list(lm.detect(image))
-    h, w = image.shape[:2]
-    side = max(h, w) // 2
-    while not boxes and max(h, w) > 640 and side >= _MIN_WINDOW:
-        found = []
-        for y, x in _windows(h, w, side):
-            for b in lm.detect(image[y: y + side, x: x + side]):
-                found.append((b[0] + x, b[1] + y, b[2] + x, b[3] + y, b[4]))
-        # A face cut by a window's edge is found again, whole, in an overlapping window: one face.
-        for b in sorted(found, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])):
-            if all(_overlap(b, k) < 0.5 for k in boxes):
-                boxes.append(b)
-        side //= 2
-    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
-    return boxes
+def _check_one_face(boxes: list[FaceBox], key: str) -> None:
+    if len(boxes) >= 2:
+        a0, a1 = boxes[0].area, boxes[1].area
+        if a1 >= SEVERAL_FACES_AREA_RATIO * a0:
+            raise FaceSkipped(key, "several faces", f"{len(boxes)} faces found, the two largest of similar size "
+                              f"({a1 / a0:.0%} of the area); crop the photo to one face")
 
 
 def locate_face(image: np.ndarray, key: str, lm: Landmarker | None = None) -> np.ndarray:
     """Landmarks ``(478, 2)`` float64 (photo px) of the one main face in a photo.
+
+    A cascade: BlazeFace's box (or the whole frame when it finds none), the face mesh on crops around it; then,
+    when that finds no face, YuNet's box (it finds faces that hands or masks hide from BlazeFace) and the mesh
+    around it. BlazeFace stays first so that photos it finds give the same landmarks as before YuNet came.
 
     Raises:
         FaceSkipped: ``"no face"``, or ``"several faces"`` when another face is of similar size (a much
@@ -119,27 +87,25 @@ def locate_face(image: np.ndarray, key: str, lm: Landmarker | None = None) -> np
     """
     lm = lm or get_landmarker()
     h, w = image.shape[:2]
-    boxes = detect_faces(image, lm)
-    if len(boxes) >= 2:
-        a0 = (boxes[0][2] - boxes[0][0]) * (boxes[0][3] - boxes[0][1])
-        a1 = (boxes[1][2] - boxes[1][0]) * (boxes[1][3] - boxes[1][1])
-        if a1 >= SEVERAL_FACES_AREA_RATIO * a0:
-            raise FaceSkipped(key, "several faces", f"{len(boxes)} faces found, the two largest of similar size "
-                              f"({a1 / a0:.0%} of the area); crop the photo to one face")
+    boxes = detect_blazeface(image, lm)
+    yunet = None if boxes else get_yunet().detect(image)
+    _check_one_face(boxes or yunet, key)
     if boxes:
-        x0, y0, x1, y1, _ = boxes[0]
-        center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        box = max(x1 - x0, y1 - y0)
-        tries = [2.2 * box, 1.6 * box, 3.2 * box]
+        tries = [(boxes[0].center, e * boxes[0].side) for e in BOX_CROP_EXPANDS]
     else:
         # The detector can miss a face that fills the whole frame; the mesh then finds it directly.
-        center = np.array([w / 2, h / 2])
-        tries = [float(max(h, w))]
-    for side in tries:
-        pts = _mesh_in_square(image, center, side, lm)
+        tries = [((w / 2, h / 2), float(max(h, w)))]
+    for center, side in tries:
+        pts = _mesh_in_square(image, np.array(center), side, lm)
         if pts is not None:
             return pts
-    raise FaceSkipped(key, "no face", "no face found by the face detector and face mesh")
+    yunet = get_yunet().detect(image) if yunet is None else yunet
+    if yunet:
+        for e in BOX_CROP_EXPANDS:
+            pts = _mesh_in_square(image, np.array(yunet[0].center), e * yunet[0].side, lm)
+            if pts is not None:
+                return pts
+    raise FaceSkipped(key, "no face", "no face found by the face detectors (BlazeFace, YuNet) and face mesh")
 
 
 def align_photo(

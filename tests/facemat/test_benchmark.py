@@ -192,3 +192,31 @@ def test_cli_scores_a_checkpoint_beside_the_baseline(astronaut_bench, tmp_path, 
     assert 0.0 <= doc["means"]["student"]["iou"] <= 0.5  # the untrained student cannot score the failure
     assert main(["--benchmark", f"folder:{root}"]) == 2  # nothing to score
     assert "nothing to score" in capsys.readouterr().err
+
+
+def test_only_the_face_the_ground_truth_marks_is_scored(tmp_path):
+    """Two faces in a photo, a ground truth that marks the left one: the right face is found and left out."""
+    import cv2
+
+    from facemat.predict import FaceFinder
+    from facemat.realeval import format_rows, marked_faces
+
+    face = cv2.resize(skdata.astronaut(), (300, 300), interpolation=cv2.INTER_AREA)
+    photo = np.hstack([face, face[:, ::-1]])
+    finder = FaceFinder()
+    faces = finder.find(photo)
+    assert len(faces) == 2
+    left = min(faces, key=lambda lm: float(lm[:, 0].mean()))
+    gt = mesh_oval_alpha([left], photo.shape[:2])
+    kept = marked_faces(faces, gt, photo.shape[:2])
+    assert len(kept) == 1 and kept[0] is left
+    # An empty ground truth marks no face: every face found is scored (a wrong face still costs).
+    assert len(marked_faces(faces, np.zeros_like(gt), photo.shape[:2])) == 2
+    _png(tmp_path / "images" / "pair.png", photo)
+    _png(tmp_path / "masks" / "pair.png", (gt * 255).astype(np.uint8))
+    results, methods = run_benchmark(f"folder:{tmp_path}", None, ("mesh-oval",), finder=finder)
+    assert results[0].found == 2 and results[0].faces == 1
+    assert results[0].scores["mesh-oval"]["iou"] == 1.0
+    assert results[0].row()["found"] == 2
+    table = format_rows(results, methods).splitlines()
+    assert table[0].split()[:3] == ["photo", "found", "scored"] and table[1].split()[1:3] == ["2", "1"]

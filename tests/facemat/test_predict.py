@@ -152,9 +152,21 @@ def test_tracking_follows_a_moving_face_without_the_detector(astronaut):
     # On a still frame the mesh crop stays put, so the landmarks do not wander (no feedback of their noise).
     still = [tracker.track(frames[-1])[0] for _ in range(4)]
     assert all(np.array_equal(still[1], s) for s in still[2:])
-    # A face that leaves the frame is dropped and the detector runs again.
+    # A face lost by the mesh and the detectors (a hand passing over it) is held at its last landmarks for
+    # hold_frames frames, the detectors running again on each; then it is dropped.
+    blank = np.full((480, 640, 3), 60, np.uint8)
+    held = [tracker.track_faces(blank) for _ in range(tracker.hold_frames)]
+    assert all(len(h) == 1 and h[0].found_by == "held" and np.array_equal(h[0].landmarks, still[-1]) for h in held)
+    assert tracker.track(blank) == []
+    assert tracker.stats["detect"] == 2 + tracker.hold_frames
+
+
+def test_tracking_without_hold_drops_a_lost_face_at_once(astronaut):
+    tracker = FaceFinder(redetect_every=100, hold_frames=0)
+    assert len(tracker.track(_frame_with(astronaut, (640, 480), 200, 100, 220))) == 1
     assert tracker.track(np.full((480, 640, 3), 60, np.uint8)) == []
-    assert tracker.stats["detect"] == 2
+    with pytest.raises(ValueError, match="hold_frames"):
+        FaceFinder(hold_frames=-1)
 
 
 def test_alpha_smoother_damps_flicker_and_follows_motion():
@@ -196,6 +208,10 @@ def test_predict_paths_photos_and_video(astronaut, checkpoints, tmp_path):
     summaries = predict_paths([src], out, runtime, effect="recolor", smooth=0.5, progress=False)
     by_name = {Path(s["input"]).name: s for s in summaries}
     assert by_name["astronaut.png"]["faces"] == 1 and by_name["noface.jpg"]["faces"] == 0
+    # How each face was found is reported: detector box, then the face mesh around it.
+    (found,) = by_name["astronaut.png"]["found"]
+    assert found["found_by"] == "mesh" and found["detector"] == "yunet" and len(found["box"]) == 4
+    assert by_name["noface.jpg"]["found"] == []
     alpha = Image.open(out / "in" / "astronaut_alpha.png")
     assert alpha.mode == "L" and alpha.size == (512, 512)
     a = np.asarray(alpha)
