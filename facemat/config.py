@@ -213,9 +213,9 @@ def validate(config: dict[str, Any]) -> None:
 
 #: Integer settings and their smallest allowed value (checked by :func:`validate`).
 _INT_RANGES = {
-    "seed": 0, "threads": 0, "data.num_workers": 0, "data.val_samples": 0, "data.shuffle_buffer": 1,
+    "seed": 0, "threads": 0, "data.num_workers": 0, "data.val_samples": 0, "data.shuffle_buffer": 0,
     "optim.batch_size": 1, "optim.epochs": 1, "optim.max_steps": 0, "optim.warmup_steps": 0,
-    "log.val_every": 1, "log.ckpt_every": 1, "log.sheet_rows": 0,
+    "log.val_every": 0, "log.ckpt_every": 0, "log.sheet_rows": 0,  # 0: off
 }
 
 

@@ -149,7 +149,8 @@ def _import(args: argparse.Namespace) -> int:
                              "celebamat occluders import --preset NAME SRC --out DIR")
         output_dir(args.out)
         report = import_preset(args.preset, src, args.out, limit=args.limit, test_fraction=args.test_fraction,
-                               max_side=min(args.max_size, 384), workers=args.workers, overwrite=args.overwrite)
+                               max_side=min(args.max_size, 384), workers=args.workers,
+                               overwrite=getattr(args, "overwrite", False))
         _print_report(report, args.out, "imported")
         if not report.assets:
             raise AssetError(f"nothing imported from {src}")
@@ -159,7 +160,7 @@ def _import(args: argparse.Namespace) -> int:
                          "or --preset NAME SRC")
 
     kw = dict(subtype=args.subtype, license=args.license, split=args.split, max_size=args.max_size,
-              overwrite=args.overwrite)
+              overwrite=getattr(args, "overwrite", False))
     if Path(args.src).is_dir():
         output_dir(args.out)
     if args.matte == "rembg":

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {key: getattr(args, flag) for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None}
-    for flag in ("max_steps", "epochs", "batch_size", "val_every", "ckpt_every"):
+    for flag in ("max_steps", "epochs", "batch_size"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             hint = " (leave it out to let --epochs decide)" if flag == "max_steps" else ""
