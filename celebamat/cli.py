@@ -2,6 +2,9 @@
 
 Each sub-command lives in ``celebamat/commands/<name>.py`` and exposes ``register(subparsers)``, which adds
 its parser and sets ``func`` (a callable taking the parsed namespace and returning an exit code).
+
+Exit codes: 0 done; 1 done, but some inputs were skipped or found faulty (each named with its reason in the
+output); 2 nothing done: an error, named in one sentence; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CelebAMatError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file system error the command did not foresee (a full disk, a read-only folder): one sentence.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

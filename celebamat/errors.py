@@ -21,6 +21,7 @@ class FaceSkipped(CelebAMatError):
 SKIP_REASONS = (
     "unreadable file",
     "empty file",
+    "image too large",
     "no face",
     "several faces",
     "face too small",

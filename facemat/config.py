@@ -193,8 +193,44 @@ def validate(config: dict[str, Any]) -> None:
             raise ConfigError(f"loss.{key} must be uncertainty, confidence or uniform, got {config['loss'][key]!r}")
     if not isinstance(config["optim"]["teacher_bf16"], bool) and config["optim"]["teacher_bf16"] != "auto":
         raise ConfigError(f"optim.teacher_bf16 must be true, false or \"auto\", got {config['optim']['teacher_bf16']!r}")
-    if config["optim"]["batch_size"] < 1:
-        raise ConfigError(f"optim.batch_size must be >= 1, got {config['optim']['batch_size']}")
+    _check_numbers(config)
+    for key, lo in _INT_RANGES.items():
+        node, name = config, key
+        for part in key.split("."):
+            node, name = node[part], part
+        if not isinstance(node, int) or isinstance(node, bool) or node < lo:
+            flag = next((f"--{f.replace('_', '-')} / " for f, k in FLAG_KEYS.items() if k == key), "")
+            raise ConfigError(f"{flag}{key} must be an integer >= {lo}, got {node!r}"
+                              + (" (0 lets optim.epochs decide)" if key == "optim.max_steps" else ""))
+    for key in ("optim.lr",):
+        section, name = key.split(".")
+        if not config[section][name] > 0:
+            raise ConfigError(f"--lr / {key} must be above 0, got {config[section][name]!r}")
+    for key in ("weight_decay", "grad_clip"):
+        if config["optim"][key] < 0:
+            raise ConfigError(f"optim.{key} must be >= 0, got {config['optim'][key]!r}")
+
+
+#: Integer settings and their smallest allowed value (checked by :func:`validate`).
+_INT_RANGES = {
+    "seed": 0, "threads": 0, "data.num_workers": 0, "data.val_samples": 0, "data.shuffle_buffer": 0,
+    "optim.batch_size": 1, "optim.epochs": 1, "optim.max_steps": 0, "optim.warmup_steps": 0,
+    "log.val_every": 0, "log.ckpt_every": 0, "log.sheet_rows": 0,  # 0: off
+}
+
+
+def _check_numbers(node: Any, where: str = "") -> None:
+    """Every number in the config finite (no nan or inf), named by its dotted key when not."""
+    import math
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(value, f"{where}.{key}" if where else key)
+    elif isinstance(node, list):
+        for value in node:
+            _check_numbers(value, where)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"config key {where} must be a finite number, got {node!r}")
 
 
 def _toml_value(value: Any) -> str:

@@ -27,10 +27,42 @@ class DataError(ValueError):
     """The dataset cannot be read or lacks the columns FaceMat needs."""
 
 
+def check_checksums(folder: str | os.PathLike, split: str) -> int:
+    """Check the shards of ``split`` in a local dataset folder against the sha256 its ``manifest.json`` records.
+
+    Returns the number of shards checked (0 for a folder without a manifest: nothing to check against).
+    Raises :class:`DataError` naming a missing or damaged shard (a Hub repo id is not checked here: the Hub
+    checks what it serves; ``celebamat verify DIR`` checks everything, decoding included).
+    """
+    import json
+    from pathlib import Path
+
+    from celebamat.utils.io import sha256_file
+
+    root = Path(folder)
+    mpath = root / "manifest.json"
+    if not mpath.is_file():
+        return 0
+    try:
+        shards = [s for s in json.loads(mpath.read_text(encoding="utf-8"))["shards"] if s["split"] == split]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{mpath} is corrupt ({exc}); run `celebamat verify {root}` and rebuild") from None
+    for s in shards:
+        f = root / s["path"]
+        if not f.is_file():
+            raise DataError(f"{f} is listed in {mpath} but missing; run `celebamat verify {root}` and rebuild "
+                            "(re-running the build writes only the damaged shards)")
+        if sha256_file(f) != s["sha256"]:
+            raise DataError(f"{f}: sha256 differs from {mpath} (a corrupt or modified shard); run "
+                            f"`celebamat verify {root}` and re-run the build, which rewrites only damaged shards")
+    return len(shards)
+
+
 def load_split(source: str, split: str, streaming: bool = False):
     """``datasets.load_dataset(source, split=split)`` restricted to ``image`` and ``alpha``.
 
-    ``source`` is a local dataset folder (README.md with ``configs`` + data/*.parquet) or a Hub repo id.
+    ``source`` is a local dataset folder (README.md with ``configs`` + data/*.parquet) or a Hub repo id. A
+    local folder's shards of ``split`` are checked against its manifest first (:func:`check_checksums`).
     """
     import datasets
 
@@ -38,6 +70,8 @@ def load_split(source: str, split: str, streaming: bool = False):
         raise DataError("no dataset given: pass --data DIR_OR_REPO (or set data.path in the recipe)")
     if os.path.sep in source and not os.path.isdir(source):
         raise DataError(f"dataset folder {source} does not exist")
+    if os.path.isdir(source):
+        check_checksums(source, split)
     try:
         ds = datasets.load_dataset(source, split=split, streaming=streaming)
     except ValueError as err:

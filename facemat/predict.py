@@ -306,10 +306,15 @@ def _save_png(path: Path, pixels: np.ndarray) -> None:
 def predict_image(predictor: Predictor, path: str | os.PathLike, out_dir: str | os.PathLike, stem: str | os.PathLike,
                   effect: str | None = None, uncertainty: bool = False) -> dict[str, Any]:
     """Matte one photo and write ``<stem>_alpha.png``, ``<stem>_overlay.png`` and, when asked,
-    ``<stem>_<effect>.png`` and ``<stem>_uncertainty.png`` under ``out_dir``. Returns a summary dict."""
+    ``<stem>_<effect>.png`` and ``<stem>_uncertainty.png`` under ``out_dir``. Returns a summary dict.
+
+    A photo above :data:`celebamat.faces.io.LARGE_IMAGE_PIXELS` is matted downscaled to that size (its outputs
+    have that size; the summary's ``downscaled_from`` gives the original); one above
+    :data:`celebamat.faces.io.MAX_IMAGE_PIXELS` raises :class:`celebamat.faces.io.ImageReadError`."""
     from celebamat.faces.io import read_image
 
-    image = read_image(path)
+    read: dict = {}
+    image = read_image(path, info=read)
     result = predictor.predict(image)
     written = {}
     for kind, pixels in render_outputs(image, result, effect, uncertainty).items():
@@ -318,7 +323,9 @@ def predict_image(predictor: Predictor, path: str | os.PathLike, out_dir: str | 
         _save_png(target, pixels)
         written[kind] = str(target)
     return {"input": str(path), "kind": "image", "size": list(image.shape[1::-1]), "faces": len(result.faces),
-            "found": [f.found.summary() for f in result.faces if f.found is not None], "outputs": written}
+            "found": [f.found.summary() for f in result.faces if f.found is not None],
+            **({"downscaled_from": read["downscaled_from"]} if "downscaled_from" in read else {}),
+            "outputs": written}
 
 
 def predict_video(predictor: Predictor, path: str | os.PathLike, out_dir: str | os.PathLike, stem: str | os.PathLike,
@@ -424,9 +431,10 @@ def predict_paths(
         raise PredictInputError(
             f"--uncertainty needs a teacher checkpoint; this one is a {runtime.config.get('model', 'student')!r}"
         )
+    from celebamat.utils.io import output_dir
+
     files = collect_inputs(inputs)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     from celebamat.faces.io import ImageReadError
     from facemat.video import VideoError
 

@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="build a dataset from a recipe (parallel, deterministic, resumable)",
         description="Build CelebAMat from a recipe into a Hugging Face dataset folder. With no options it builds "
         "the 'demo' recipe from the embedded demo faces into ./celebamat-data. Re-running the same command "
-        "resumes an interrupted build.",
+        "resumes an interrupted build. Exit code 1: built, but some faces were skipped (each named with its "
+        "reason); 2: an error.",
     )
     p.add_argument("--recipe", default="demo", help="bundled recipe name or path to a .toml (default: demo)")
     p.add_argument("--faces", default=None, help="face source: demo, folder:DIR or celebamask-hq:ROOT "
@@ -44,4 +45,4 @@ def run(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     print(f"load it with: datasets.load_dataset({str(report.out)!r})")
-    return 0
+    return 1 if report.skipped else 0  # 1: built, but some faces were skipped (named above)

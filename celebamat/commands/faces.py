@@ -41,8 +41,14 @@ def register(subparsers) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from celebamat.commands import check_number
     from celebamat.faces import open_source
     from celebamat.faces.inspect import contact_sheet, inspect_source, save_sheet
+
+    for option, value in (("--limit", args.limit), ("--size", args.size), ("--columns", args.columns),
+                          ("--tile", args.tile)):
+        check_number(option, value, 1)
+    check_number("--occlusion-filter", args.occlusion_filter, 0.0, 1.0)
 
     options = {}
     if args.occlusion_filter is not None:
@@ -53,12 +59,16 @@ def _inspect(args: argparse.Namespace) -> int:
                                        labels=not args.no_labels))
     print(report.summary())
     print(f"contact sheet: {args.out}")
-    return 0
+    return 1 if report.skipped else 0  # 1: written, but some faces were skipped (named above)
 
 
 def _score_skin(args: argparse.Namespace) -> int:
+    from celebamat.commands import check_number
     from celebamat.faces import open_source
     from celebamat.faces.estimators import skin_estimator
+
+    for option, value in (("--limit", args.limit), ("--size", args.size), ("--tile", args.tile)):
+        check_number(option, value, 1)
     from celebamat.faces.inspect import save_sheet
     from celebamat.faces.score import score_sheet, score_skin
 

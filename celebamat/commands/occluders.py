@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from celebamat.errors import AssetError, CelebAMatError
 
@@ -43,6 +44,8 @@ def register(subparsers) -> None:
     i.add_argument("--split", choices=("train", "test"), default=None, help="default: about 1 in 5 to test")
     i.add_argument("--license", default="unknown (see source)")
     i.add_argument("--max-size", type=int, default=512, help="longest side of imported assets, px")
+    i.add_argument("--overwrite", action="store_true",
+                   help="replace assets already in --out (default: keep them and skip their files, naming them)")
     i.set_defaults(func=_import)
 
     h = sub.add_parser("harvest", help="cut real occluders (hair, hats, glasses, earrings, necklaces) out of "
@@ -103,9 +106,19 @@ def _print_report(report, out: str, what: str) -> None:
           f"{report.seconds:.1f} s, {per:.2f} s per asset)")
 
 
+def _check_counts(args: argparse.Namespace) -> None:
+    """The numeric options of import and harvest, each in range (named when not)."""
+    from celebamat.commands import check_number
+
+    for option in ("limit", "max_per_kind", "workers", "max_size"):
+        check_number(f"--{option.replace('_', '-')}", getattr(args, option, None), 1)
+    check_number("--test-fraction", args.test_fraction, 0.0, 1.0)
+
+
 def _harvest(args: argparse.Namespace) -> int:
     from celebamat.occluders.harvest import HARVEST_KINDS, build_splits_of, harvest
 
+    _check_counts(args)
     if not args.faces.startswith("celebamask-hq:"):
         raise AssetError(f"harvest reads CelebAMask-HQ: give celebamask-hq:ROOT, not {args.faces!r}")
     kinds = HARVEST_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
@@ -122,8 +135,11 @@ def _harvest(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    """Exit code 0: every file imported; 1: some skipped (each named with its reason); 2 (raised): none."""
     from celebamat.occluders import find_pairs, import_pairs, import_photos_rembg, import_rgba_folder
+    from celebamat.utils.io import output_dir
 
+    _check_counts(args)
     if args.preset is not None:
         from celebamat.occluders.presets import import_preset
 
@@ -131,17 +147,22 @@ def _import(args: argparse.Namespace) -> int:
         if src is None or (args.src is not None and args.kind is not None):
             raise AssetError("with --preset give exactly one folder: "
                              "celebamat occluders import --preset NAME SRC --out DIR")
+        output_dir(args.out)
         report = import_preset(args.preset, src, args.out, limit=args.limit, test_fraction=args.test_fraction,
-                               max_side=min(args.max_size, 384), workers=args.workers)
+                               max_side=min(args.max_size, 384), workers=args.workers,
+                               overwrite=getattr(args, "overwrite", False))
         _print_report(report, args.out, "imported")
         if not report.assets:
             raise AssetError(f"nothing imported from {src}")
-        return 0
+        return 1 if report.skipped else 0
     if args.kind not in ("hand", "hair", "accessory", "translucent", "texture") or args.src is None:
         raise AssetError(f"give KIND SRC (kind one of hand, hair, accessory, translucent, texture; got {args.kind!r}) "
                          "or --preset NAME SRC")
 
-    kw = dict(subtype=args.subtype, license=args.license, split=args.split, max_size=args.max_size)
+    kw = dict(subtype=args.subtype, license=args.license, split=args.split, max_size=args.max_size,
+              overwrite=getattr(args, "overwrite", False))
+    if Path(args.src).is_dir():
+        output_dir(args.out)
     if args.matte == "rembg":
         assets, skipped = import_photos_rembg(args.kind, args.src, args.out, model=args.model, **kw)
     elif args.format == "pairs" or (args.format == "auto" and find_pairs(args.src)):
@@ -153,7 +174,7 @@ def _import(args: argparse.Namespace) -> int:
     print(f"imported {len(assets)} assets into {args.out} ({len(skipped)} skipped)")
     if not assets:
         raise AssetError(f"nothing imported from {args.src}")
-    return 0
+    return 1 if skipped else 0
 
 
 def _sheet(args: argparse.Namespace) -> int:

@@ -23,12 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from celebamat.commands import check_number
     from celebamat.dataset.recipe import load_recipe
     from celebamat.synth.preview import preview_recipe
+
+    check_number("--n", args.n, 1)
 
     recipe = load_recipe(args.recipe).with_overrides(faces=args.faces, seed=args.seed)
     path, skipped = preview_recipe(recipe, args.out, n=args.n, split=args.split)
     for s in skipped:
         print(f"skipped face {s}")
     print(f"wrote {path}")
-    return 0
+    return 1 if skipped else 0  # 1: written, but some faces were skipped (named above)

@@ -27,7 +27,7 @@ from celebamat.dataset.recipe import Recipe
 from celebamat.dataset.schema import SAMPLE_FORMAT_VERSION, SPLITS
 from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, write_shard
 from celebamat.errors import CelebAMatError
-from celebamat.utils.io import atomic_write_text, sha256_file
+from celebamat.utils.io import atomic_write_text, output_dir, sha256_file
 
 log = logging.getLogger("celebamat.build")
 
@@ -146,8 +146,8 @@ def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool, parts: di
     format or byte-shaping library versions) needs ``overwrite``; the error says what changed."""
     parts = parts or {}
     state = out / STATE_DIR / "build.json"
-    if state.exists():
-        prev = json.loads(state.read_text())
+    prev = _read_state(state, overwrite) if state.exists() else None
+    if prev is not None:
         if prev.get("key") == key:
             return
         if not overwrite:
@@ -155,7 +155,7 @@ def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool, parts: di
                 f"{out} holds a build that this one would not reproduce: {_describe_change(prev, parts)}. "
                 "Resuming would mix shards of both; pass --overwrite to rebuild from scratch, or choose another --out"
             )
-    elif (out / "data").exists() or (out / "manifest.json").exists():
+    elif state.exists() or (out / "data").exists() or (out / "manifest.json").exists():
         if not overwrite:
             raise CelebAMatError(f"{out} already holds a dataset not made by this build; pass --overwrite")
     if overwrite:
@@ -169,6 +169,22 @@ def _prepare_out(out: Path, key: str, recipe: Recipe, overwrite: bool, parts: di
         (out / STATE_DIR / "faces.json").unlink(missing_ok=True)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     atomic_write_text(state, json.dumps({"key": key, "recipe": recipe.name, "parts": parts}, sort_keys=True))
+
+
+def _read_state(state: Path, overwrite: bool) -> dict[str, Any] | None:
+    """The previous build's record, or ``None`` when it is corrupt and ``overwrite`` lets this build replace it."""
+    try:
+        prev = json.loads(state.read_text(encoding="utf-8"))
+        if isinstance(prev, dict):
+            return prev
+        fault = f"a JSON {type(prev).__name__}, not an object"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fault = str(exc)
+    if overwrite:
+        log.warning("%s is corrupt (%s): --overwrite rebuilds from scratch", state, fault)
+        return None
+    raise CelebAMatError(f"{state} is corrupt ({fault}), so this build cannot tell what the folder holds; pass "
+                         "--overwrite to rebuild from scratch, or choose another --out")
 
 
 @contextlib.contextmanager
@@ -290,10 +306,14 @@ def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool)
     source = source_for(recipe)
     signature = source.signature()
     if cache.exists():
-        cached = json.loads(cache.read_text())
-        if cached.get("signature") == signature:
-            return cached["faces"]
-        log.info("the faces of %s changed since the last scan: scanning again", recipe.faces.source)
+        try:
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+            if cached.get("signature") == signature:
+                return list(cached["faces"])
+            log.info("the faces of %s changed since the last scan: scanning again", recipe.faces.source)
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError, KeyError, TypeError) as exc:
+            # A cache only: scanning again rebuilds it.
+            log.warning("the face scan cache %s is corrupt (%s): scanning the faces again", cache, exc)
     keys = source.keys()
     chunks = [keys[i : i + _FACE_SCAN_CHUNK] for i in range(0, len(keys), _FACE_SCAN_CHUNK)]
     results: list[dict[str, Any]] = []
@@ -417,9 +437,8 @@ def build_dataset(
         raise CelebAMatError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise CelebAMatError(f"--workers must be at least 1, got {workers}")
-    out = Path(out)
+    out = output_dir(out)
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
     with build_lock(out):
         library = library_for(recipe)
         if library.skipped:

@@ -95,6 +95,8 @@ class Recipe:
             same_kind = faces.split(":", 1)[0] == r.faces.source.split(":", 1)[0]
             r = replace(r, faces=replace(r.faces, source=faces, options=r.faces.options if same_kind else {}))
         if seed is not None:
+            if not 0 <= int(seed) < 2**63:
+                raise RecipeError(f"--seed must be an integer from 0 to 2**63 - 1, got {seed}")
             r = replace(r, seed=int(seed))
         if samples is not None:
             if int(samples) < 1:

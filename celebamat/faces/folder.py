@@ -88,8 +88,9 @@ class FolderSource(FaceSource):
 
     def load(self, key: str) -> FaceRecord:
         p = self.path(key)
+        read: dict = {}
         try:
-            image = read_image(p)
+            image = read_image(p, info=read)
         except ImageReadError as exc:
             raise FaceSkipped(key, exc.reason, f"{p}: {exc.detail}") from exc
         mask = None
@@ -108,6 +109,7 @@ class FolderSource(FaceSource):
             identity=self.identity(key), source=self.name,
             provenance={"path": str(p), "original_size": [int(image.shape[1]), int(image.shape[0])],
                         "transform": face.transform.round(6).tolist(), "license": self.license,
+                        **({"downscaled_from": read["downscaled_from"]} if "downscaled_from" in read else {}),
                         **({"mask_path": str(mp)} if mask is not None else {}), **face.notes},
             skin_source=face.skin_source,
         )

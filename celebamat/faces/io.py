@@ -1,8 +1,16 @@
-"""Reading face photos and masks robustly: EXIF orientation, grayscale, palette, RGBA, 16-bit, clear errors."""
+"""Reading face photos and masks robustly: EXIF orientation, grayscale, palette, RGBA, 16-bit, clear errors.
+
+Size limits: a photo of more than :data:`LARGE_IMAGE_PIXELS` is read downscaled to that many pixels (JPEGs
+decode directly at 1/2, 1/4 or 1/8 size), and one that would decode to more than :data:`MAX_IMAGE_PIXELS` is
+refused from its header, without decoding (reason ``"image too large"``), so a decompression bomb costs nothing.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +20,19 @@ from celebamat.errors import CelebAMatError
 #: File suffixes a folder source treats as photos (lower case).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
+#: Hard limit: an image that would decode to more pixels than this is refused from its header ("image too
+#: large"). 150 MP holds a 12,000 x 12,000 scan and any camera photo (decoding that takes about 2.3 GB);
+#: a 20,000 x 20,000 PNG (400 MP, a few hundred KB when it is one colour) is refused without being decoded.
+#: JPEGs are decoded at reduced size first (below), so their limit is on the reduced size.
+MAX_IMAGE_PIXELS = 150_000_000
+#: Larger images are read downscaled to this many pixels (aspect kept, box filter; a JPEG decodes at the
+#: smallest of 1/2, 1/4, 1/8 size that is still larger first). 40 MP is more than any face needs.
+LARGE_IMAGE_PIXELS = 40_000_000
+
 
 class ImageReadError(CelebAMatError):
-    """An image that cannot be decoded. ``reason`` is ``"empty file"`` or ``"unreadable file"``."""
+    """An image that cannot be decoded. ``reason`` is ``"empty file"``, ``"unreadable file"`` or
+    ``"image too large"`` (more than :data:`MAX_IMAGE_PIXELS`)."""
 
     def __init__(self, path: str | os.PathLike, reason: str, detail: str) -> None:
         self.path = str(path)
@@ -36,7 +54,21 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip(arr.astype(np.float64) / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _open(path: str | os.PathLike):
+def read_size(width: int, height: int) -> tuple[int, int]:
+    """The ``(width, height)`` an image of ``width`` x ``height`` is read at: itself up to
+    :data:`LARGE_IMAGE_PIXELS`, above that downscaled to about that many pixels, aspect kept."""
+    if width * height <= LARGE_IMAGE_PIXELS:
+        return width, height
+    f = math.sqrt(LARGE_IMAGE_PIXELS / (width * height))
+    return max(1, int(width * f)), max(1, int(height * f))
+
+
+def _too_large(p: Path, size: str, pixels: int) -> ImageReadError:
+    return ImageReadError(p, "image too large", f"{size}{pixels / 1e6:.0f} MP; images above "
+                          f"{MAX_IMAGE_PIXELS // 1_000_000} MP are refused without decoding, downscale it first")
+
+
+def _open(path: str | os.PathLike, info: dict | None = None):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = Path(path)
@@ -47,28 +79,54 @@ def _open(path: str | os.PathLike):
     if size == 0:
         raise ImageReadError(p, "empty file", "the file has 0 bytes")
     try:
-        with Image.open(p) as im:
-            im.load()  # decode now, so truncated files fail here and not later
-            im = ImageOps.exif_transpose(im)
+        with warnings.catch_warnings():
+            # Pillow warns above 89 MP; the limits above decide instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                width, height = im.size  # from the header: nothing is decoded yet
+                target = read_size(width, height)
+                if target != (width, height) and im.format == "JPEG":
+                    im.draft(im.mode, target)  # decode at 1/2, 1/4 or 1/8 size, at least ``target``
+                if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+                    raise _too_large(p, f"{width} x {height} pixels, ", width * height)
+                im.load()  # decode now, so truncated files fail here and not later
+                if im.size != target:
+                    im = im.resize(target, Image.Resampling.BOX)
+                im = ImageOps.exif_transpose(im)
+    except Image.DecompressionBombError as exc:  # Pillow's own limit (179 MP), above ours: refused in open()
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(p, "", int(found.group(1)) if found else 2 * (Image.MAX_IMAGE_PIXELS or 0)) from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(p, "unreadable file", "not an image format Pillow can read") from exc
+    except MemoryError as exc:
+        raise ImageReadError(p, "unreadable file", "not enough memory to decode it") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(p, "unreadable file", f"decoding failed: {exc}") from exc
+    if info is not None:
+        info["scale"] = target[0] / width
+        if target != (width, height):
+            info["downscaled_from"] = [width, height] if im.size == target else [height, width]
     return im
 
 
-def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255, 255, 255),
+               info: dict | None = None) -> np.ndarray:
     """Read a photo as ``(H, W, 3)`` uint8 RGB, upright.
+
+    Photos above :data:`LARGE_IMAGE_PIXELS` are returned downscaled; ``info``, when given, receives
+    ``scale`` (returned pixels per file pixel) and, for a downscaled photo, ``downscaled_from`` (its upright
+    ``[width, height]``).
 
     EXIF orientation is applied; grayscale and palette images become RGB; 16-bit and float images are
     scaled to 8 bits; transparent images (RGBA, LA, palette with transparency) are composited over
     ``background``.
 
     Raises:
-        ImageReadError: with ``reason`` ``"empty file"`` (0 bytes) or ``"unreadable file"`` (not an image,
-            truncated, corrupt), naming the file.
+        ImageReadError: with ``reason`` ``"empty file"`` (0 bytes), ``"unreadable file"`` (not an image,
+            truncated, corrupt, out of memory) or ``"image too large"`` (above :data:`MAX_IMAGE_PIXELS`),
+            naming the file.
     """
-    im = _open(path)
+    im = _open(path, info)
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -89,7 +147,8 @@ def read_mask_u8(path: str | os.PathLike) -> np.ndarray:
     """Read a single-channel mask as ``(H, W)`` uint8 (255 = 1; 16-bit and float masks are scaled).
 
     Colour masks use their first channel; an alpha channel, if any, is ignored. EXIF orientation is applied
-    so a mask stays registered with its photo. Raises :class:`ImageReadError` like :func:`read_image`.
+    so a mask stays registered with its photo, and a mask above :data:`LARGE_IMAGE_PIXELS` is downscaled to
+    the same size as a photo of its size. Raises :class:`ImageReadError` like :func:`read_image`.
     """
     im = _open(path)
     if im.mode in ("I;16", "I;16B", "I", "F"):

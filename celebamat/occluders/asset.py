@@ -74,6 +74,8 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
         faults.append(f"subtype {meta['subtype']!r} must be a lowercase name like 'cover_mouth'")
     if not isinstance(meta["file"], str) or not meta["file"].lower().endswith(".png"):
         faults.append(f"file {meta['file']!r} must name a .png file")
+    elif Path(meta["file"]).name != meta["file"] or "\\" in meta["file"]:
+        faults.append(f"file {meta['file']!r} must be a file name beside the JSON, without folders")
     msize = meta["size"]
     if not (isinstance(msize, (list, tuple)) and len(msize) == 2 and all(isinstance(s, int) and s > 0
                                                                          for s in msize)):
@@ -281,6 +283,9 @@ def load_asset(json_path: str | Path, check_pixels: bool = True) -> OccluderAsse
     if not isinstance(meta, dict) or not isinstance(meta.get("file"), str):
         raise AssetError(f"{json_path}: metadata has no 'file' naming the PNG")
     png = json_path.parent / meta["file"]
+    if Path(meta["file"]).name != meta["file"] or "\\" in meta["file"] or meta["file"] in ("", ".", ".."):
+        raise AssetError(f"{json_path}: file {meta['file']!r} lies outside the library folder; it must name a "
+                         "PNG beside the JSON")
     if not png.is_file():
         raise AssetError(f"{json_path}: image file {png.name!r} not found beside it")
     try:
@@ -290,7 +295,7 @@ def load_asset(json_path: str | Path, check_pixels: bool = True) -> OccluderAsse
             alpha_max = None
             if check_pixels and has_alpha:
                 alpha_max = im.convert("RGBA").getchannel("A").getextrema()[1]
-    except OSError as exc:
+    except (OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
         raise AssetError(f"{png}: unreadable image ({exc})") from None
     if not has_alpha:
         raise AssetError(f"{png}: no alpha channel; occluders need RGBA PNGs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +33,47 @@ _EDGE_EXIT = {"bottom": "exit_down", "top": "exit_up", "left": "exit_left", "rig
 def _name_hash(name: str) -> int:
     """A 32-bit number fixed by a file name: per-asset choices that stay the same across runs and machines."""
     return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+
+
+#: Longest part of an asset id taken from a file name: ids name files (``<id>.json``), which most file systems
+#: allow 255 bytes; a longer name is cut and ends in 8 hex digits of its hash, so long names stay apart.
+MAX_NAME_IN_ID = 100
+
+
+def asset_stem(name: str) -> str:
+    """The part of an asset id made from a file name: accents folded to ASCII (``Hände`` -> ``Hande``), every
+    other character outside letters, digits and ``._-`` replaced by ``_``, and cut to :data:`MAX_NAME_IN_ID`."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in folded).strip(".") or "asset"
+    if len(stem) > MAX_NAME_IN_ID:
+        stem = f"{stem[: MAX_NAME_IN_ID - 9]}-{_name_hash(name):08x}"
+    return stem
+
+
+class AssetIds:
+    """Asset ids of one import into ``out_dir``: unique, and never an asset already there unless ``overwrite``.
+
+    Two files whose names map to one id (``dup .png`` and ``dup_.png``) keep apart: the later one's id ends in
+    8 hex digits of its name's hash. An id whose asset is already in ``out_dir`` is refused (the file is
+    skipped, naming it) unless ``overwrite``.
+    """
+
+    def __init__(self, out_dir: str | Path, overwrite: bool = False) -> None:
+        self.out_dir, self.overwrite = Path(out_dir), overwrite
+        self.taken: dict[str, str] = {}
+
+    def claim(self, asset_id: str, name: str) -> str:
+        """The id for the file ``name`` (``asset_id`` or, when another file of this import holds it, a
+        variant); raises :class:`AssetError` when the asset already exists in ``out_dir``."""
+        if asset_id in self.taken:
+            asset_id = f"{asset_id}-{_name_hash(name):08x}"
+            if asset_id in self.taken:
+                raise AssetError(f"asset id {asset_id!r} is also the id of {self.taken[asset_id]!r}; rename one")
+        self.taken[asset_id] = name
+        if not self.overwrite and (self.out_dir / f"{asset_id}.json").exists():
+            raise AssetError(f"asset {asset_id!r} already exists in {self.out_dir}: kept; pass --overwrite "
+                             "to replace it")
+        return asset_id
 
 
 def _stable_split(name: str, test_fraction: float) -> str:
@@ -206,9 +248,8 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     if edge is not None and (targets or kind in ("hand", "hair")):
         targets["entry"] = _EDGE_EXIT[edge]
         zones = zones if targets.keys() - {"entry"} else ["face"]
-    stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).stem)
     meta = {
-        "id": asset_id or f"{kind}-{subtype}-{stem}", "kind": kind, "subtype": subtype, "anchors": anchors,
+        "id": asset_id or f"{kind}-{subtype}-{asset_stem(Path(name).stem)}", "kind": kind, "subtype": subtype, "anchors": anchors,
         "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "mirror": True, "zones": zones,
         "layer": _LAYERS[kind], "split": split or _stable_split(name, test_fraction), "license": license,
         "source": source, "tags": tags,
@@ -228,30 +269,57 @@ def _check_kind(kind: str) -> None:
         raise AssetError(f"unknown occluder kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
+def _open_image(path: Path) -> Image.Image:
+    """``Image.open`` that refuses, from the header, an image above
+    :data:`celebamat.faces.io.MAX_IMAGE_PIXELS` (an occluder is cut down to ``--max-size`` anyway)."""
+    import warnings
+
+    from celebamat.faces.io import MAX_IMAGE_PIXELS
+
+    limit = f"images above {MAX_IMAGE_PIXELS // 1_000_000} MP are refused without decoding"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.DecompressionBombError:
+        raise AssetError(f"{path}: image too large ({limit})") from None
+    w, h = im.size
+    if w * h > MAX_IMAGE_PIXELS:
+        im.close()
+        raise AssetError(f"{path}: image too large ({w} x {h} pixels, {w * h / 1e6:.0f} MP; {limit})")
+    return im
+
+
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
 def import_rgba_folder(kind: str, src: str | Path, out_dir: str | Path, *, subtype: str = "imported",
                        license: str = "unknown (see source)", split: str | None = None,
-                       test_fraction: float = 0.2, max_size: int = 512) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
-    """Import every RGBA image of ``src``. Returns (assets, skipped as (path, fault))."""
+                       test_fraction: float = 0.2, max_size: int = 512,
+                       overwrite: bool = False) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
+    """Import every RGBA image of ``src``. Returns (assets, skipped as (path, fault)).
+
+    Ids are unique and assets already in ``out_dir`` are kept unless ``overwrite`` (see :class:`AssetIds`).
+    """
     _check_kind(kind)
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_dir():
         raise AssetError(f"import source {src} is not a folder")
     assets, skipped = [], []
+    ids = AssetIds(out_dir, overwrite)
     for p in _images(src):
         try:
-            with Image.open(p) as im:
+            asset_id = ids.claim(f"{kind}-{subtype}-{asset_stem(p.stem)}", p.name)
+            with _open_image(p) as im:
                 if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
                     raise AssetError(f"{p}: no alpha channel (mode {im.mode}); use image/alpha pairs or --matte rembg")
                 rgba = np.asarray(im.convert("RGBA")).copy()
             rgba[..., 3] = soften_binary(rgba[..., 3])
             assets.append(_write_imported(rgba, p.name, kind, subtype, out_dir, source=f"imported from {p}",
                                           license=license, split=split, test_fraction=test_fraction,
-                                          max_size=max_size))
-        except (AssetError, OSError) as exc:
+                                          max_size=max_size, asset_id=asset_id))
+        except (AssetError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
             skipped.append((str(p), str(exc)))
     return assets, skipped
 
@@ -291,8 +359,9 @@ def find_pairs(src: str | Path) -> list[tuple[Path, Path]]:
 
 def import_pairs(kind: str, src: str | Path, out_dir: str | Path, *, subtype: str = "imported",
                  license: str = "unknown (see source)", split: str | None = None, test_fraction: float = 0.2,
-                 max_size: int = 512) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
-    """Import image + alpha pairs (matting / hand datasets). Binary masks get a soft edge."""
+                 max_size: int = 512, overwrite: bool = False) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
+    """Import image + alpha pairs (matting / hand datasets). Binary masks get a soft edge. Ids as
+    :func:`import_rgba_folder`."""
     _check_kind(kind)
     pairs = find_pairs(src)
     if not pairs:
@@ -301,9 +370,11 @@ def import_pairs(kind: str, src: str | Path, out_dir: str | Path, *, subtype: st
                          + " with the same file stems, or files named <stem>_image.png + <stem>_alpha.png")
     assets, skipped = [], []
     out_dir = Path(out_dir)
+    ids = AssetIds(out_dir, overwrite)
     for img_p, a_p in pairs:
         try:
-            with Image.open(img_p) as im:
+            asset_id = ids.claim(f"{kind}-{subtype}-{asset_stem(img_p.stem)}", img_p.name)
+            with _open_image(img_p) as im:
                 rgb = np.asarray(im.convert("RGB"))
             a = read_alpha_file(a_p)
             if a.shape != rgb.shape[:2]:
@@ -311,8 +382,9 @@ def import_pairs(kind: str, src: str | Path, out_dir: str | Path, *, subtype: st
             rgba = np.dstack([rgb, soften_binary(a)])
             assets.append(_write_imported(rgba, img_p.name, kind, subtype, out_dir,
                                           source=f"imported from {img_p} + {a_p.name}", license=license,
-                                          split=split, test_fraction=test_fraction, max_size=max_size))
-        except (AssetError, OSError) as exc:
+                                          split=split, test_fraction=test_fraction, max_size=max_size,
+                                          asset_id=asset_id))
+        except (AssetError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
             skipped.append((str(img_p), str(exc)))
     return assets, skipped
 
@@ -324,7 +396,7 @@ def read_alpha_file(path: str | Path) -> np.ndarray:
     the class as 1); a colour image whose channels differ is a label map (say red = hair, blue = face), not an
     alpha, and raises :class:`AssetError` naming its colours rather than becoming a faint matte.
     """
-    with Image.open(path) as im:
+    with _open_image(path) as im:
         if im.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
             rgb = np.asarray(im.convert("RGB"))
             if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])):
@@ -352,8 +424,10 @@ def u2net_model_path(model: str = "u2netp") -> Path | None:
 
 def import_photos_rembg(kind: str, src: str | Path, out_dir: str | Path, *, subtype: str = "imported",
                         model: str = "u2netp", license: str = "unknown (see source)", split: str | None = None,
-                        test_fraction: float = 0.2, max_size: int = 512) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
-    """Matte plain photos of objects with rembg (offline model from ``$U2NET_HOME``) and import them."""
+                        test_fraction: float = 0.2, max_size: int = 512,
+                        overwrite: bool = False) -> tuple[list[OccluderAsset], list[tuple[str, str]]]:
+    """Matte plain photos of objects with rembg (offline model from ``$U2NET_HOME``) and import them. Ids as
+    :func:`import_rgba_folder`."""
     _check_kind(kind)
     if u2net_model_path(model) is None:
         home = os.environ.get("U2NET_HOME", "~/.u2net")
@@ -370,16 +444,19 @@ def import_photos_rembg(kind: str, src: str | Path, out_dir: str | Path, *, subt
     if not src.is_dir():
         raise AssetError(f"import source {src} is not a folder")
     assets, skipped = [], []
+    ids = AssetIds(out_dir, overwrite)
     for p in _images(src):
         try:
-            with Image.open(p) as im:
+            asset_id = ids.claim(f"{kind}-{subtype}-{asset_stem(p.stem)}", p.name)
+            with _open_image(p) as im:
                 rgb = im.convert("RGB")
                 mask = rembg.remove(rgb, session=session, only_mask=True)
             a = np.asarray(mask.convert("L"))
             rgba = np.dstack([np.asarray(rgb), a])
             assets.append(_write_imported(rgba, p.name, kind, subtype, Path(out_dir),
                                           source=f"imported from {p}, matted by rembg {model}", license=license,
-                                          split=split, test_fraction=test_fraction, max_size=max_size))
-        except (AssetError, OSError) as exc:
+                                          split=split, test_fraction=test_fraction, max_size=max_size,
+                                          asset_id=asset_id))
+        except (AssetError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
             skipped.append((str(p), str(exc)))
     return assets, skipped

@@ -6,6 +6,7 @@ validates a recipe's tables and names the key, the value and what is allowed whe
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -93,16 +94,19 @@ def _err(key: str, value: Any, allowed: str) -> RecipeError:
     return RecipeError(f"recipe key {key!r} has value {value!r}; allowed: {allowed}")
 
 
+def _finite(v: Any) -> bool:
+    """A real number (not a bool), neither infinite nor NaN."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _prob(key: str, v: Any) -> float:
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= float(v) <= 1.0:
+    if not _finite(v) or not 0.0 <= float(v) <= 1.0:
         raise _err(key, v, "a number between 0 and 1")
     return float(v)
 
 
 def _range(key: str, v: Any, lo: float = float("-inf"), hi: float = float("inf")) -> tuple[float, float]:
-    ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
-    )
+    ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(_finite(x) for x in v)
     if not ok or not (lo <= v[0] <= v[1] <= hi):
         raise _err(key, v, f"a pair [low, high] with {lo} <= low <= high <= {hi}")
     return (float(v[0]), float(v[1]))
@@ -146,10 +150,8 @@ def synth_config_from_dict(occluders: dict[str, Any] | None, realism: dict[str, 
         if key not in allowed_occ:
             raise _err(k, v, "one of " + ", ".join(sorted(allowed_occ)))
         if key == "count":
-            if not isinstance(v, list) or not v or any(
-                not isinstance(x, (int, float)) or isinstance(x, bool) or x < 0 for x in v
-            ) or sum(v) <= 0:
-                raise _err(k, v, "a list of non-negative weights for 0, 1, 2, ... occluders, not all zero")
+            if not isinstance(v, list) or not v or any(not _finite(x) or x < 0 for x in v) or sum(v) <= 0:
+                raise _err(k, v, "a list of finite non-negative weights for 0, 1, 2, ... occluders, not all zero")
             total = float(sum(v))
             occ_kw[key] = tuple(float(x) / total for x in v)
         elif key == "kinds":
@@ -158,8 +160,8 @@ def synth_config_from_dict(occluders: dict[str, Any] | None, realism: dict[str, 
             for kind, w in v.items():
                 if kind not in KINDS:
                     raise _err(f"{k}.{kind}", w, "kinds among " + ", ".join(KINDS))
-                if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
-                    raise _err(f"{k}.{kind}", w, "a non-negative weight")
+                if not _finite(w) or w < 0:
+                    raise _err(f"{k}.{kind}", w, "a finite non-negative weight")
             if sum(v.values()) <= 0:
                 raise _err(k, v, "at least one positive weight")
             occ_kw[key] = {kind: float(w) for kind, w in v.items()}

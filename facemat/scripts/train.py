@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {key: getattr(args, flag) for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None}
+    for flag in ("max_steps", "epochs", "batch_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            hint = " (leave it out to let --epochs decide)" if flag == "max_steps" else ""
+            print(f"facemat-train: error: --{flag.replace('_', '-')} must be at least 1, got {value}{hint}",
+                  file=sys.stderr)
+            return 2
     for item in args.set:
         if "=" not in item:
             print(f"facemat-train: --set needs KEY=VALUE, got {item!r}", file=sys.stderr)
@@ -54,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         run = train(config, resume=args.resume)
     except (ConfigError, ValueError, FileNotFoundError) as err:
         print(f"facemat-train: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read-only run folder, one under a file, a full disk: one sentence
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"facemat-train: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     print(f"run folder: {run}")
     return 0

@@ -87,8 +87,11 @@ def group_split(group: str, test_fraction: float) -> str:
 
 
 def safe_name(text: str) -> str:
-    """``text`` with every character outside letters, digits and ``._-`` replaced by ``_``."""
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+    """``text`` as part of an asset id: accents folded to ASCII, every character outside letters, digits and
+    ``._-`` replaced by ``_``, long names cut (:func:`celebamat.occluders.importers.asset_stem`)."""
+    from celebamat.occluders.importers import asset_stem
+
+    return asset_stem(text)
 
 
 def _read(path: Path, mode: str, what: str) -> np.ndarray:
@@ -185,15 +188,16 @@ def hair_metadata(rgba: np.ndarray) -> dict[str, Any]:
             "rotation": [-12.0, 12.0], "mirror": True, "zones": []}
 
 
-def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, split: str, max_side: int
-               ) -> OccluderAsset:
-    """Write one item as an asset: hands placed from their mediapipe landmarks, the rest from their shape."""
+def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, split: str, max_side: int,
+               asset_id: str | None = None) -> OccluderAsset:
+    """Write one item as an asset: hands placed from their mediapipe landmarks, the rest from their shape.
+    ``asset_id`` defaults to ``<preset>-<item name>``."""
     from celebamat.occluders.importers import _hand_landmarks, _write_imported
 
     source = (f"{preset.title} ({preset.url}), {item.tags.get('file', item.name)}; "
               f"imported by celebamat preset {preset.name}")
     tags = {"preset": preset.name, **item.tags}
-    asset_id = f"{preset.name}-{safe_name(item.name)}"
+    asset_id = asset_id or f"{preset.name}-{safe_name(item.name)}"
     if item.kind == "hair":
         rgba = fade_cut_borders(rgba)
         meta = hair_metadata(rgba)
@@ -215,18 +219,18 @@ def write_item(preset: Preset, item: Item, rgba: np.ndarray, out_dir: Path, spli
     return write_asset(out_dir, meta, up)
 
 
-def import_item(preset: Preset, item: Item, out_dir: Path, split: str, max_side: int
-                ) -> OccluderAsset | tuple[str, str]:
+def import_item(preset: Preset, item: Item, out_dir: Path, split: str, max_side: int,
+                asset_id: str | None = None) -> OccluderAsset | tuple[str, str]:
     """Matte and write one item (a worker's task); the asset, or ``(file, reason)`` when it is unusable."""
     try:
-        return write_item(preset, item, make_rgba(item, max_side), out_dir, split, max_side)
-    except AssetError as exc:
+        return write_item(preset, item, make_rgba(item, max_side), out_dir, split, max_side, asset_id)
+    except (AssetError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
         return (str(item.tags.get("file", item.name)), str(exc))
 
 
 def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: int | None = None,
                test_fraction: float = 0.2, max_side: int = MAX_SIDE, workers: int = 1,
-               progress: bool = True) -> ImportReport:
+               progress: bool = True, overwrite: bool = False) -> ImportReport:
     """Import a dataset with its preset reader; every unusable entry is reported with its reason.
 
     Args:
@@ -236,7 +240,11 @@ def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: i
         test_fraction: share of groups sent to the test split where the dataset names no split.
         max_side: longest side of the matted assets, pixels.
         workers: processes (joblib); items are reported in the reader's order whatever the count.
+        overwrite: replace assets already in ``out_dir``; without it they are kept and their items skipped
+            (ids are unique within the import: :class:`celebamat.occluders.importers.AssetIds`).
     """
+    from celebamat.occluders.importers import AssetIds
+
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
@@ -251,26 +259,33 @@ def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: i
     run = Parallel(n_jobs=workers, return_as="generator") if workers > 1 else None
     bar = tqdm(desc=preset.name, unit="item", disable=not progress)
 
-    def flush(batch: list[Item]) -> None:
-        tasks = [delayed(import_item)(preset, it, out_dir, it.split or group_split(it.group, test_fraction), max_side)
-                 for it in batch]
+    ids = AssetIds(out_dir, overwrite)
+
+    def flush(batch: list[tuple[Item, str]]) -> None:
+        tasks = [delayed(import_item)(preset, it, out_dir, it.split or group_split(it.group, test_fraction), max_side,
+                                      asset_id) for it, asset_id in batch]
         for res in (run(tasks) if run is not None else (f(*a, **kw) for f, a, kw in tasks)):
             bar.update()
             (report.skipped.append(res) if isinstance(res, tuple) else report.assets.append(res))
         batch.clear()
 
-    batch: list[Item] = []
+    batch: list[tuple[Item, str]] = []
     for entry in preset.read(src):
         if isinstance(entry, Skip):
             report.skipped.append((entry.name, entry.reason))
             continue
         found += 1
+        try:
+            asset_id = ids.claim(f"{preset.name}-{safe_name(entry.name)}", str(entry.tags.get("file", entry.name)))
+        except AssetError as exc:
+            report.skipped.append((str(entry.tags.get("file", entry.name)), str(exc)))
+            continue
         room = None if limit is None else limit - len(report.assets) - len(batch)
         if room is not None and room <= 0:
             flush(batch)  # items may fail: the limit counts assets written
             if len(report.assets) >= limit:
                 break
-        batch.append(entry)
+        batch.append((entry, asset_id))
         if len(batch) >= 4 * workers:
             flush(batch)
     flush(batch)
