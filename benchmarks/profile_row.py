@@ -117,6 +117,7 @@ def instrument(prof: Profiler) -> None:
     w(realism, "cast_shadow_roi", "render: shadow")
     w(render, "composite_region", "render: composite")
     w(render, "quantize", "render: quantise mattes")
+    w(render, "_quantize_in_place", "render: quantise mattes")
     w(realism, "add_noise", "render: sensor noise")
     w(render, "to_uint8", "render: to uint8")
     w(realism, "encode_jpeg_bytes", "encode: JPEG (realism q)")
@@ -153,6 +154,8 @@ def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Pa
     keys = source.keys()
     feats = features()
     # Warm-up: the mesh model, the library's assets, the noise tiles (a build worker pays these once).
+    for asset in library:
+        asset.rgba()
     face = source.load_usable(keys[0])
     for i in range(4):
         render_face_row(recipe, library, face, "train", i, 10_000 + i)
