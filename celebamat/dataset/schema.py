@@ -13,7 +13,7 @@ SPLITS = ("train", "validation", "test")
 #: Bump it in any change that alters the bytes of a sample for the same recipe, faces and library; it is part
 #: of the build key, so a resume never mixes shards of two versions. tests/celebamat/synth/test_golden.py
 #: fails when sample bytes change and this number does not.
-SAMPLE_FORMAT_VERSION = 6
+SAMPLE_FORMAT_VERSION = 7
 
 #: Column name -> one-line description (used by the dataset card; keep in step with :func:`features`).
 COLUMNS: dict[str, str] = {

@@ -103,7 +103,29 @@ class Sample:
 
 def quantize(x: np.ndarray) -> np.ndarray:
     """Float matte in [0, 1] to uint8 with 255 = 1 (round half to even, the one quantisation step)."""
-    return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return _quantize_in_place(np.clip(x, 0.0, 1.0))
+
+
+def _quantize_in_place(x: np.ndarray) -> np.ndarray:
+    """:func:`quantize` of a float array the caller gives up (clipped, scaled and rounded in place: the same
+    values without three frame-sized temporaries)."""
+    np.clip(x, 0.0, 1.0, out=x)
+    x *= 255.0
+    return np.rint(x, out=x).astype(np.uint8)
+
+
+#: ``k / 255`` in float32 for every 8-bit value ``k``: :func:`to_float` reads it instead of dividing.
+_TO_FLOAT = np.arange(256, dtype=np.float32) / 255.0
+
+
+#: ``k * float32(1 / 255)`` for every 8-bit value ``k``, as assets have always been scaled (a product, not a quotient).
+_ASSET_FLOAT = np.multiply(np.arange(256, dtype=np.uint8), np.float32(1.0 / 255.0), dtype=np.float32)
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """uint8 image to float32 in [0, 1], exactly ``image.astype(np.float32) / 255.0`` (one table look-up per
+    value, a single OpenCV pass)."""
+    return cv2.LUT(image, _TO_FLOAT)
 
 
 def _per_channel(x: np.ndarray) -> np.ndarray:
@@ -290,12 +312,12 @@ def render_layers(
     """
     size = params.size
     if clean is None:
-        clean = face.image.astype(np.float32) / 255.0
+        clean = to_float(face.image)
     face_data = _FaceReadings(face, clean)
     layers = []
     for index, op in enumerate(params.occluders):
         asset = assets[op.asset_id]
-        rgba = np.multiply(asset.rgba(), np.float32(1.0 / 255.0), dtype=np.float32)
+        rgba = cv2.LUT(asset.rgba(), _ASSET_FLOAT)  # np.multiply(rgba, np.float32(1 / 255)), looked up
         rgb, a = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)
         if op.tone_transfer > 0 and op.kind == "hair":
             # The recipe's hair_recolor (real hair assets): towards the hair above the face's hairline.
@@ -394,8 +416,11 @@ def composite_region(
         keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] *= np.subtract(1.0, layer.alpha_roi, dtype=np.float64)
     inside = canvas[ry0:ry1, rx0:rx1]
     np.clip(inside, 0.0, 1.0, out=inside)
-    alpha = np.clip(skin[ry0:ry1, rx0:rx1].astype(np.float64), 0.0, 1.0) * keep
-    return alpha, 1.0 - keep
+    alpha = skin[ry0:ry1, rx0:rx1].astype(np.float64)
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    alpha *= keep
+    np.subtract(1.0, keep, out=keep)
+    return alpha, keep
 
 
 def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -428,19 +453,22 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
     """
     if face.image.shape[:2] != (params.size, params.size):
         raise ValueError(f"face {face.face_id} is {face.image.shape[:2]}, params expect {params.size}")
-    clean = face.image.astype(np.float32) / 255.0
+    clean = to_float(face.image)
     layers = render_layers(face, assets, params, clean)
     # Mattes: the quantised skin everywhere, recomputed only where a layer (or its shadow) reaches. skin and
     # alpha share one precision, so alpha == skin exactly where nothing occludes, bit for bit.
-    skin_q = quantize(face.skin.astype(np.float64))
+    memo = face_memo(face)
+    if "skin_q" not in memo:  # a pure function of the face: once per face
+        memo["skin_q"] = _quantize_in_place(face.skin.astype(np.float64))
+    skin_q = memo["skin_q"].copy()
     alpha_q = skin_q.copy()
     occ_q = np.zeros_like(skin_q)
     region = _union(_layer_boxes(layers))
     if region is not None:
         x0, y0, x1, y1 = region
         alpha, occ = composite_region(clean, face.skin, layers, region)
-        alpha_q[y0:y1, x0:x1] = quantize(alpha)
-        occ_q[y0:y1, x0:x1] = quantize(occ)
+        alpha_q[y0:y1, x0:x1] = _quantize_in_place(alpha)
+        occ_q[y0:y1, x0:x1] = _quantize_in_place(occ)
     if params.noise_sigma > 0:
         image = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]))
         image_u8 = to_uint8(image)

@@ -6,10 +6,22 @@ import cv2
 import numpy as np
 
 
+#: zlib settings of 8-bit mattes (``(H, W)`` images): the Up filter on every row and run-length deflate. Chosen by
+#: measurement (``docs/building.md``, *Speed*): a quarter of the time of level 6 with libpng's adaptive filters,
+#: for mattes a seventh larger (a row 2 to 3 % larger with its JPEGs).
+PNG_MATTE = (cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+             cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
+#: zlib settings of colour images: level 6, libpng's adaptive filters (photos gain from them).
+PNG_RGB = (cv2.IMWRITE_PNG_COMPRESSION, 6)
+
+
 def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of an ``(H, W)`` uint8 (mode L) or ``(H, W, 3)`` uint8 RGB image."""
-    arr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # a NumPy flip copies slowly
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    """PNG bytes of an ``(H, W)`` uint8 (mode L, :data:`PNG_MATTE`) or ``(H, W, 3)`` uint8 RGB image
+    (:data:`PNG_RGB`)."""
+    if image.ndim == 2:
+        ok, buf = cv2.imencode(".png", image, list(PNG_MATTE))
+    else:  # cvtColor: a NumPy flip copies slowly
+        ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), list(PNG_RGB))
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
