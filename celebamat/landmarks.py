@@ -201,6 +201,7 @@ class Landmarker:
             self._mesh.process(np.zeros((64, 64, 3), np.uint8))
         self._detector_graph = None  # built on first use: aligned sources (CelebAMask-HQ) never need it
         self._selfie = None
+        self._hands = None
         self._lock = threading.Lock()
 
     def mesh(self, image: np.ndarray) -> list[np.ndarray]:
@@ -248,6 +249,30 @@ class Landmarker:
             boxes.append((x0, y0, x0 + bb.width * w, y0 + bb.height * h, float(det.score[0])))
         boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
         return boxes
+
+    def hands(self, image: np.ndarray) -> list[np.ndarray]:
+        """Hand landmarks (mediapipe hands, full model, up to 4 hands) of every hand found.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB.
+
+        Returns:
+            A list (possibly empty) of ``(21, 2)`` float32 pixel coordinates (wrist, then four joints per finger
+            from the thumb to the little finger; :data:`celebamat.hands.HAND_BONES`).
+        """
+        if self._hands is None:
+            with _quiet_native_stderr():
+                self._hands = self._mp.solutions.hands.Hands(
+                    static_image_mode=True, max_num_hands=4, model_complexity=1, min_detection_confidence=0.5
+                )
+                self._hands.process(np.zeros((64, 64, 3), np.uint8))
+        img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+        h, w = img.shape[:2]
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = self._hands.process(img)
+        return [(np.array([(p.x, p.y) for p in hl.landmark], np.float64) * (w, h)).astype(np.float32)
+                for hl in res.multi_hand_landmarks or []]
 
     def person_mask(self, image: np.ndarray) -> np.ndarray:
         """Selfie-segmentation person probability, ``(H, W)`` float32 in [0, 1]."""

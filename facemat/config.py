@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # Start from a FaceMat checkpoint (or run folder): every tensor whose name and shape match is copied, e.g. a
     # student initialised from a teacher of the same network (all but the 2-channel head). "" = no.
     "init_from": "",
+    # A fourth input channel: where mediapipe's hand landmarker sees hands (facemat.handprior). The model gets
+    # model_kwargs.in_channels = 4 and every runtime adds the channel itself; augment.hand_prior_drop blanks it.
+    "hand_prior": False,
     "teacher": "",  # student only: teacher checkpoint path (or run folder)
     "data": {
         "path": "",  # dataset folder or Hub repo id
@@ -53,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "contrast": 0.2,
         "saturation": 0.25,
         "hue": 0.03,  # fraction of a turn, +-
+        "hand_prior_drop": 0.3,  # probability that a training crop's hand-prior channel is blank (hand_prior only)
         "side_light": 0.0,  # probability of light falling across the frame from one side (augment.side_light)
         "side_light_strength": [0.3, 0.7],  # darkening beyond the terminator
         "side_light_width": [0.2, 1.0],  # ramp width, in half-frames
@@ -193,6 +197,14 @@ def validate(config: dict[str, Any]) -> None:
             raise ConfigError(f"loss.{key} must be uncertainty, confidence or uniform, got {config['loss'][key]!r}")
     if not isinstance(config["optim"]["teacher_bf16"], bool) and config["optim"]["teacher_bf16"] != "auto":
         raise ConfigError(f"optim.teacher_bf16 must be true, false or \"auto\", got {config['optim']['teacher_bf16']!r}")
+    if not isinstance(config["hand_prior"], bool):
+        raise ConfigError(f"hand_prior must be true or false, got {config['hand_prior']!r}")
+    if not 0.0 <= config["augment"]["hand_prior_drop"] <= 1.0:
+        raise ConfigError(f"augment.hand_prior_drop must be in [0, 1], got {config['augment']['hand_prior_drop']!r}")
+    in_ch = config["model_kwargs"].get("in_channels", 3)
+    if in_ch != (4 if config["hand_prior"] else 3) and "in_channels" in config["model_kwargs"]:
+        raise ConfigError(f"model_kwargs.in_channels = {in_ch} does not match hand_prior = "
+                          f"{str(config['hand_prior']).lower()} (4 with the hand prior, 3 without)")
     _check_numbers(config)
     for key, lo in _INT_RANGES.items():
         node, name = config, key

@@ -100,18 +100,34 @@ def sample_generator(*keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _prior(image: torch.Tensor, gen: torch.Generator | None, drop: float) -> torch.Tensor:
+    """The hand-prior channel of an (augmented) crop, blank with probability ``drop`` when training."""
+    from .handprior import prior_channel
+
+    if gen is not None and drop > 0 and float(torch.rand(1, generator=gen)) < drop:
+        return torch.zeros(1, *image.shape[1:])
+    return prior_channel(image)
+
+
+def model_input(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The network's input of a batch: the image, with the hand-prior channel appended when the batch has one."""
+    return torch.cat([batch["image"], batch["prior"]], dim=1) if "prior" in batch else batch["image"]
+
+
 class MattingDataset(Dataset):
     """Map-style training/eval dataset over a ``datasets.Dataset``.
 
     ``augment=None`` gives a plain antialiased resize to ``size`` (evaluation).
     """
 
-    def __init__(self, hf_dataset, size: int, augment: dict[str, Any] | None = None, seed: int = 0) -> None:
+    def __init__(self, hf_dataset, size: int, augment: dict[str, Any] | None = None, seed: int = 0,
+                 hand_prior: bool = False) -> None:
         self.ds = hf_dataset
         self.size = size
         self.augment = augment
         self.seed = seed
         self.epoch = 0
+        self.hand_prior = hand_prior
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -126,7 +142,11 @@ class MattingDataset(Dataset):
         else:
             gen = sample_generator(self.seed, self.epoch, index)
             image, alpha = augment_pair(image, alpha, gen, self.augment, self.size)
-        return {"image": image, "alpha": alpha, "index": torch.tensor(index)}
+        out = {"image": image, "alpha": alpha, "index": torch.tensor(index)}
+        if self.hand_prior:
+            out["prior"] = _prior(image, None if self.augment is None else gen,
+                                  (self.augment or {}).get("hand_prior_drop", 0.0))
+        return out
 
 
 class StreamingMattingDataset(IterableDataset):

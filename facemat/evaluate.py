@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_model
 from .data import decode_row, load_split
+from .handprior import uses_hand_prior, with_hand_prior_torch
 from .io import atomic_write_json
 from .metrics import format_table, image_metrics
 
@@ -41,6 +42,8 @@ def evaluate(checkpoint: str | Path, data: str, split: str = "test", input_size:
         rows = [decode_row(ds[i]) for i in range(start, min(start + batch_size, len(ds)))]
         images = torch.stack([F.interpolate(img[None], size=(size, size), mode="bilinear", align_corners=False,
                                             antialias=True)[0] for img, _ in rows]).clamp(0, 1)
+        if uses_hand_prior(config):
+            images = with_hand_prior_torch(images)
         alpha = model(images.to(device))["alpha"].float().cpu()
         for (_, gt), pred in zip(rows, alpha):
             pred = F.interpolate(pred[None], size=gt.shape[-2:], mode="bilinear", align_corners=False)[0, 0]

@@ -1,7 +1,8 @@
 """Export a ``facemat`` model to ONNX (and TorchScript) for deployment.
 
-The ONNX graph takes ``image`` ``(B, 3, H, W)`` float32 in [0, 1] (batch, height and width dynamic; H and W
-multiples of 32) and returns ``alpha`` ``(B, 1, H, W)`` in [0, 1], plus ``log_scale`` for a teacher. The
+The ONNX graph takes ``image`` ``(B, C, H, W)`` float32 in [0, 1] (C = 3, or 4 for a model trained with the
+hand prior, whose fourth channel :class:`facemat.runtime.OnnxRuntime` computes; batch, height and width dynamic;
+H and W multiples of 32) and returns ``alpha`` ``(B, 1, H, W)`` in [0, 1], plus ``log_scale`` for a teacher. The
 checkpoint config is stored in the graph's metadata under ``"facemat"`` so an ``.onnx`` file is a complete
 checkpoint for ``facemat-predict --runtime onnx``.
 
@@ -50,7 +51,7 @@ def _output_names(model: Any, size: int) -> tuple[str, ...]:
     import torch
 
     with torch.inference_mode():
-        out = model(torch.zeros(1, 3, size, size))
+        out = model(torch.zeros(1, _in_channels(model), size, size))
     return tuple(n for n in ("alpha", "log_scale") if n in out)
 
 
@@ -89,7 +90,7 @@ def export_onnx(
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapped,
-                (torch.rand(1, 3, size, size),),
+                (torch.rand(1, _in_channels(model), size, size),),
                 str(raw),
                 dynamo=False,
                 input_names=["image"],
@@ -123,7 +124,7 @@ def export_torchscript(model: Any, path: str | os.PathLike, config: dict[str, An
     names = _output_names(model, size)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(_tuple_module(model, names), torch.rand(1, 3, size, size))
+        traced = torch.jit.trace(_tuple_module(model, names), torch.rand(1, _in_channels(model), size, size))
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {"facemat.json": json.dumps({**config, "outputs": list(names)}, sort_keys=True)}
     with warnings.catch_warnings():
@@ -152,6 +153,11 @@ class ExportCheck:
         return self.max_abs_diff <= self.atol
 
 
+def _in_channels(model: Any) -> int:
+    """Input channels of a FaceMat network: 3 (RGB) or 4 (RGB and the hand prior)."""
+    return int(getattr(model, "in_channels", 3))
+
+
 def check_onnx(
     model: Any,
     onnx_path: str | os.PathLike,
@@ -163,6 +169,7 @@ def check_onnx(
     """Compare ONNX Runtime with torch on random ``(batch, 3, s, s)`` inputs for each side in ``sizes``."""
     import torch
 
+    from facemat.handprior import with_hand_prior
     from facemat.runtime import OnnxRuntime
 
     rt = OnnxRuntime(onnx_path)
@@ -171,8 +178,10 @@ def check_onnx(
     worst = 0.0
     for s in sizes:
         x = rng.random((batch, 3, s, s), dtype=np.float32)
+        # The runtime appends the hand-prior channel itself (from RGB); the torch reference gets the same.
+        full = with_hand_prior(x) if _in_channels(model) == 4 else x
         with torch.inference_mode():
-            ref = model(torch.from_numpy(x))
+            ref = model(torch.from_numpy(full))
         got = rt(x)
         for name, value in got.items():
             worst = max(worst, float(np.abs(value - ref[name].numpy()).max()))

@@ -31,6 +31,7 @@ import numpy as np
 from celebamat.faces.align import align_image, alignment_transform, invert_transform
 from celebamat.faces.finder import FaceFinder, FoundFace
 
+from .handprior import hand_prior_mask
 from .io import atomic_path, atomic_write_json
 
 #: Log-scale range mapped to [0, 1] by :func:`uncertainty_image` (scale e^-7 ~ 0.001 to e^0 = 1).
@@ -124,10 +125,11 @@ class Predictor:
         finder: a :class:`FaceFinder` (default: one on the process-local landmarker).
     """
 
-    def __init__(self, runtime: Any, finder: FaceFinder | None = None) -> None:
+    def __init__(self, runtime: Any, finder: FaceFinder | None = None, hand_prior: bool = False) -> None:
         self.runtime = runtime
         self.finder = finder if finder is not None else FaceFinder()
         self.size = int(runtime.input_size)
+        self.hand_prior = bool(hand_prior)
 
     @property
     def has_uncertainty(self) -> bool:
@@ -192,6 +194,8 @@ class Predictor:
                 take = ((patch >= region) & ~np.isnan(sp)) | np.isnan(ls)
                 ls[take] = sp[take]
             np.maximum(region, patch, out=region)
+        if self.hand_prior:
+            alpha *= 1.0 - hand_prior_mask(image, self.finder.landmarker)
         return FrameResult(alpha, log_scale, results)
 
 

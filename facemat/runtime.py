@@ -49,6 +49,13 @@ def _check_batch(batch: np.ndarray, size: int) -> np.ndarray:
     return x
 
 
+def _with_prior(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+    """Append the hand-prior channel when the checkpoint was trained with it (callers pass RGB only)."""
+    from .handprior import uses_hand_prior, with_hand_prior
+
+    return with_hand_prior(x) if uses_hand_prior(config) else x
+
+
 def model_has_uncertainty(model: Any) -> bool:
     """Whether a torch model returns ``log_scale``: its ``uncertainty`` flag where it declares one (FaceMat's
     :class:`~facemat.models.MattingNet`), else the keys of one forward pass on a ``(1, 3, 64, 64)`` zero batch."""
@@ -85,7 +92,7 @@ class TorchRuntime:
         self.has_uncertainty = model_has_uncertainty(model)
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = _check_batch(batch, self.input_size)
+        x = _with_prior(_check_batch(batch, self.input_size), self.config)
         with self._torch.inference_mode():
             out = self.model(self._torch.from_numpy(x).to(self.device))
         return {k: v.float().cpu().numpy() for k, v in out.items() if k in ("alpha", "log_scale")}
@@ -134,7 +141,7 @@ class OnnxRuntime:
         self.has_uncertainty = "log_scale" in self._outputs
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = _check_batch(batch, self.input_size)
+        x = _with_prior(_check_batch(batch, self.input_size), self.config)
         values = self.session.run(self._outputs, {self._input: x})
         return dict(zip(self._outputs, values, strict=True))
 

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_model, read_checkpoint, save_checkpoint, unwrap
 from .config import ConfigError, save_config
-from .data import EpochSampler, MattingDataset, StreamingMattingDataset, load_split, make_loader
+from .data import EpochSampler, MattingDataset, StreamingMattingDataset, load_split, make_loader, model_input
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
 from .losses import student_loss, teacher_loss
 from .metrics import image_metrics
@@ -57,13 +57,37 @@ def resolve_teacher(path: str) -> Path:
     return p
 
 
+def _grown(ours: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor | None:
+    """``theirs`` copied into a tensor of ``ours``' shape when ours only adds channels (a model with the hand-prior
+    input channel initialised from an RGB one); ``None`` otherwise.
+
+    The overlap is copied; a conv weight's added *input* channels are zeroed, so the grown network computes
+    exactly what the RGB one did until training teaches it to use the new channel; added output channels keep
+    their fresh initialisation (their consumers' weights for them are zero).
+    """
+    if ours.ndim != theirs.ndim or ours.shape == theirs.shape:
+        return None
+    grow = [o - t for o, t in zip(ours.shape, theirs.shape)]
+    if any(g < 0 for g in grow) or sum(g > 0 for g in grow) != 1 or max(grow) > 2:
+        return None
+    out = ours.detach().clone()
+    if ours.ndim == 4 and grow[1] > 0:
+        out[:, theirs.shape[1]:] = 0.0
+    out[tuple(slice(0, n) for n in theirs.shape)] = theirs.to(out.dtype)
+    return out
+
+
 def init_from_checkpoint(model: nn.Module, path: Path) -> tuple[int, int]:
-    """Copy every tensor of a FaceMat checkpoint whose name and shape match ``model``'s; returns
-    ``(copied, tensors in the model)``. Raises :class:`ConfigError` when the encoder is not fully covered
-    (another network: initialising from it would be silently partial)."""
+    """Copy every tensor of a FaceMat checkpoint whose name and shape match ``model``'s (or that ``model`` only
+    widens by an input channel, see :func:`_grown`); returns ``(copied, tensors in the model)``. Raises
+    :class:`ConfigError` when the encoder is not fully covered (another network: initialising from it would be
+    silently partial)."""
     state, _, _ = read_checkpoint(path)
     ours = model.state_dict()
     take = {k: v for k, v in state.items() if k in ours and ours[k].shape == v.shape}
+    for k, v in state.items():
+        if k in ours and k not in take and (g := _grown(ours[k], v)) is not None:
+            take[k] = g
     encoder = [k for k in ours if k.startswith("encoder.")]
     uncovered = [k for k in encoder if k not in take]
     if uncovered:
@@ -88,12 +112,14 @@ class _Data:
         if info.enabled:
             hf = split_dataset_by_node(hf, rank=info.rank, world_size=info.world_size)
         aug = config["augment"]
+        if self.streaming and config["hand_prior"]:
+            raise ConfigError("hand_prior is not supported with streaming data yet; train from a local folder")
         if self.streaming:
             self.dataset = StreamingMattingDataset(hf, config["input_size"], aug, config["seed"], info.rank,
                                                    dcfg["shuffle_buffer"])
             self.sampler = None
         else:
-            self.dataset = MattingDataset(hf, config["input_size"], aug, config["seed"])
+            self.dataset = MattingDataset(hf, config["input_size"], aug, config["seed"], config["hand_prior"])
             self.sampler = EpochSampler(len(hf), config["seed"] * 1000 + info.rank)
         # Every rank runs the same number of steps (unequal shards would hang DDP otherwise).
         self.steps_per_epoch = (total // info.world_size) // bs if total else 0
@@ -129,7 +155,7 @@ def _validation_set(config: dict[str, Any]):
     hf = load_split(dcfg["path"], dcfg["val_split"])
     if dcfg["val_samples"]:
         hf = hf.select(range(min(len(hf), dcfg["val_samples"])))
-    return MattingDataset(hf, config["input_size"], augment=None)
+    return MattingDataset(hf, config["input_size"], augment=None, hand_prior=config["hand_prior"])
 
 
 @torch.no_grad()
@@ -142,7 +168,7 @@ def validate(model: nn.Module, val: MattingDataset, device: torch.device, batch_
     keep: dict[str, list[np.ndarray]] = {"image": [], "gt": [], "pred": [], "log_scale": []}
     loader = make_loader(val, batch_size, 0, drop_last=False)
     for batch in loader:
-        out = model(batch["image"].to(device))
+        out = model(model_input(batch).to(device))
         pred = out["alpha"].float().cpu().numpy()[:, 0]
         gt = batch["alpha"].numpy()[:, 0]
         for p, g in zip(pred, gt):
@@ -186,6 +212,8 @@ def _train(config, info, resume, on_step) -> Path:
 
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config["seed"])
+        if config["hand_prior"]:
+            config["model_kwargs"]["in_channels"] = 4
         model = create_model(config["model"], **config["model_kwargs"]).to(device)
     resume_from = Path(resume) if resume else (ckpt_path if ckpt_path.is_file() else None)
     if config["encoder_weights"] and resume_from is None:
@@ -276,12 +304,13 @@ def _train(config, info, resume, on_step) -> Path:
     while step < total:
         for batch in data.epoch(epoch, epoch_step):
             image = batch["image"].to(device, non_blocking=True).contiguous(memory_format=memory_format)
+            net_in = model_input(batch).to(device, non_blocking=True).contiguous(memory_format=memory_format)
             target = batch["alpha"].to(device, non_blocking=True)
             lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with autocast:
-                out = model(image)
+                out = model(net_in)
                 if teacher is not None:
                     with torch.no_grad(), teacher_precision:
                         t_out = {k: v.float() for k, v in teacher(image).items()}

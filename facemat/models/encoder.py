@@ -49,17 +49,20 @@ STAGES = {"mobilenetv3_small": (1, 2, 3, 2, 3), "mobilenetv3_large": (1, 2, 3, 4
 class MobileNetV3Encoder(nn.Module):
     """Returns the features at strides 2, 4, 8, 16 and 32 (the last output of each stride).
 
-    Input ``(B, 3, H, W)`` in [0, 1] (normalised inside), H and W multiples of 32.
+    Input ``(B, C, H, W)`` in [0, 1] (normalised inside; RGB, then ``in_channels - 3`` mask channels such as
+    the hand prior), H and W multiples of 32.
     ``channels`` lists the channel count of each returned feature.
     """
 
-    def __init__(self, arch: str = "mobilenetv3_small", width: float = 1.0) -> None:
+    def __init__(self, arch: str = "mobilenetv3_small", width: float = 1.0, in_channels: int = 3) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown encoder arch {arch!r}; choose one of {sorted(ARCHS)}")
+        if in_channels < 3:
+            raise ValueError(f"in_channels must be >= 3 (RGB first), got {in_channels}")
         self.arch = arch
         stem = make_divisible(16 * width)
-        self.stem = ConvBNAct(3, stem, 3, 2, act="hswish")
+        self.stem = ConvBNAct(in_channels, stem, 3, 2, act="hswish")
         blocks, cin = [], stem
         for spec in ARCHS[arch]:
             block = InvertedResidual(cin, spec, width)
@@ -74,8 +77,11 @@ class MobileNetV3Encoder(nn.Module):
         self._taps = {max(i for i, st in enumerate(strides) if st == target) for target in (4, 8, 16, 32)}
         tapped = [b.out_channels for i, b in enumerate(blocks) if i in self._taps]
         self.channels = [stem, *tapped]
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+        # ImageNet statistics for RGB; extra channels (masks in [0, 1], e.g. the hand prior) to [-1, 1].
+        extra = in_channels - 3
+        mean, std = [0.485, 0.456, 0.406] + [0.5] * extra, [0.229, 0.224, 0.225] + [0.5] * extra
+        self.register_buffer("mean", torch.tensor(mean).view(1, in_channels, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, in_channels, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem((x - self.mean) / self.std)
@@ -111,8 +117,10 @@ class TimmEncoder(nn.Module):
         return list(self.body((x - self.mean) / self.std))
 
 
-def build_encoder(encoder: str, width: float = 1.0) -> nn.Module:
-    """``mobilenetv3_small``, ``mobilenetv3_large`` or ``timm:<model name>``."""
+def build_encoder(encoder: str, width: float = 1.0, in_channels: int = 3) -> nn.Module:
+    """``mobilenetv3_small``, ``mobilenetv3_large`` or ``timm:<model name>`` (RGB only)."""
     if encoder.startswith("timm:"):
+        if in_channels != 3:
+            raise ValueError(f"timm encoders take RGB only; in_channels={in_channels} needs a MobileNetV3 encoder")
         return TimmEncoder(encoder.removeprefix("timm:"))
-    return MobileNetV3Encoder(encoder, width)
+    return MobileNetV3Encoder(encoder, width, in_channels)

@@ -20,8 +20,9 @@ class MattingNet(nn.Module):
         separable: depthwise-separable decoder convs (cheap) instead of full 3x3.
         decoder_depth: convs per decoder block.
         uncertainty: add the per-pixel log-scale head (teacher).
+        in_channels: 3 (RGB), or 4 with the hand-prior channel (:mod:`facemat.handprior`).
 
-    ``forward(x)``: x ``(B, 3, H, W)`` float in [0, 1], H and W multiples of 32. Returns
+    ``forward(x)``: x ``(B, in_channels, H, W)`` float in [0, 1], H and W multiples of 32. Returns
     ``{"alpha": (B, 1, H, W) in [0, 1]}`` plus ``"log_scale": (B, 1, H, W)`` (natural log of the predicted
     Laplace/Gaussian scale, soft-clamped to [-8, 2]) when ``uncertainty``.
     """
@@ -35,11 +36,13 @@ class MattingNet(nn.Module):
         separable: bool = True,
         decoder_depth: int = 1,
         uncertainty: bool = False,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         if len(decoder) != 4:
             raise ValueError(f"decoder needs 4 channel counts (strides 16, 8, 4, 2), got {list(decoder)}")
-        self.encoder = build_encoder(encoder, width)
+        self.in_channels = int(in_channels)
+        self.encoder = build_encoder(encoder, width, self.in_channels)
         c2, c4, c8, c16, c32 = self.encoder.channels
         self.context = LRASPP(c32, context)
         d16, d8, d4, d2 = decoder
@@ -49,7 +52,7 @@ class MattingNet(nn.Module):
         self.up2 = DecoderBlock(d4, c2, d2, separable, decoder_depth)
         # Full resolution: the image itself is the skip, so thin occluder edges can be recovered. Always
         # depthwise-separable: a full 3x3 conv here would cost more than the whole student encoder.
-        self.up1 = DecoderBlock(d2, 3, d2, True, 1)
+        self.up1 = DecoderBlock(d2, self.in_channels, d2, True, 1)
         self.uncertainty = uncertainty
         self.head = nn.Conv2d(d2, 2 if uncertainty else 1, 3, padding=1)
 
