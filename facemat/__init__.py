@@ -1,7 +1,23 @@
 """FaceMat: trimap-free face matting under occlusion, trained on the published CelebAMat shards.
 
 ``facemat`` depends only on the published dataset format (parquet shards read through ``datasets``), never
-on ``celebamat`` internals, so anyone holding the Hub dataset can train.
+on ``celebamat`` internals, so anyone holding the Hub dataset can train. A pretrained student ships in the
+package: ``facemat.load_pretrained()`` (and ``facemat-predict`` without ``--checkpoint``) uses it.
 """
 
 __version__ = "0.1.0"
+
+
+def load_pretrained(name=None, runtime=None, device="cpu", threads=None):
+    """The bundled FaceMat model (or ``name``: a bundled name, ``hf-hub:USER/NAME[@REV]`` or a path) as a runtime
+    for :class:`facemat.predict.Predictor`; see :func:`facemat.pretrained.load_pretrained`."""
+    from .pretrained import load_pretrained as _load
+
+    return _load(name, runtime=runtime, device=device, threads=threads)
+
+
+def list_pretrained() -> list[str]:
+    """Names of the bundled models (:func:`facemat.pretrained.list_pretrained`)."""
+    from .pretrained import list_pretrained as _list
+
+    return _list()

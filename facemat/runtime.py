@@ -5,7 +5,8 @@ A runtime maps a batch of aligned face crops to the model's outputs::
     runtime(batch)  # batch (B, 3, S, S) float32 in [0, 1]  ->  {"alpha": (B, 1, S, S), ["log_scale": ...]}
 
 so that :mod:`facemat.predict` does not care which engine runs the network. Open one with
-:func:`load_runtime`; a ``.onnx`` file selects ONNX Runtime, any other checkpoint torch.
+:func:`load_runtime`; a ``.onnx`` file selects ONNX Runtime, any other checkpoint torch. Without a checkpoint it
+opens the bundled model, and ``hf-hub:USER/NAME`` a published one (:mod:`facemat.pretrained`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def model_has_uncertainty(model: Any) -> bool:
 class TorchRuntime:
     """Runs a ``facemat`` model with torch (CPU or CUDA), in inference mode."""
 
+    #: Which model this is (:class:`facemat.pretrained.ModelRef`), set by :func:`load_runtime`.
+    model_ref: Any = None
+
     def __init__(self, model: Any, config: dict[str, Any], device: str = "cpu") -> None:
         import torch
 
@@ -107,6 +111,9 @@ class OnnxRuntime:
         providers: ONNX Runtime execution providers (default CPU).
         spin: let idle worker threads spin-wait (lower latency on an otherwise idle machine only).
     """
+
+    #: Which model this is (:class:`facemat.pretrained.ModelRef`), set by :func:`load_runtime`.
+    model_ref: Any = None
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None,
                  spin: bool = False) -> None:
@@ -147,7 +154,7 @@ class OnnxRuntime:
 
 
 def load_runtime(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | None = None,
     runtime: str | None = None,
     device: str = "cpu",
     threads: int | None = None,
@@ -155,24 +162,29 @@ def load_runtime(
     """Open a checkpoint for inference.
 
     Args:
-        checkpoint: a ``facemat`` checkpoint (``.safetensors``) or an exported ``.onnx`` file.
-        runtime: ``"torch"``, ``"onnx"`` or ``None`` (chosen from the file suffix). ``"onnx"`` with a torch
-            checkpoint uses the ``.onnx`` file next to it (same name), exporting it there first if missing.
+        checkpoint: a ``facemat`` checkpoint (``.safetensors``), an exported ``.onnx`` file, a model or run folder,
+            ``hf-hub:USER/NAME[@REV]`` (a published model), or ``None``/``bundled[:NAME]`` for the bundled model
+            (resolved by :func:`facemat.pretrained.resolve_model`).
+        runtime: ``"torch"``, ``"onnx"`` or ``None`` (chosen from the file suffix). ``"onnx"`` with a model folder
+            uses its ``model.onnx``; with a torch checkpoint file, the ``.onnx`` file next to it (same name),
+            exporting it there first if missing.
         device: torch device (torch runtime only).
         threads: inference threads (ONNX Runtime intra-op threads, or torch's process-wide thread count);
             default: the engine's own choice, one per core.
 
     Returns:
-        A :class:`Runtime`.
+        A :class:`Runtime`; its ``model_ref`` (:class:`facemat.pretrained.ModelRef`) says which model it runs.
     """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise RuntimeSetupError(f"checkpoint {path} does not exist; pass the file written by facemat-train")
+    from facemat.pretrained import resolve_model
+
+    ref = resolve_model(checkpoint)
+    path = ref.checkpoint
     is_onnx = path.suffix.lower() == ".onnx"
     if runtime is None:
         runtime = "onnx" if is_onnx else "torch"
     if runtime not in RUNTIMES:
         raise RuntimeSetupError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    rt: Any
     if runtime == "torch":
         if is_onnx:
             raise RuntimeSetupError(
@@ -185,12 +197,17 @@ def load_runtime(
         if threads:
             torch.set_num_threads(int(threads))  # process-wide in torch; the CLI owns the process
         model, config = load_model(path, device=device)
-        return TorchRuntime(model, config, device=device)
-    if not is_onnx:
-        onnx_path = path.with_suffix(".onnx")
-        if not onnx_path.is_file() or onnx_path.stat().st_mtime < path.stat().st_mtime:
-            from facemat.export import export_checkpoint
+        rt = TorchRuntime(model, config, device=device)
+    else:
+        if ref.onnx is not None:
+            path = ref.onnx  # a model folder's own graph (bundled, Hub): never exported again
+        elif not is_onnx:
+            onnx_path = path.with_suffix(".onnx")
+            if not onnx_path.is_file() or onnx_path.stat().st_mtime < path.stat().st_mtime:
+                from facemat.export import export_checkpoint
 
-            export_checkpoint(path, onnx_path)
-        path = onnx_path
-    return OnnxRuntime(path, threads=threads)
+                export_checkpoint(path, onnx_path)
+            path = onnx_path
+        rt = OnnxRuntime(path, threads=threads)
+    rt.model_ref = ref
+    return rt

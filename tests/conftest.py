@@ -1,4 +1,6 @@
-"""Fixtures shared by the whole suite: an offline, throw-away Hugging Face cache for every test."""
+"""Fixtures shared by the whole suite: an offline, throw-away Hugging Face cache for every test, and a local
+Hub test server (``hub``, with ``hub_client``: the client online against it only) for the publishing tests of
+both packages (``tests/hub_server.py``; users and tokens in ``tests/hub_tokens.py``)."""
 
 from __future__ import annotations
 
@@ -43,3 +45,39 @@ def bomb_png(tmp_path_factory):
     path = tmp_path_factory.mktemp("bomb") / "bomb.png"
     write_bomb_png(path)
     return path
+
+
+@pytest.fixture
+def hub_client(tmp_path, monkeypatch):
+    """No real Hub, no saved login, no Xet, but online: a test starts as a fresh user would.
+
+    The real ``huggingface_hub`` client talks to the ``hub`` server over HTTP on 127.0.0.1; its home, cache and
+    saved-token paths point into a temporary folder, so a login on the machine running the tests is never used.
+    """
+    import huggingface_hub.constants as constants
+
+    home = tmp_path / "hf_home"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    # The suite runs offline (above); these tests talk to their own server on 127.0.0.1 only.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(home / "token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(home / "stored_tokens"))
+    return home
+
+
+@pytest.fixture
+def hub():
+    """A running test Hub: alice may write to ``alice/*`` and ``celeb-lab/*``; bob's reader token is read-only."""
+    from hub_server import HubServer
+    from hub_tokens import TOKEN_READER, TOKENS
+
+    with HubServer(TOKENS, orgs={"alice": ["celeb-lab"]}, read_only={TOKEN_READER}) as server:
+        yield server

@@ -31,7 +31,8 @@ def register(subparsers) -> None:
     )
     r.add_argument("source", help="a source with true skin masks: celebamask-hq:ROOT")
     r.add_argument("--skin-model", default=None,
-                   help="FaceMat checkpoint to score instead of the landmark estimator (.safetensors or .onnx)")
+                   help="FaceMat checkpoint to score instead of the landmark estimator (.safetensors or .onnx), or "
+                   "'bundled' (facemat's bundled student; 'bundled:NAME' for another bundled model)")
     r.add_argument("--limit", type=int, default=None, help="score at most N faces (in key order)")
     r.add_argument("--size", type=int, default=512, help="side of the aligned faces, pixels")
     r.add_argument("--out", default=None, help="sheet to write (PNG): each face, and the estimate with misses "

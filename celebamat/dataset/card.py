@@ -39,7 +39,10 @@ def skin_provenance(faces: dict[str, Any]) -> str:
         return ("The skin mattes are exact: painted from CelebAMask-HQ's part annotations with this definition "
                 "(`skin_source` = `annotation:celebamask-hq`).")
     model = options.get("skin_model")
-    estimator = (f"a FaceMat checkpoint (`{model}`; `skin_source` = `estimate:facemat:<file>:<sha256 prefix>`)"
+    bundled = model is not None and (str(model) == "bundled" or str(model).startswith("bundled:"))
+    estimator = (f"FaceMat's bundled model (`{model}`; `skin_source` = `estimate:facemat:bundled:<name>:<sha256 "
+                 "prefix>`)" if bundled else
+                 f"a FaceMat checkpoint (`{model}`; `skin_source` = `estimate:facemat:<file>:<sha256 prefix>`)"
                  if model else f"the landmark estimator (`{LANDMARK_ESTIMATOR}`: face mesh, person mask, skin "
                  "colour and texture)")
     sidecar = ("Photos with a sidecar mask (`NAME.mask.png`) have an exact matte (`annotation:sidecar mask`); "

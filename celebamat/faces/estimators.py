@@ -6,6 +6,7 @@ interior and teeth; not scalp hair, hats, glasses, ears, neck or objects)::
 
     est = skin_estimator()                       # landmarks + person mask + colour (default)
     est = skin_estimator("teacher.safetensors")  # a FaceMat checkpoint (trained on true masks)
+    est = skin_estimator("bundled")              # FaceMat's bundled student ("bundled:NAME": another one)
     skin = est(image, landmarks)                 # (H, W) float32 in [0, 1]
     est.name                                     # recorded in each row's ``skin_source``
 """
@@ -54,6 +55,31 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
+#: ``skin_model`` values naming a model bundled with facemat (``bundled`` or ``bundled:NAME``).
+BUNDLED = "bundled"
+
+
+def is_bundled(skin_model: str | os.PathLike | None) -> bool:
+    return skin_model is not None and (str(skin_model) == BUNDLED or str(skin_model).startswith(BUNDLED + ":"))
+
+
+def bundled_model_path(skin_model: str = BUNDLED) -> Path:
+    """The weights of the facemat model named by ``bundled`` (the default) or ``bundled:NAME``.
+
+    facemat is imported here, when asked, never when this module loads: celebamat does not depend on facemat.
+    """
+    name = str(skin_model).partition(":")[2] or None
+    try:
+        from facemat.pretrained import PretrainedError, pretrained_dir
+    except ImportError as exc:
+        raise CelebAMatError(f"skin_model {str(skin_model)!r} needs the facemat package ({exc.name} is missing)") \
+            from exc
+    try:
+        return pretrained_dir(name) / "model.safetensors"
+    except PretrainedError as exc:
+        raise CelebAMatError(f"skin_model {str(skin_model)!r}: {exc}") from exc
+
+
 class ModelSkinEstimator:
     """A FaceMat checkpoint (torch ``.safetensors``/``.pt`` or exported ``.onnx``) as a skin estimator.
 
@@ -63,11 +89,18 @@ class ModelSkinEstimator:
     estimates the skin of any photo. Its name records the file name and the first 12 hex digits of its
     SHA-256, so every row says which weights made its skin.
 
+    ``path`` may also be ``bundled`` or ``bundled:NAME``: a model bundled with facemat; its name then reads
+    ``estimate:facemat:bundled:NAME:<sha256 prefix>``.
+
     Raises:
         CelebAMatError: the file does not exist, or facemat/torch cannot load it.
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu") -> None:
+        bundled = None
+        if is_bundled(path):
+            bundled = bundled_model_path(str(path))
+            path = bundled
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise CelebAMatError(f"skin_model {str(self.path)!r} does not exist; give the path of a FaceMat "
@@ -84,7 +117,8 @@ class ModelSkinEstimator:
         except Exception as exc:  # a wrong or damaged file: say which
             raise CelebAMatError(f"skin_model {self.path} cannot be loaded as a FaceMat checkpoint: {exc}") from exc
         self.size = int(self.runtime.input_size)
-        self.name = f"estimate:facemat:{self.path.name}:{_digest(self.path)}"
+        label = f"bundled:{self.path.parent.name}" if bundled is not None else self.path.name
+        self.name = f"estimate:facemat:{label}:{_digest(self.path)}"
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """Skin of ``image`` (``(H, W, 3)`` uint8 RGB) from its ``(478, 2)`` pixel landmarks, float32 in [0, 1]."""
@@ -99,13 +133,15 @@ class ModelSkinEstimator:
         return np.clip(back, 0.0, 1.0).astype(np.float32)
 
 
-_CACHE: dict[tuple[str | None, int], SkinEstimator] = {}
+_CACHE: dict[tuple[str | None, bool, int], SkinEstimator] = {}
 
 
 def skin_estimator(skin_model: str | os.PathLike | None = None) -> SkinEstimator:
-    """The estimator for ``skin_model`` (``None``: the landmark estimator), one per process and path (a
-    worker loads a checkpoint once, not once per face)."""
-    key = (None if skin_model is None else str(Path(skin_model).expanduser().resolve()), os.getpid())
+    """The estimator for ``skin_model`` (``None``: the landmark estimator; ``bundled`` or ``bundled:NAME``: a model
+    bundled with facemat; else a checkpoint path), one per process and model (a worker loads a checkpoint once,
+    not once per face)."""
+    path = bundled_model_path(str(skin_model)) if is_bundled(skin_model) else skin_model
+    key = (None if path is None else str(Path(path).expanduser().resolve()), is_bundled(skin_model), os.getpid())
     est = _CACHE.get(key)
     if est is None:
         est = LandmarkSkinEstimator() if skin_model is None else ModelSkinEstimator(skin_model)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,8 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "path (find, align, predict, paste back), beside the occlusion-blind --baseline.",
         epilog="Benchmark kinds: folder:DIR (images/ + masks*/, or NAME.jpg beside NAME.mask.png), lapa:DIR "
                "(LaPa root or split), celebamask-hq:DIR (CelebAMask-HQ root). Protocol: docs/facemat.md.")
-    p.add_argument("--checkpoint", help="model.safetensors (or a training checkpoint, or an exported .onnx); "
-                   "optional with --benchmark and --baseline")
+    p.add_argument("--checkpoint", help="model.safetensors (or a training checkpoint, an exported .onnx, a model "
+                   "folder, or hf-hub:USER/NAME[@REV]); default: the bundled model")
+    p.add_argument("--no-model", action="store_true", help="benchmark only: score the --baseline alone, no model")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="dataset folder or Hub repo id")
     src.add_argument("--benchmark", metavar="KIND:DIR", help="real-photo benchmark (folder, lapa, celebamask-hq)")
@@ -41,13 +41,15 @@ def run_benchmark_cli(args: argparse.Namespace) -> int:
     from ..io import atomic_write_json
     from ..realeval import format_rows, format_summary, run_benchmark, summarise, write_reports
 
-    predictor, name = None, "model"
-    if args.checkpoint:
+    predictor, name, source = None, "model", ""
+    if not args.no_model:
         from ..predict import Predictor
         from ..runtime import load_runtime
 
-        predictor = Predictor(load_runtime(args.checkpoint, device=args.device))
-        name = Path(args.checkpoint).parent.name or Path(args.checkpoint).stem
+        runtime = load_runtime(args.checkpoint, device=args.device)
+        predictor = Predictor(runtime)
+        name, source = runtime.model_ref.label, runtime.model_ref.describe().removeprefix("model: ")
+        print(runtime.model_ref.describe())
     baselines = tuple(dict.fromkeys(args.baseline))
     results, methods = run_benchmark(args.benchmark, predictor, baselines, args.limit, model_name=name,
                                      progress=True)
@@ -55,7 +57,7 @@ def run_benchmark_cli(args: argparse.Namespace) -> int:
     print(format_rows(results, methods))
     print()
     print(format_summary(summarise(results, methods), len(results), failures))
-    extra = {"checkpoint": str(args.checkpoint or "")}
+    extra = {"checkpoint": str(args.checkpoint or ""), "model": source}
     if args.out:
         doc = write_reports(args.out, args.benchmark, results, methods, extra, args.sheet_rows)
         print(f"wrote {args.out}/benchmark.json, benchmark.csv, errors.png")
@@ -76,16 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     from ..data import DataError
     from ..runtime import RuntimeSetupError
 
+    if args.no_model and args.checkpoint:
+        parser.error("--no-model and --checkpoint exclude each other")
     try:
         if args.benchmark:
             return run_benchmark_cli(args)
-        if not args.checkpoint:
-            parser.error("--data needs --checkpoint")
-        if args.baseline or args.out:
-            parser.error("--baseline and --out apply to --benchmark only")
+        if args.baseline or args.out or args.no_model:
+            parser.error("--baseline, --no-model and --out apply to --benchmark only")
         from ..evaluate import evaluate, print_result
+        from ..pretrained import resolve_model
 
-        result = evaluate(args.checkpoint, args.data, args.split, args.input_size, args.device, args.limit,
+        ref = resolve_model(args.checkpoint)
+        print(ref.describe())
+        result = evaluate(ref.checkpoint, args.data, args.split, args.input_size, args.device, args.limit,
                           args.json, args.batch_size)
     except (BenchmarkError, CheckpointError, DataError, RuntimeSetupError, ValueError) as err:
         print(f"facemat-eval: error: {err}", file=sys.stderr)

@@ -18,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         "when asked, <name>_<effect>.png and <name>_uncertainty.png; videos give .mp4 files of the same names.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, videos or folders of them")
-    p.add_argument("--checkpoint", required=True, help="a facemat checkpoint (.safetensors) or exported .onnx")
+    p.add_argument("--checkpoint", default=None,
+                   help="a facemat checkpoint (.safetensors), exported .onnx, model folder, or hf-hub:USER/NAME[@REV] "
+                   "(a published model); default: the bundled model (facemat-student-hands)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--effect", choices=sorted(EFFECTS), help="face effect composited behind the occluders")
     p.add_argument("--uncertainty", action="store_true", help="also write the uncertainty map (teacher only)")
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         runtime = load_runtime(args.checkpoint, runtime=args.runtime, device=args.device, threads=args.threads)
+        print(runtime.model_ref.describe(), file=sys.stderr)
         summaries = predict_paths(args.inputs, args.out, runtime, effect=args.effect, uncertainty=args.uncertainty,
                                   smooth=args.smooth, track=args.track, max_faces=args.max_faces,
                                   progress=not args.quiet)
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facemat-predict: skipped {s['input']}: {s['error']}", file=sys.stderr)
     faces = sum(s.get("faces", s.get("frames_with_faces", 0)) for s in summaries)
     print(json.dumps({"inputs": len(summaries), "failed": len(failed), "faces_or_frames_with_faces": faces,
-                      "out": args.out}))
+                      "out": args.out, "model": runtime.model_ref.describe().removeprefix("model: ")}))
     return 1 if failed else 0
 
 

@@ -190,8 +190,22 @@ def test_cli_scores_a_checkpoint_beside_the_baseline(astronaut_bench, tmp_path, 
     assert doc["methods"] == ["student", "mesh-oval"]
     assert doc["means"]["mesh-oval"]["iou"] == 0.5
     assert 0.0 <= doc["means"]["student"]["iou"] <= 0.5  # the untrained student cannot score the failure
-    assert main(["--benchmark", f"folder:{root}"]) == 2  # nothing to score
+    assert main(["--benchmark", f"folder:{root}", "--no-model"]) == 2  # nothing to score
     assert "nothing to score" in capsys.readouterr().err
+
+
+def test_cli_without_a_checkpoint_scores_the_bundled_model(astronaut_bench, tmp_path, capsys):
+    from facemat.pretrained import DEFAULT_MODEL
+    from facemat.scripts.evaluate import main
+
+    root, _ = astronaut_bench
+    out = tmp_path / "report"
+    assert main(["--benchmark", f"folder:{root}", "--baseline", "mesh-oval", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"model: bundled {DEFAULT_MODEL} (sha256 ")
+    doc = json.loads((out / "benchmark.json").read_text())
+    assert doc["methods"] == [DEFAULT_MODEL, "mesh-oval"] and doc["model"].startswith(f"bundled {DEFAULT_MODEL}")
+    assert doc["means"][DEFAULT_MODEL]["iou"] > 0.3  # a trained model on the astronaut's oval (the blank fails)
 
 
 def test_only_the_face_the_ground_truth_marks_is_scored(tmp_path):

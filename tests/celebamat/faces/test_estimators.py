@@ -78,6 +78,24 @@ def test_folder_source_with_skin_model(two_photos, tiny_checkpoint):
     assert np.array_equal(rec.image, plain.image)  # alignment does not depend on the estimator
 
 
+def test_bundled_skin_model_resolves_to_facemat_s_bundled_weights(two_photos, demo_faces):
+    from facemat.pretrained import DEFAULT_MODEL, pretrained_dir
+
+    est = skin_estimator("bundled")
+    assert isinstance(est, ModelSkinEstimator) and est.path == pretrained_dir() / "model.safetensors"
+    assert est.name.startswith(f"estimate:facemat:bundled:{DEFAULT_MODEL}:") and len(est.name.rsplit(":", 1)[1]) == 12
+    assert skin_estimator(f"bundled:{DEFAULT_MODEL}").name == est.name
+    rec = demo_faces["grace_hopper"]  # a clean face: most of its oval is visible skin
+    skin = est(rec.image, rec.landmarks)
+    assert skin.shape == rec.image.shape[:2] and skin.dtype == np.float32
+    nose = rec.landmarks[1].astype(int)
+    assert skin[nose[1], nose[0]] > 0.5 and skin[0, 0] < 0.5  # skin on the nose, none in the corner
+    src = open_source(f"folder:{two_photos}", size=128, skin_model="bundled")
+    assert src.load("folder:grace.png").skin_source == est.name
+    with pytest.raises(CelebAMatError, match="no bundled model 'nope'"):
+        skin_estimator("bundled:nope")
+
+
 def test_bad_skin_model_fails_when_the_source_opens(two_photos, tmp_path):
     with pytest.raises(CelebAMatError, match="nowhere.safetensors.*does not exist"):
         open_source(f"folder:{two_photos}", skin_model=str(tmp_path / "nowhere.safetensors"))

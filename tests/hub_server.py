@@ -1,7 +1,9 @@
 """A small Hub-compatible HTTP server for tests: the real ``huggingface_hub`` client and ``datasets`` talk to
 it through ``HF_ENDPOINT`` exactly as they talk to huggingface.co.
 
-It answers the requests a dataset push and a reload make, following the Hub's wire protocol:
+It answers the requests a dataset or model push and a reload make, following the Hub's wire protocol (shown
+for datasets; a model repo has the same routes under ``/api/models/{repo}``, its LFS batch at
+``/{repo}.git/info/lfs/objects/batch`` and its files at ``/{repo}/resolve/{rev}/{path}``):
 
 - ``POST /api/repos/create``; ``GET /api/datasets/{repo}[/revision/{rev}]`` (repo info);
   ``POST /api/datasets/{repo}/branch/{branch}``;
@@ -102,7 +104,8 @@ class HubState:
         self.tokens = dict(tokens)
         self.orgs = dict(orgs or {})
         self.read_only = set(read_only)
-        self.repos: dict[str, Repo] = {}
+        self.repos: dict[str, Repo] = {}  # dataset repos
+        self.models: dict[str, Repo] = {}  # model repos (another namespace, as on the Hub)
         self.lfs: dict[tuple[str, str], bytes] = {}  # (repo id, sha256) -> blob: LFS storage is per repo
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
@@ -126,6 +129,9 @@ class HttpError(Exception):
 
 
 _REPO = r"(?P<repo>[^/]+/[^/]+?)"
+_KIND = r"(?P<kind>datasets|models)"
+#: kind in URLs -> (singular in messages, LFS storage prefix)
+_KINDS = {"datasets": ("dataset", ""), "models": ("model", "model:")}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -183,6 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
                     match = re.fullmatch(pattern, path)
                     if match:
                         groups = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+                        if groups.get("kind") == "":  # the unprefixed LFS and file routes of model repos
+                            groups["kind"] = "models"
                         return handler(self, body=body, query=query, head=method == "HEAD", **groups)
             raise HttpError(404, f"Sorry, we can't find the page you are looking for: {method} {path}")
         except HttpError as err:
@@ -222,14 +230,17 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return namespace == user or namespace in self.state.orgs.get(user, [])
 
-    def _repo(self, repo_id: str, write: bool = False) -> Repo:
+    def _store(self, kind: str) -> dict[str, Repo]:
+        return self.state.models if kind == "models" else self.state.repos
+
+    def _repo(self, repo_id: str, write: bool = False, kind: str = "datasets") -> Repo:
         user = self._user()
-        repo = self.state.repos.get(repo_id)
+        repo = self._store(kind).get(repo_id)
         namespace = repo_id.split("/")[0]
         if repo is None or (repo.private and (user is None or not self._readable(namespace, user))):
             raise HttpError(404 if user else 401, "Repository not found", "RepoNotFound")
         if write and not self._can_write(namespace):
-            raise HttpError(403, f"You don't have write access to dataset {repo_id}")
+            raise HttpError(403, f"You don't have write access to {_KINDS[kind][0]} {repo_id}")
         return repo
 
     def _readable(self, namespace: str, user: str) -> bool:
@@ -249,22 +260,24 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(401, "You must be authenticated to create a repo")
         namespace = payload.get("organization") or user
         repo_id = f"{namespace}/{payload['name']}"
-        if payload.get("type") != "dataset":
-            raise HttpError(400, "this test server only holds dataset repos")
+        kind = {"dataset": "datasets", None: "models", "model": "models"}.get(payload.get("type"))
+        if kind is None:
+            raise HttpError(400, "this test server only holds dataset and model repos")
+        what = _KINDS[kind][0]
         if not self._can_write(namespace):
-            raise HttpError(403, f"You don't have the rights to create a dataset under the namespace \"{namespace}\"")
+            raise HttpError(403, f"You don't have the rights to create a {what} under the namespace \"{namespace}\"")
         private = payload.get("visibility", "private" if payload.get("private") else "public") == "private"
-        url = f"{self.base}/datasets/{repo_id}"
+        url = f"{self.base}/datasets/{repo_id}" if kind == "datasets" else f"{self.base}/{repo_id}"
         with self.state.lock:
-            if repo_id in self.state.repos:
-                raise HttpError(409, "You already created this dataset repo", extra={"url": url})
+            if repo_id in self._store(kind):
+                raise HttpError(409, f"You already created this {what} repo", extra={"url": url})
             repo = Repo(repo_id, private, time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()))
             self.state.new_commit(repo, "main", "initial commit", {".gitattributes": Entry(content=_GITATTRIBUTES)})
-            self.state.repos[repo_id] = repo
+            self._store(kind)[repo_id] = repo
         self._json(200, {"url": url, "name": repo_id, "id": hashlib.md5(repo_id.encode()).hexdigest()[:24]})
 
-    def repo_info(self, repo: str, rev: str = "main", head: bool = False, **_) -> None:
-        r = self._repo(repo)
+    def repo_info(self, repo: str, rev: str = "main", head: bool = False, kind: str = "datasets", **_) -> None:
+        r = self._repo(repo, kind=kind)
         commit = self._commit(r, rev)
         card = None
         if "README.md" in commit.files and commit.files["README.md"].content is not None:
@@ -287,8 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._json(200, info)
 
-    def create_branch(self, body: bytes, repo: str, branch: str, **_) -> None:
-        r = self._repo(repo, write=True)
+    def create_branch(self, body: bytes, repo: str, branch: str, kind: str = "datasets", **_) -> None:
+        r = self._repo(repo, write=True, kind=kind)
         start = json.loads(body or b"{}").get("startingPoint") or "main"
         with self.state.lock:
             if branch in r.branches:
@@ -297,8 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {})
 
     # -- upload -----------------------------------------------------------------------------------------
-    def preupload(self, body: bytes, repo: str, rev: str, **_) -> None:
-        r = self._repo(repo, write=True)
+    def preupload(self, body: bytes, repo: str, rev: str, kind: str = "datasets", **_) -> None:
+        r = self._repo(repo, write=True, kind=kind)
         commit = self._commit(r, rev)
         answers = []
         for f in json.loads(body)["files"]:
@@ -311,8 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
             answers.append(answer)
         self._json(200, {"files": answers, "commitOid": commit.oid})
 
-    def lfs_batch(self, body: bytes, repo: str, **_) -> None:
-        self._repo(repo, write=True)
+    def lfs_batch(self, body: bytes, repo: str, kind: str = "datasets", **_) -> None:
+        self._repo(repo, write=True, kind=kind)
+        store = _KINDS[kind][1] + repo  # LFS storage is per repo
         payload = json.loads(body)
         if payload.get("operation") != "upload":
             raise HttpError(400, "this test server only accepts uploads")
@@ -320,10 +334,10 @@ class _Handler(BaseHTTPRequestHandler):
         for obj in payload["objects"]:
             oid, size = obj["oid"], obj["size"]
             answer = {"oid": oid, "size": size, "authenticated": True}
-            if (repo, oid) not in self.state.lfs:  # a stored blob gets no actions: the client skips it
+            if (store, oid) not in self.state.lfs:  # a stored blob gets no actions: the client skips it
                 answer["actions"] = {
-                    "upload": {"href": f"{self.base}/lfs-upload/{quote(repo)}/{oid}", "header": {}},
-                    "verify": {"href": f"{self.base}/lfs-verify/{quote(repo)}", "header": {}},
+                    "upload": {"href": f"{self.base}/lfs-upload/{quote(store)}/{oid}", "header": {}},
+                    "verify": {"href": f"{self.base}/lfs-verify/{quote(store)}", "header": {}},
                 }
             objects.append(answer)
         self._json(200, {"transfer": "basic", "objects": objects}, {"Content-Type": "application/vnd.git-lfs+json"})
@@ -354,8 +368,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(400, f"Invalid YAML metadata: {exc}")
         self._json(200, {"errors": [], "warnings": []})
 
-    def commit(self, body: bytes, repo: str, rev: str, **_) -> None:
-        r = self._repo(repo, write=True)
+    def commit(self, body: bytes, repo: str, rev: str, kind: str = "datasets", **_) -> None:
+        r = self._repo(repo, write=True, kind=kind)
+        store = _KINDS[kind][1] + repo
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         if not lines or lines[0].get("key") != "header":
             raise HttpError(400, "The commit payload must start with a header line")
@@ -372,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if key == "file":
                     files[value["path"]] = Entry(content=base64.b64decode(value["content"]))
                 elif key == "lfsFile":
-                    blob = self.state.lfs.get((repo, value["oid"]))
+                    blob = self.state.lfs.get((store, value["oid"]))
                     if blob is None:
                         raise HttpError(422, f"LFS object {value['oid']} for {value['path']} was never uploaded")
                     files[value["path"]] = Entry(sha256=value["oid"], size=len(blob))
@@ -385,13 +400,13 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     raise HttpError(400, f"Unknown commit operation {key!r}")
             commit = self.state.new_commit(r, rev, header["summary"], files)
-        url = f"{self.base}/datasets/{repo}/commit/{commit.oid}"
+        url = f"{self.base}/{'datasets/' if kind == 'datasets' else ''}{repo}/commit/{commit.oid}"
         self._json(200, {"success": True, "commitOid": commit.oid, "commitUrl": url, "hookOutput": "",
                          "pullRequestUrl": None})
 
     # -- read -------------------------------------------------------------------------------------------
-    def tree(self, repo: str, rev: str, query: dict, path: str = "", **_) -> None:
-        commit = self._commit(self._repo(repo), rev)
+    def tree(self, repo: str, rev: str, query: dict, path: str = "", kind: str = "datasets", **_) -> None:
+        commit = self._commit(self._repo(repo, kind=kind), rev)
         recursive = query.get("recursive", ["false"])[0].lower() == "true"
         path = path.strip("/")
         if path and path not in _folders(commit.files):
@@ -409,8 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
                 listing.append(commit.files[p].tree_json(p))
         self._json(200, listing)
 
-    def paths_info(self, body: bytes, repo: str, rev: str, **_) -> None:
-        commit = self._commit(self._repo(repo), rev)
+    def paths_info(self, body: bytes, repo: str, rev: str, kind: str = "datasets", **_) -> None:
+        commit = self._commit(self._repo(repo, kind=kind), rev)
         form = parse_qs(body.decode())
         out = []
         for p in form.get("paths", []):
@@ -421,12 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
                 out.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(), "size": 0, "path": p})
         self._json(200, out)
 
-    def resolve(self, repo: str, rev: str, path: str, head: bool = False, **_) -> None:
-        commit = self._commit(self._repo(repo), rev)
+    def resolve(self, repo: str, rev: str, path: str, head: bool = False, kind: str = "datasets", **_) -> None:
+        commit = self._commit(self._repo(repo, kind=kind), rev)
         entry = commit.files.get(path)
         if entry is None:
             raise HttpError(404, f"Entry not found: {path}", "EntryNotFound")
-        data = entry.content if entry.content is not None else self.state.lfs[(repo, entry.sha256)]
+        data = entry.content if entry.content is not None else self.state.lfs[(_KINDS[kind][1] + repo, entry.sha256)]
         headers = {"Content-Type": "application/octet-stream", "X-Repo-Commit": commit.oid, "Accept-Ranges": "bytes"}
         if entry.content is None:
             headers.update({"ETag": f'"{entry.sha256}"', "X-Linked-Etag": f'"{entry.sha256}"',
@@ -475,18 +490,21 @@ def _front_matter(text: str):
 _ROUTES = [
     ("POST", r"/api/repos/create", _Handler.create_repo),
     ("POST", r"/api/validate-yaml", _Handler.validate_yaml),
-    ("GET", rf"/api/datasets/{_REPO}", _Handler.repo_info),
-    ("GET", rf"/api/datasets/{_REPO}/revision/(?P<rev>.+)", _Handler.repo_info),
-    ("POST", rf"/api/datasets/{_REPO}/branch/(?P<branch>.+)", _Handler.create_branch),
-    ("POST", rf"/api/datasets/{_REPO}/preupload/(?P<rev>.+)", _Handler.preupload),
-    ("POST", rf"/api/datasets/{_REPO}/commit/(?P<rev>.+)", _Handler.commit),
-    ("POST", rf"/api/datasets/{_REPO}/paths-info/(?P<rev>.+)", _Handler.paths_info),
+    ("GET", rf"/api/{_KIND}/{_REPO}", _Handler.repo_info),
+    ("GET", rf"/api/{_KIND}/{_REPO}/revision/(?P<rev>.+)", _Handler.repo_info),
+    ("POST", rf"/api/{_KIND}/{_REPO}/branch/(?P<branch>.+)", _Handler.create_branch),
+    ("POST", rf"/api/{_KIND}/{_REPO}/preupload/(?P<rev>.+)", _Handler.preupload),
+    ("POST", rf"/api/{_KIND}/{_REPO}/commit/(?P<rev>.+)", _Handler.commit),
+    ("POST", rf"/api/{_KIND}/{_REPO}/paths-info/(?P<rev>.+)", _Handler.paths_info),
     # A revision is one path segment on the wire (a branch with "/" arrives %2F-quoted).
-    ("GET", rf"/api/datasets/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", _Handler.tree),
+    ("GET", rf"/api/{_KIND}/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", _Handler.tree),
     ("POST", rf"/datasets/{_REPO}\.git/info/lfs/objects/batch", _Handler.lfs_batch),
     ("PUT", r"/lfs-upload/(?P<repo>.+)/(?P<oid>[0-9a-f]{64})", _Handler.lfs_upload),
     ("POST", r"/lfs-verify/(?P<repo>.+)", _Handler.lfs_verify),
     ("GET", rf"/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", _Handler.resolve),
+    # Model repos: no prefix in the LFS and file URLs (after the dataset routes, which would also match).
+    ("POST", rf"/(?P<kind>){_REPO}\.git/info/lfs/objects/batch", _Handler.lfs_batch),
+    ("GET", rf"/(?P<kind>){_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", _Handler.resolve),
 ]
 
 
@@ -511,9 +529,9 @@ class HubServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def commits(self, repo_id: str, branch: str = "main") -> list[Commit]:
+    def commits(self, repo_id: str, branch: str = "main", repo_type: str = "dataset") -> list[Commit]:
         """The commits of a branch, newest first."""
-        repo = self.state.repos[repo_id]
+        repo = (self.state.models if repo_type == "model" else self.state.repos)[repo_id]
         out, oid = [], repo.branches.get(branch)
         while oid is not None:
             out.append(repo.commits[oid])
