@@ -38,7 +38,9 @@ def register(subparsers) -> None:
     i.add_argument("--out", required=True, help="output library folder")
     i.add_argument("--format", choices=("auto", "rgba", "pairs"), default="auto",
                    help="rgba: a folder of RGBA PNGs; pairs: image+alpha folders (fg/+alpha/, images/+masks/)")
-    i.add_argument("--matte", choices=("rembg",), default=None, help="matte plain photos with rembg (u2netp)")
+    i.add_argument("--matte", choices=("rembg", "hands"), default=None,
+                   help="rembg: matte plain photos of objects with rembg (u2netp); hands: cut every hand out of "
+                   "photos of people or hands (hand landmarks, person mask, closed-form matting; kind hand)")
     i.add_argument("--model", default="u2netp", help="rembg model name (file from $U2NET_HOME)")
     i.add_argument("--subtype", default="imported")
     i.add_argument("--split", choices=("train", "test"), default=None, help="default: about 1 in 5 to test")
@@ -163,7 +165,14 @@ def _import(args: argparse.Namespace) -> int:
               overwrite=getattr(args, "overwrite", False))
     if Path(args.src).is_dir():
         output_dir(args.out)
-    if args.matte == "rembg":
+    if args.matte == "hands":
+        if args.kind != "hand":
+            raise AssetError(f"--matte hands cuts hands: give the kind hand, not {args.kind!r}")
+        from celebamat.occluders.handcut import cut_hands_from_photos
+
+        assets, skipped = cut_hands_from_photos(args.src, args.out, **{**kw, "subtype": (
+            "photo" if args.subtype == "imported" else args.subtype)})
+    elif args.matte == "rembg":
         assets, skipped = import_photos_rembg(args.kind, args.src, args.out, model=args.model, **kw)
     elif args.format == "pairs" or (args.format == "auto" and find_pairs(args.src)):
         assets, skipped = import_pairs(args.kind, args.src, args.out, **kw)
