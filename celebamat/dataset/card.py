@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from celebamat.dataset.schema import COLUMNS, SPLITS, features
-from celebamat.dataset.shards import OCCLUSION_BINS
+from celebamat.dataset.schema import COLUMNS, OCCLUSION_BINS, SPLITS, features
 from celebamat.utils.io import atomic_write_text
 
 if TYPE_CHECKING:

@@ -82,14 +82,14 @@ def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
     assert digest(dask_out) == digest(ref)
     # The local cluster is kept for the next build in this process, like loky's workers.
-    from celebamat.dataset import build
+    from celebamat.dataset import cluster
 
-    client = build._LOCAL_DASK["client"]
+    client = cluster._LOCAL_DASK["client"]
     again = tmp_path / "dask-again"
     build_dataset(load_recipe(tiny_recipe), again, workers=2, backend="dask", progress=False)
-    assert build._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
-    build._close_local_dask()
-    assert "client" not in build._LOCAL_DASK
+    assert cluster._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
+    cluster._close_local_dask()
+    assert "client" not in cluster._LOCAL_DASK
 
 
 def _rows(folder: Path) -> list[dict]:
@@ -219,15 +219,15 @@ def test_broken_occluder_assets_are_reported_and_the_rest_used(tmp_path, tiny_li
 
 
 def test_local_workers_fit_in_memory(monkeypatch, caplog):
-    from celebamat.dataset import build
+    from celebamat.dataset import cluster
 
-    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * build.WORKER_MEMORY) // 4096}
-    monkeypatch.setattr(build.os, "sysconf", lambda name: pages[name])
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * cluster.WORKER_MEMORY) // 4096}
+    monkeypatch.setattr(cluster.os, "sysconf", lambda name: pages[name])
     with caplog.at_level("WARNING", logger="celebamat.build"):
-        assert build._fit_memory(32) == 1
+        assert cluster._fit_memory(32) == 1
     assert "instead of 32" in caplog.text
-    pages["SC_PHYS_PAGES"] = (64 * build.WORKER_MEMORY) // 4096
-    assert build._fit_memory(32) == 32
+    pages["SC_PHYS_PAGES"] = (64 * cluster.WORKER_MEMORY) // 4096
+    assert cluster._fit_memory(32) == 32
 
 
 def test_dask_cluster_at_a_scheduler_address(tmp_path, tiny_recipe, reference):
