@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celebamat.errors import CelebAMatError
+from celebamat.utils.io import sha256_file
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitOperationAdd
@@ -113,14 +114,6 @@ def resolve_token(token: str | None = None) -> str:
     return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _git_blob_id(path: Path) -> str:
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -173,14 +166,14 @@ def local_files(path: str | os.PathLike) -> tuple[list[LocalFile], list[LocalFil
                 f"{local} has {size} bytes, {manifest_path} says {entry['bytes']}: the shard changed after the "
                 "build; rebuild it"
             )
-        sha = entry.get("sha256") or _sha256(local)
+        sha = entry.get("sha256") or sha256_file(local)
         shards.append(LocalFile(Path(rel).as_posix(), local, size, sha))
     meta = []
     for name in METADATA_FILES:
         local = root / name
         if not local.is_file():
             raise DatasetNotPublishable(f"{local} is missing; rebuild the dataset with `celebamat build`")
-        meta.append(LocalFile(name, local, local.stat().st_size, _sha256(local)))
+        meta.append(LocalFile(name, local, local.stat().st_size, sha256_file(local)))
     return shards, meta
 
 

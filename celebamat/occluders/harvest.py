@@ -14,7 +14,6 @@ every asset of one identity lands in the same asset split, so an identity never 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +27,7 @@ import numpy as np
 from celebamat.errors import AssetError, CelebAMatError
 from celebamat.occluders.asset import OccluderAsset, write_asset
 from celebamat.occluders.matting import MAX_SIDE, matte_mask
+from celebamat.utils.hashing import stable_split
 
 #: What can be harvested, in the order they are tried on each donor.
 HARVEST_KINDS = ("glasses", "hat", "fringe", "lock", "earring", "necklace")
@@ -98,8 +98,7 @@ class HarvestReport:
 
 def identity_split(identity: str, test_fraction: float) -> str:
     """``"test"`` for a stable ``test_fraction`` of identities (by hash), else ``"train"``."""
-    h = int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < test_fraction else "train"
+    return stable_split(identity, test_fraction)
 
 
 # -- geometry helpers -----------------------------------------------------------------------------------------
