@@ -73,6 +73,7 @@ def test_test_rows_use_only_test_assets(reference):
                 assert o["asset_id"].endswith("-test") == (row["split"] == "test")
 
 
+@pytest.mark.slow
 def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     ref, _ = reference
     two = tmp_path / "two"
@@ -101,6 +102,7 @@ def _rows(folder: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_another_cpu_builds_the_same_samples(tmp_path, tiny_recipe, reference, cpu_baseline_env):
     """What holds between machines of different CPUs (here: NumPy and OpenCV on their baseline kernels): the
     same rows (ids, faces, seeds, occluder choices), landmarks within 1 % of the image, and a dataset that
@@ -135,6 +137,7 @@ def test_resume_keeps_intact_shards_and_redoes_damaged_ones(tmp_path, tiny_recip
     assert not list((out / "data").glob(".tmp-*"))
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_identical_bytes(tmp_path, tiny_library_dir, recipe_factory):
     make_recipe = recipe_factory
     recipe = make_recipe(tmp_path / "slow.toml", tiny_library_dir, train=40, rows_per_shard=2)
@@ -230,6 +233,7 @@ def test_local_workers_fit_in_memory(monkeypatch, caplog):
     assert cluster._fit_memory(32) == 32
 
 
+@pytest.mark.slow
 def test_dask_cluster_at_a_scheduler_address(tmp_path, tiny_recipe, reference):
     import logging
 
