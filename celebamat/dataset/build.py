@@ -9,11 +9,9 @@ give the same files. A re-run resumes: shards whose file matches its recorded ch
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import platform
 import shutil
 import time
@@ -73,22 +71,26 @@ class BuildReport:
 
 @contextlib.contextmanager
 def build_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``out`` for the whole build; a second build into it is refused."""
+    """Hold an exclusive lock on ``out`` for the whole build; a second build into it is refused.
+
+    ``filelock``'s OS lock on ``.celebamat/lock``: the operating system releases it when the process ends,
+    however it ends (``kill -9`` included), so a killed build never leaves the folder locked.
+    """
+    from filelock import FileLock, Timeout
+
     state = out / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
-    fh = open(state / "lock", "w")
+    lock = FileLock(state / "lock", timeout=0)
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CelebAMatError(
-                f"another build is writing into {out} right now; wait for it to finish or choose another --out"
-            ) from None
-        fh.write(str(os.getpid()))
-        fh.flush()
+        lock.acquire()
+    except Timeout:
+        raise CelebAMatError(
+            f"another build is writing into {out} right now; wait for it to finish or choose another --out"
+        ) from None
+    try:
         yield
     finally:
-        fh.close()
+        lock.release()
 
 
 def library_digest(library: Any) -> str:
