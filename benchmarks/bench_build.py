@@ -94,7 +94,7 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
     """Seconds to decode the same sources and encode and write the same outputs, on one core."""
     from celebamat.dataset.parquet import ShardWriter
     from celebamat.dataset.schema import features
-    from celebamat.dataset.shards import configure_worker
+    from celebamat.dataset.worker import configure_worker
     from celebamat.faces.io import read_image, read_mask_u8
     from celebamat.faces.skin import CELEBAMASK_PARTS
     from celebamat.utils.images import encode_jpeg, encode_png

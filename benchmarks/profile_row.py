@@ -72,7 +72,10 @@ def _png_label(image: Any, *a: Any, **k: Any) -> str:
 
 def instrument(prof: Profiler) -> None:
     """Wrap the stages of a row in the code on ``sys.path``."""
-    import celebamat.dataset.shards as shards
+    try:
+        import celebamat.dataset.rows as rows
+    except ImportError:  # the code before issue 32 rendered rows in celebamat.dataset.shards
+        import celebamat.dataset.shards as rows
     import celebamat.dataset.verify as verify
     import celebamat.faces.celebamask as celebamask
     import celebamat.synth.camera as camera
@@ -123,11 +126,11 @@ def instrument(prof: Profiler) -> None:
     w(realism, "encode_jpeg_bytes", "encode: JPEG (realism q)")
     # Checking and encoding the row.
     w(verify, "sample_faults", "check: verify faults")
-    w(shards, "encode_png", _png_label)
-    w(shards, "encode_jpeg", "encode: JPEG RGB")
+    w(rows, "encode_png", _png_label)
+    w(rows, "encode_jpeg", "encode: JPEG RGB")
     for name in ("encode_row", "encode_cells"):  # a version that encodes the cells together
-        w(shards, name, "encode: cells (together)")
-    w(shards, "render_face_row", "row: rest (row dict)")
+        w(rows, name, "encode: cells (together)")
+    w(rows, "render_face_row", "row: rest (row dict)")
     w(ShardWriter, "write", "write: parquet")
 
 
@@ -136,7 +139,11 @@ def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Pa
     from celebamat.dataset.parquet import ShardWriter
     from celebamat.dataset.recipe import load_recipe, recipe_from_dict
     from celebamat.dataset.schema import features
-    from celebamat.dataset.shards import configure_worker, library_for, render_face_row, source_for
+    try:
+        from celebamat.dataset.rows import render_face_row
+        from celebamat.dataset.worker import configure_worker, library_for, source_for
+    except ImportError:  # the code before issue 32
+        from celebamat.dataset.shards import configure_worker, library_for, render_face_row, source_for
 
     configure_worker()
     recipe = recipe_from_dict({

@@ -32,15 +32,17 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from celebamat.faces.parts import FACE_PARTS, painting_order
+
 KINDS = ("folder", "lapa", "celebamask-hq")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 IMAGE_DIRS = ("images", "image", "imgs", "img", "photos")
 MASK_DIRS = ("gt", "labels", "annotations")
 LAPA_FACE_IDS = tuple(range(1, 10))
-#: CelebAMask-HQ parts in painting order (later covers earlier) and the ones that are face.
-CELEBAMASK_ORDER = ("skin", "nose", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth", "u_lip",
-                    "l_lip", "eye_g", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")
-CELEBAMASK_FACE = frozenset({"skin", "nose", "l_eye", "r_eye", "l_brow", "r_brow", "mouth", "u_lip", "l_lip"})
+#: CelebAMask-HQ parts in painting order (later covers earlier): the dataset's, with the eyeglasses painted over
+#: every face part (an occluder is never face); and the ones that are face.
+CELEBAMASK_ORDER = painting_order(on_top=("eye_g",))
+CELEBAMASK_FACE = FACE_PARTS
 
 
 class BenchmarkError(ValueError):

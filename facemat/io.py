@@ -1,44 +1,20 @@
 """Atomic file writes: a reader never sees a half-written result, and a crash leaves the old file intact.
 
-Each writer writes a temporary file in the destination's folder (same file system), flushes it to disk and
-renames it over the destination with :func:`os.replace`, which is atomic on POSIX and Windows.
+The temporary-file-then-rename core is :func:`celebamat.utils.io.atomic_path` (one implementation for both
+packages; ``celebamat.utils`` is on the ground floor and imports nothing of either package). These writers
+add the text and JSON forms facemat's results use.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from celebamat.utils.io import atomic_path
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
-
-    ``suffix`` keeps a file extension on the temporary name for writers that choose a format by it (PIL).
-    """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the permissions open() would
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["atomic_path", "atomic_write_json", "atomic_write_text"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

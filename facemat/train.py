@@ -202,20 +202,14 @@ def train(config: dict[str, Any], resume: str | None = None,
         cleanup(info)
 
 
-def _train(config, info, resume, on_step) -> Path:
-    device = resolve_device(config["device"], info)
-    if config["threads"]:
-        torch.set_num_threads(int(config["threads"]))
-    run = Path(config["out"])
-    ckpt_path = run / "checkpoints" / "last.safetensors"
-    ocfg, lcfg = config["optim"], config["loss"]
-
+def _initial_model(config, info, device, resume_from: Path | None) -> nn.Module:
+    """The run's model before training: a seeded init (the caller's global RNG untouched), then, on a fresh
+    run, the encoder weights and the tensors of ``init_from`` where the config names them."""
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config["seed"])
         if config["hand_prior"]:
             config["model_kwargs"]["in_channels"] = 4
         model = create_model(config["model"], **config["model_kwargs"]).to(device)
-    resume_from = Path(resume) if resume else (ckpt_path if ckpt_path.is_file() else None)
     if config["encoder_weights"] and resume_from is None:
         from .models.pretrained import load_encoder_weights
 
@@ -228,9 +222,12 @@ def _train(config, info, resume, on_step) -> Path:
         copied, total_tensors = init_from_checkpoint(model, resolve_teacher(config["init_from"]))
         if info.is_main:
             tqdm.write(f"initialised {copied} of {total_tensors} tensors from {config['init_from']}")
-    memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
-    teacher = None
+    return model
+
+
+def _teacher_for(config, model: nn.Module, device, memory_format):
+    """A student run's frozen teacher (``None`` for a teacher run, whose model must then have an uncertainty
+    head when the loss uses it)."""
     if config["role"] == "student":
         if not config["teacher"]:
             raise ConfigError("a student run needs --teacher RUN_OR_CHECKPOINT of a trained teacher")
@@ -238,11 +235,113 @@ def _train(config, info, resume, on_step) -> Path:
         if not getattr(teacher, "uncertainty", False):
             raise ConfigError(f"teacher {config['teacher']} has no uncertainty head (model {tcfg['model']!r})")
         teacher.requires_grad_(False)
-        teacher = teacher.to(memory_format=memory_format)
-    elif not getattr(model, "uncertainty", False) and lcfg["nll"]:
+        return teacher.to(memory_format=memory_format)
+    if not getattr(model, "uncertainty", False) and config["loss"]["nll"]:
         raise ConfigError(f"role teacher with loss.nll needs a model with an uncertainty head; "
                           f"{config['model']!r} has none")
+    return None
 
+
+def _resume(resume_from: Path, model: nn.Module, optimizer, scaler) -> tuple[int, int, int]:
+    """Load the weights and training state of ``resume_from``; returns ``(step, epoch, epoch_step)``."""
+    state, _, extra = read_checkpoint(resume_from)
+    model.load_state_dict(state)
+    if not extra:
+        raise ConfigError(f"{resume_from} holds weights only, no training state; cannot resume from it")
+    load_optimizer_state(optimizer, extra["optimizer"])
+    if scaler is not None and extra.get("scaler"):
+        scaler.load_state_dict(extra["scaler"])
+    return extra["step"], extra["epoch"], extra["epoch_step"]
+
+
+def _optimise(model, teacher, inputs, target, lr: float, optimizer, scaler, autocast, teacher_precision,
+              config) -> dict:
+    """One optimisation step on a batch at learning rate ``lr`` (forward, loss, backward, clipping, optimizer);
+    returns the loss terms. ``inputs``: the network's input and the teacher's (RGB; they differ when the network
+    takes the hand-prior channel)."""
+    ocfg, lcfg = config["optim"], config["loss"]
+    net_in, image = inputs
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with autocast:
+        out = model(net_in)
+        if teacher is not None:
+            with torch.no_grad(), teacher_precision:
+                t_out = {k: v.float() for k, v in teacher(image).items()}
+            terms = student_loss(out, target, t_out, lcfg)
+        elif config["role"] == "student":
+            terms = student_loss(out, target, None, lcfg)
+        else:
+            terms = teacher_loss(out, target, lcfg)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(terms["total"]).backward()
+        scaler.unscale_(optimizer)
+    else:
+        terms["total"].backward()
+    if ocfg["grad_clip"]:
+        nn.utils.clip_grad_norm_(model.parameters(), ocfg["grad_clip"])
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return terms
+
+
+def _finite_loss(terms: dict, info, step: int) -> float:
+    """The step's total loss averaged over the processes; a loss that is not finite stops the run."""
+    loss = float(all_reduce_mean(terms["total"].detach(), info))
+    if not math.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss} at step {step}; lower --lr or check the data")
+    return loss
+
+
+def _data_and_steps(config, info) -> tuple[_Data, int]:
+    """The run's data and its number of optimisation steps (``max_steps``, else whole epochs)."""
+    data = _Data(config, info)
+    total = config["optim"]["max_steps"] or config["optim"]["epochs"] * data.steps_per_epoch
+    if not total:
+        raise ConfigError("streaming data of unknown length: set --max-steps")
+    return data, total
+
+
+def _save_run(run: Path, model, config, optimizer, scaler, position: tuple[int, int, int], final: bool) -> None:
+    """Write the resumable checkpoint (weights and training state at ``position`` = step, epoch, epoch step)
+    and, when ``final``, the run's model."""
+    step, epoch, epoch_step = position
+    extra = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "epoch_step": epoch_step,
+             "scaler": scaler.state_dict() if scaler is not None else None}
+    save_checkpoint(run / "checkpoints" / "last.safetensors", model, config, extra=extra)
+    if final:
+        save_checkpoint(run / "model.safetensors", model, config)
+
+
+def _validate_and_log(run: Path, model, val, device, config, optimizer, position: tuple[int, int], loss_mean: float,
+                      speed: float) -> None:
+    """Score the validation set, append the record to ``metrics.jsonl`` and write the step's sheet."""
+    step, epoch = position
+    means, shown = validate(unwrap(model), val, device, config["optim"]["batch_size"], config["log"]["sheet_rows"])
+    record = {"step": step, "epoch": epoch, "train_loss": loss_mean,
+              "lr": optimizer.param_groups[0]["lr"], "images_per_s": speed, **means}
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+    save_sheet(run / "sheets" / f"step-{step:07d}.png", shown)
+    tqdm.write(f"step {step}: val mse(whole) {means['mse_whole']:.5f} sad(whole,/1e3) "
+               f"{means['sad_whole']:.4f} iou {means['iou']:.4f}")
+
+
+def _train(config, info, resume, on_step) -> Path:
+    """The training run of :func:`train`: set up, resume, the loop over steps, the final checkpoint."""
+    device = resolve_device(config["device"], info)
+    if config["threads"]:
+        torch.set_num_threads(int(config["threads"]))
+    run, ocfg = Path(config["out"]), config["optim"]
+    last = run / "checkpoints" / "last.safetensors"
+    resume_from = Path(resume) if resume else (last if last.is_file() else None)
+    memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
+    model = _initial_model(config, info, device, resume_from).to(memory_format=memory_format)
+    teacher = _teacher_for(config, model, device, memory_format)
     optimizer = make_optimizer(model.parameters(), ocfg["lr"], ocfg["weight_decay"], device)
     autocast, scaler = training_autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
     # the resolved choice is saved with the config, so a resume on another CPU keeps the run's precision
@@ -251,14 +350,7 @@ def _train(config, info, resume, on_step) -> Path:
 
     step, epoch, epoch_step = 0, 0, 0
     if resume_from is not None:
-        state, _, extra = read_checkpoint(resume_from)
-        model.load_state_dict(state)
-        if not extra:
-            raise ConfigError(f"{resume_from} holds weights only, no training state; cannot resume from it")
-        load_optimizer_state(optimizer, extra["optimizer"])
-        if scaler is not None and extra.get("scaler"):
-            scaler.load_state_dict(extra["scaler"])
-        step, epoch, epoch_step = extra["step"], extra["epoch"], extra["epoch_step"]
+        step, epoch, epoch_step = _resume(resume_from, model, optimizer, scaler)
         if info.is_main:
             tqdm.write(f"resuming {run} from {resume_from} at step {step} (epoch {epoch})")
 
@@ -266,34 +358,18 @@ def _train(config, info, resume, on_step) -> Path:
         ddp_ids = [device.index] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ddp_ids)
 
-    data = _Data(config, info)
-    total = ocfg["max_steps"] or ocfg["epochs"] * data.steps_per_epoch
-    if not total:
-        raise ConfigError("streaming data of unknown length: set --max-steps")
+    data, total = _data_and_steps(config, info)
     val = _validation_set(config) if info.is_main else None
     if info.is_main:
         save_config(config, run)
 
     def save(final: bool = False) -> None:
-        if not info.is_main:
-            return
-        extra = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "epoch_step": epoch_step,
-                 "scaler": scaler.state_dict() if scaler is not None else None}
-        save_checkpoint(ckpt_path, model, config, extra=extra)
-        if final:
-            save_checkpoint(run / "model.safetensors", model, config)
+        if info.is_main:
+            _save_run(run, model, config, optimizer, scaler, (step, epoch, epoch_step), final)
 
     def run_validation(loss_mean: float, speed: float) -> None:
-        if not info.is_main:
-            return
-        means, shown = validate(unwrap(model), val, device, ocfg["batch_size"], config["log"]["sheet_rows"])
-        record = {"step": step, "epoch": epoch, "train_loss": loss_mean,
-                  "lr": optimizer.param_groups[0]["lr"], "images_per_s": speed, **means}
-        with open(run / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-        save_sheet(run / "sheets" / f"step-{step:07d}.png", shown)
-        tqdm.write(f"step {step}: val mse(whole) {means['mse_whole']:.5f} sad(whole,/1e3) "
-                   f"{means['sad_whole']:.4f} iou {means['iou']:.4f}")
+        if info.is_main:
+            _validate_and_log(run, model, val, device, config, optimizer, (step, epoch), loss_mean, speed)
 
     model.train()
     bar = tqdm(total=total, initial=step, disable=not info.is_main, desc=f"facemat {config['role']}",
@@ -307,36 +383,11 @@ def _train(config, info, resume, on_step) -> Path:
             net_in = model_input(batch).to(device, non_blocking=True).contiguous(memory_format=memory_format)
             target = batch["alpha"].to(device, non_blocking=True)
             lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with autocast:
-                out = model(net_in)
-                if teacher is not None:
-                    with torch.no_grad(), teacher_precision:
-                        t_out = {k: v.float() for k, v in teacher(image).items()}
-                    terms = student_loss(out, target, t_out, lcfg)
-                elif config["role"] == "student":
-                    terms = student_loss(out, target, None, lcfg)
-                else:
-                    terms = teacher_loss(out, target, lcfg)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(terms["total"]).backward()
-                scaler.unscale_(optimizer)
-            else:
-                terms["total"].backward()
-            if ocfg["grad_clip"]:
-                nn.utils.clip_grad_norm_(model.parameters(), ocfg["grad_clip"])
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
+            terms = _optimise(model, teacher, (net_in, image), target, lr, optimizer, scaler, autocast,
+                              teacher_precision, config)
             step += 1
             epoch_step += 1
-            loss = float(all_reduce_mean(terms["total"].detach(), info))
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss} at step {step}; lower --lr or check the data")
+            loss = _finite_loss(terms, info, step)
             loss_window = (loss_window + [loss])[-50:]
             seen += image.shape[0] * info.world_size
             speed = seen / max(time.perf_counter() - t0, 1e-9)

@@ -23,10 +23,10 @@ REPLACED = {
     "datasets.arrow_writer": "pyarrow.parquet.ParquetWriter (celebamat.dataset.parquet)",
     "_to_yaml_list": "DatasetInfosDict.to_dataset_card_data (celebamat.dataset.card)",
     "_from_yaml_list": "celebamat.dataset.card.card_infos",
-    "_FACES": "celebamat.dataset.shards.load_face",
+    "_FACES": "celebamat.dataset.worker.load_face",
 }
 #: The module a private name belongs to (it may use it; no other module may).
-OWNERS = {"_FACES": "celebamat/dataset/shards.py"}
+OWNERS = {"_FACES": "celebamat/dataset/worker.py"}
 
 #: Package -> text in the code that relies on what the package does not promise publicly.
 BOUNDED = {

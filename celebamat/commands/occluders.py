@@ -118,7 +118,8 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
-    from celebamat.occluders.harvest import HARVEST_KINDS, build_splits_of, harvest
+    from celebamat.dataset.scan import build_splits_of
+    from celebamat.occluders.harvest import HARVEST_KINDS, harvest
 
     _check_counts(args)
     if not args.faces.startswith("celebamask-hq:"):

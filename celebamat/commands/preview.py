@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from celebamat.commands import check_number
     from celebamat.dataset.recipe import load_recipe
-    from celebamat.synth.preview import preview_recipe
+    from celebamat.dataset.preview import preview_recipe
 
     check_number("--n", args.n, 1)
 

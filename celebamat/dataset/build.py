@@ -1,19 +1,17 @@
-"""``celebamat build``: parallel, deterministic, resumable sharded builds.
+"""``celebamat build``: parallel, deterministic, resumable sharded builds (the orchestration).
 
 One task per shard through joblib: the process backend (loky) on one machine, or joblib's Dask backend on a
-Dask cluster (``--scheduler``) or a local one. Every shard's bytes depend only on the recipe, the faces and
-the occluder library, so any worker count, either backend, and any history of interruptions give the same
-files. A re-run resumes: shards whose file matches its recorded checksum are kept.
+Dask cluster (``--scheduler``) or a local one (``cluster``). Every shard's bytes depend only on the recipe,
+the faces and the occluder library, so any worker count, either backend, and any history of interruptions
+give the same files. A re-run resumes: shards whose file matches its recorded checksum are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import platform
 import shutil
 import time
@@ -22,10 +20,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from celebamat import __version__
-from celebamat.dataset.plan import BuildPlan, ShardTask, make_plan
+from celebamat.dataset.cluster import BACKENDS, backend_context, run_tasks
+from celebamat.dataset.plan import BuildPlan, ShardTask, check_occluder_pools, make_plan
 from celebamat.dataset.recipe import Recipe
+from celebamat.dataset.scan import scan_build_faces
 from celebamat.dataset.schema import SAMPLE_FORMAT_VERSION, SPLITS
-from celebamat.dataset.shards import STATE_DIR, library_for, scan_faces, source_for, write_shard
+from celebamat.dataset.shards import STATE_DIR, write_shard
+from celebamat.dataset.worker import library_for, source_for
 from celebamat.errors import CelebAMatError
 from celebamat.utils.io import atomic_write_text, output_dir, sha256_file
 
@@ -33,10 +34,6 @@ log = logging.getLogger("celebamat.build")
 
 #: Where ``celebamat build`` writes when no ``--out`` is given (relative to the working directory).
 DEFAULT_OUT = "celebamat-data"
-BACKENDS = ("loky", "dask")
-#: Peak memory of one build worker at 512 px (measured by benchmarks/bench_build.py), with headroom.
-WORKER_MEMORY = 700 << 20
-_FACE_SCAN_CHUNK = 64
 
 
 @dataclass
@@ -74,22 +71,26 @@ class BuildReport:
 
 @contextlib.contextmanager
 def build_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``out`` for the whole build; a second build into it is refused."""
+    """Hold an exclusive lock on ``out`` for the whole build; a second build into it is refused.
+
+    ``filelock``'s OS lock on ``.celebamat/lock``: the operating system releases it when the process ends,
+    however it ends (``kill -9`` included), so a killed build never leaves the folder locked.
+    """
+    from filelock import FileLock, Timeout
+
     state = out / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
-    fh = open(state / "lock", "w")
+    lock = FileLock(state / "lock", timeout=0)
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CelebAMatError(
-                f"another build is writing into {out} right now; wait for it to finish or choose another --out"
-            ) from None
-        fh.write(str(os.getpid()))
-        fh.flush()
+        lock.acquire()
+    except Timeout:
+        raise CelebAMatError(
+            f"another build is writing into {out} right now; wait for it to finish or choose another --out"
+        ) from None
+    try:
         yield
     finally:
-        fh.close()
+        lock.release()
 
 
 def library_digest(library: Any) -> str:
@@ -187,153 +188,6 @@ def _read_state(state: Path, overwrite: bool) -> dict[str, Any] | None:
                          "--overwrite to rebuild from scratch, or choose another --out")
 
 
-@contextlib.contextmanager
-def _backend(backend: str, workers: int, scheduler: str | None) -> Iterator[None]:
-    import joblib
-
-    if backend == "loky":
-        with joblib.parallel_config(backend="loky", n_jobs=workers):
-            yield
-        return
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise CelebAMatError("--backend dask needs dask and distributed: pip install 'celebamat[dask]'") from None
-    if scheduler:
-        import dask
-
-        try:
-            # Dask's own connect timeout (30 s unless configured), so users tune it where they tune Dask.
-            client = Client(scheduler, timeout=dask.config.get("distributed.comm.timeouts.connect"))
-        except OSError as exc:
-            raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        try:
-            with joblib.parallel_config(backend="dask", n_jobs=max(1, sum(client.nthreads().values()))):
-                yield
-        finally:
-            client.close()
-        return
-    client = _local_dask_client(workers)
-    with joblib.parallel_config(backend="dask", n_jobs=workers):
-        yield
-
-
-#: The local Dask cluster of this process, kept for the next build like loky's reusable executor (closed at
-#: exit, or when a build asks for another worker count).
-_LOCAL_DASK: dict[str, Any] = {}
-
-
-def _local_dask_client(workers: int) -> Any:
-    """A client of a local cluster of ``workers`` one-thread processes, started or reused."""
-    import atexit
-
-    import dask
-    from dask.distributed import Client, LocalCluster
-
-    held = _LOCAL_DASK
-    if held and held["workers"] == workers:
-        try:
-            if len(held["client"].scheduler_info()["workers"]) == workers:
-                return held["client"]
-        except Exception:  # a cluster that broke down is replaced below
-            pass
-    _close_local_dask()
-    # Background costs that matter when workers fill every core: the statistical profiler, and the system,
-    # event-loop and memory monitors waking up several times a second.
-    with dask.config.set({"distributed.worker.profile.enabled": False,
-                          "distributed.admin.system-monitor.interval": "2s",
-                          "distributed.admin.tick.interval": "1s",
-                          "distributed.worker.memory.monitor-interval": "1s"}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-    if not held.get("atexit"):
-        atexit.register(_close_local_dask)
-    held.update(workers=workers, cluster=cluster, client=client, atexit=True)
-    return client
-
-
-def _close_local_dask() -> None:
-    cluster, client = _LOCAL_DASK.pop("cluster", None), _LOCAL_DASK.pop("client", None)
-    _LOCAL_DASK.pop("workers", None)
-    if cluster is None:
-        return
-    # Closing restores distributed's log levels before its last messages, which would print every comm closed.
-    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.scheduler", "distributed.nanny",
-                                            "distributed.core", "distributed.worker")]
-    levels = [q.level for q in quiet]
-    for q in quiet:
-        q.setLevel(logging.ERROR)
-    try:
-        client.close()
-        cluster.close()
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
-
-
-def _fit_memory(workers: int) -> int:
-    """Fewer local workers when ``workers`` of them would not fit in 80 % of this machine's memory."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return workers
-    cap = max(1, int(0.8 * total) // WORKER_MEMORY)
-    if workers > cap:
-        log.warning("using %d workers instead of %d: each needs about %d MiB and this machine has %d MiB",
-                    cap, workers, WORKER_MEMORY >> 20, total >> 20)
-    return min(workers, cap)
-
-
-def _run(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
-    """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker)."""
-    import joblib
-
-    if workers == 1 and backend == "loky":
-        for it in items:
-            yield fn(it)
-        return
-    # loky starts every worker up front: never more processes than tasks, or than memory holds.
-    n_jobs = _fit_memory(min(workers, max(1, len(items)))) if backend == "loky" else None
-    par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
-    yield from par(joblib.delayed(fn)(it) for it in items)
-
-
-def _scan(recipe: Recipe, out: Path, workers: int, backend: str, progress: bool) -> list[dict[str, Any]]:
-    from tqdm.auto import tqdm
-
-    cache = out / STATE_DIR / "faces.json"
-    source = source_for(recipe)
-    signature = source.signature()
-    if cache.exists():
-        try:
-            cached = json.loads(cache.read_text(encoding="utf-8"))
-            if cached.get("signature") == signature:
-                return list(cached["faces"])
-            log.info("the faces of %s changed since the last scan: scanning again", recipe.faces.source)
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError, KeyError, TypeError) as exc:
-            # A cache only: scanning again rebuilds it.
-            log.warning("the face scan cache %s is corrupt (%s): scanning the faces again", cache, exc)
-    keys = source.keys()
-    chunks = [keys[i : i + _FACE_SCAN_CHUNK] for i in range(0, len(keys), _FACE_SCAN_CHUNK)]
-    results: list[dict[str, Any]] = []
-    with tqdm(total=len(keys), desc="scanning faces", unit="face", disable=not progress) as bar:
-        for part in _run(_ScanTask(recipe), chunks, workers, backend):
-            results.extend(part)
-            bar.update(len(part))
-    results.sort(key=lambda r: r["key"])
-    atomic_write_text(cache, json.dumps({"signature": signature, "faces": results}, sort_keys=True))
-    return results
-
-
-class _ScanTask:
-    def __init__(self, recipe: Recipe) -> None:
-        self.recipe = recipe
-
-    def __call__(self, keys: list[str]) -> list[dict[str, Any]]:
-        return scan_faces(self.recipe, keys)
-
-
 class _ShardTaskRunner:
     def __init__(self, recipe: Recipe, out: str) -> None:
         self.recipe, self.out = recipe, out
@@ -372,39 +226,6 @@ def _clean_stale(out: Path, tasks: list[ShardTask]) -> None:
             p.unlink()
 
 
-def check_occluder_pools(recipe: Recipe, library: Any, splits: tuple[str, ...] | None = None) -> list[str]:
-    """Check that every split the recipe builds (or each of ``splits``) can draw the occluder kinds it asks for.
-
-    Each split draws from one asset split of the library (``occluders.test_asset_splits``). A kind without
-    assets there is left out of that split's draws; when no requested kind has any, the split's rows would all
-    be clean faces although the recipe asks for occluders. That raises :class:`CelebAMatError`; a partial gap
-    returns one warning per split naming the missing kinds.
-    """
-    from celebamat.synth.sampling import asset_split_for
-
-    occ = recipe.synth.occluders
-    if occ.count[0] >= 1.0:  # the recipe asks for clean faces only
-        return []
-    wanted = [k for k, w in occ.kinds.items() if w > 0]
-    warnings = []
-    for split in splits or SPLITS:
-        if splits is None and recipe.splits.counts.get(split, 0) == 0:  # None is "the rest": built
-            continue
-        assets = asset_split_for(split, recipe.synth)
-        missing = [k for k in wanted if not library.by_kind(k, assets)]
-        if missing == wanted:
-            raise CelebAMatError(
-                f"split {split!r} draws occluders from the library's {assets!r} assets, and the library "
-                f"({'bundled + ' if occ.bundled else ''}{len(occ.extra_libraries)} extra folder(s)) has none of "
-                f"the kinds the recipe asks for ({', '.join(wanted)}): every {split} row would be a clean face. "
-                f"Add {assets} assets (celebamat occluders import ... --split {assets}) or change "
-                f"occluders.test_asset_splits")
-        if missing:
-            warnings.append(f"split {split!r}: no {assets} assets of kind {', '.join(missing)}; "
-                            f"its rows draw the other requested kinds only")
-    return warnings
-
-
 def build_dataset(
     recipe: Recipe,
     out: str | Path = DEFAULT_OUT,
@@ -431,8 +252,6 @@ def build_dataset(
     Returns:
         A :class:`BuildReport` (counts per split, shards written and reused, time, skipped faces).
     """
-    from tqdm.auto import tqdm
-
     if backend not in BACKENDS:
         raise CelebAMatError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if workers < 1:
@@ -449,8 +268,8 @@ def build_dataset(
         parts = build_key_parts(recipe, library_digest(library))
         key = _build_key(parts)
         _prepare_out(out, key, recipe, overwrite, parts)
-        with _backend(backend, workers, scheduler):
-            scan = _scan(recipe, out, workers, backend, progress)
+        with backend_context(backend, workers, scheduler):
+            scan = scan_build_faces(recipe, out, workers, backend, progress)
             usable = [(r["key"], r["identity"]) for r in scan if r["ok"]]
             skipped = [{"face": r["key"], "reason": r["reason"], "detail": r["detail"]} for r in scan if not r["ok"]]
             for s in skipped:
@@ -461,16 +280,7 @@ def build_dataset(
             _clean_stale(out, tasks)
             done = completed_shards(out, tasks)
             todo = [t for t in tasks if t.name not in done]
-            summaries = dict(done)
-            todo_rows = sum(len(t.rows) for t in todo)
-            timeline: list[tuple[float, int]] = []
-            t_shards = time.perf_counter()
-            with tqdm(total=plan.total, initial=plan.total - todo_rows, desc="building", unit="sample",
-                      disable=not progress, smoothing=0.1) as bar:
-                for s in _run(_ShardTaskRunner(recipe, str(out)), todo, workers, backend):
-                    summaries[s["path"]] = s
-                    timeline.append((time.perf_counter() - t_shards, s["rows"]))
-                    bar.update(s["rows"])
+            summaries, timeline = _write_shards(recipe, out, plan.total, todo, done, workers, backend, progress)
         late = _late_skips(summaries.values())
         for s in late:
             log.warning("face %s failed to load: %s%s; %d row(s) use another face of the split instead", s["face"],
@@ -489,6 +299,26 @@ def build_dataset(
             ordered = [summaries[t.name] for t in tasks]
             finalize_dataset(out, recipe, plan, ordered, skipped, library, key, progress=progress)
     return report
+
+
+def _write_shards(recipe: Recipe, out: Path, total: int, todo: list[ShardTask], done: dict[str, dict[str, Any]],
+                  workers: int, backend: str, progress: bool
+                  ) -> tuple[dict[str, dict[str, Any]], list[tuple[float, int]]]:
+    """Write the shards of ``todo`` (``done`` are kept); returns every shard's summary by path and the
+    timeline of the shards written."""
+    from tqdm.auto import tqdm
+
+    summaries = dict(done)
+    todo_rows = sum(len(t.rows) for t in todo)
+    timeline: list[tuple[float, int]] = []
+    t_shards = time.perf_counter()
+    with tqdm(total=total, initial=total - todo_rows, desc="building", unit="sample",
+              disable=not progress, smoothing=0.1) as bar:
+        for s in run_tasks(_ShardTaskRunner(recipe, str(out)), todo, workers, backend):
+            summaries[s["path"]] = s
+            timeline.append((time.perf_counter() - t_shards, s["rows"]))
+            bar.update(s["rows"])
+    return summaries, timeline
 
 
 def finalize_dataset(

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from celebamat.dataset.schema import COLUMNS, SPLITS, features
-from celebamat.dataset.shards import OCCLUSION_BINS
+from celebamat.dataset.schema import COLUMNS, OCCLUSION_BINS, SPLITS, features
 from celebamat.utils.io import atomic_write_text
 
 if TYPE_CHECKING:
@@ -111,11 +110,16 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def card_text(manifest: dict[str, Any]) -> str:
     """The Markdown body of the card."""
-    stats = manifest["statistics"]
-    splits = [s for s in SPLITS if manifest["splits"].get(s)]
-    src = manifest["faces"]["source"]
-    noncommercial = src.startswith("celebamask-hq")
-    parts = [
+    parts = _intro_section(manifest) + _statistics_section(manifest) + _sources_section(manifest)
+    if manifest["faces"]["source"].startswith("celebamask-hq"):  # non-commercial faces
+        parts += ["", "**Licence.** " + _NONCOMMERCIAL]
+    parts += ["", *_recipe_section(manifest)]
+    return "\n".join(parts)
+
+
+def _intro_section(manifest: dict[str, Any]) -> list[str]:
+    """Title, what the dataset is, how to load it, the alpha semantics, what is skin and the columns."""
+    return [
         f"# CelebAMat ({manifest['name']})",
         "",
         "Synthetic **face matting under occlusion**: clean, aligned face photos with hands, hair, accessories, "
@@ -146,6 +150,14 @@ def card_text(manifest: dict[str, Any]) -> str:
         "",
         _table([[f"`{k}`", v] for k, v in COLUMNS.items()], ["column", "meaning"]),
         "",
+    ]
+
+
+def _statistics_section(manifest: dict[str, Any]) -> list[str]:
+    """Samples, faces and occluders per split, the occlusion histogram, how the splits were made."""
+    stats = manifest["statistics"]
+    splits = [s for s in SPLITS if manifest["splits"].get(s)]
+    return [
         "## Splits and statistics",
         "",
         _table(
@@ -187,6 +199,13 @@ def card_text(manifest: dict[str, Any]) -> str:
         "",
         "![preview](preview.png)",
         "",
+    ]
+
+
+def _sources_section(manifest: dict[str, Any]) -> list[str]:
+    """Where the faces and the occluders come from, and the faces skipped."""
+    src = manifest["faces"]["source"]
+    return [
         "## Sources and licences",
         "",
         f"- Faces: `{src}`. {manifest['faces'].get('license', '')}",
@@ -196,10 +215,11 @@ def card_text(manifest: dict[str, Any]) -> str:
         f"- {manifest['faces'].get('skipped', 0)} faces of the source were skipped; `manifest.json` lists each "
         "with its reason.",
     ]
-    if noncommercial:
-        parts += ["", "**Licence.** " + _NONCOMMERCIAL]
-    parts += [
-        "",
+
+
+def _recipe_section(manifest: dict[str, Any]) -> list[str]:
+    """The recipe to rebuild the dataset, and the citation."""
+    return [
         "## Recipe",
         "",
         "Rebuild this dataset with the same recipe, seed, faces and occluder library: byte for byte with the "
@@ -216,7 +236,6 @@ def card_text(manifest: dict[str, Any]) -> str:
         "(Cho and Lee, ACM MM 2025, arXiv:2508.03055).",
         "",
     ]
-    return "\n".join(parts)
 
 
 def write_card(out: str | Path, manifest: dict[str, Any]) -> Path:

@@ -25,9 +25,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from celebamat.errors import CelebAMatError
+from celebamat.utils.io import sha256_file
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitOperationAdd
@@ -113,14 +114,6 @@ def resolve_token(token: str | None = None) -> str:
     return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _git_blob_id(path: Path) -> str:
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -173,14 +166,14 @@ def local_files(path: str | os.PathLike) -> tuple[list[LocalFile], list[LocalFil
                 f"{local} has {size} bytes, {manifest_path} says {entry['bytes']}: the shard changed after the "
                 "build; rebuild it"
             )
-        sha = entry.get("sha256") or _sha256(local)
+        sha = entry.get("sha256") or sha256_file(local)
         shards.append(LocalFile(Path(rel).as_posix(), local, size, sha))
     meta = []
     for name in METADATA_FILES:
         local = root / name
         if not local.is_file():
             raise DatasetNotPublishable(f"{local} is missing; rebuild the dataset with `celebamat build`")
-        meta.append(LocalFile(name, local, local.stat().st_size, _sha256(local)))
+        meta.append(LocalFile(name, local, local.stat().st_size, sha256_file(local)))
     return shards, meta
 
 
@@ -284,6 +277,62 @@ def _translate(exc: BaseException, repo_id: str, endpoint: str, token: str) -> H
     return None
 
 
+def _prepare_repo(api: Any, repo_id: str, private: bool, branch: str, result: PushResult) -> None:
+    """Create the dataset repo (private unless asked otherwise) and the branch; refuse a public repo unless
+    ``private`` is False."""
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    info = api.dataset_info(repo_id)
+    result.private = bool(info.private)
+    if private and info.private is False:
+        raise HubError(
+            f"dataset {repo_id} already exists and is public; refusing to publish there by default (data derived "
+            "from CelebAMask-HQ may not be redistributed). Make the repo private in its settings, push to another "
+            "repo, or pass --public if this dataset may be public."
+        )
+    if branch != "main":
+        api.create_branch(repo_id, branch=branch, repo_type="dataset", exist_ok=True)
+
+
+def _upload(api: Any, repo_id: str, branch: str, message: str, shards: list[LocalFile], meta: list[LocalFile],
+            result: PushResult, shards_per_commit: int, bytes_per_commit: int) -> None:
+    """Upload what the remote tree lacks (shards in batches of commits, then the metadata files) and delete the
+    remote shards this dataset no longer has; records commits, uploads, skips and deletions in ``result``."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    from huggingface_hub.errors import RemoteEntryNotFoundError, RevisionNotFoundError
+
+    try:
+        tree = list(api.list_repo_tree(repo_id, repo_type="dataset", revision=branch, recursive=True))
+    except (RevisionNotFoundError, RemoteEntryNotFoundError):  # a repo without any commit yet
+        tree = []
+    remote = {f.path: f for f in tree if getattr(f, "blob_id", None) is not None}
+    todo_shards = [f for f in shards if not _same(f, remote.get(f.path))]
+    todo_meta = [f for f in meta if not _same(f, remote.get(f.path))]
+    result.skipped = [f.path for f in shards + meta if f not in todo_shards and f not in todo_meta]
+    wanted = {f.path for f in shards}
+    stale = sorted(p for p in remote if p.startswith("data/") and p not in wanted)
+
+    batches = _batches(todo_shards, max(1, shards_per_commit), bytes_per_commit)
+    done = len(shards) - len(todo_shards)
+    for batch in batches:
+        ops = [_add_with_known_sha256(f) for f in batch]
+        logger.info("uploading shards %d-%d of %d", done + 1, done + len(batch), len(shards))
+        commit = api.create_commit(
+            repo_id, ops, repo_type="dataset", revision=branch,
+            commit_message=f"{message} (shards {done + 1}-{done + len(batch)} of {len(shards)})",
+        )
+        done += len(batch)
+        result.commits.append(commit.oid)
+        result.uploaded.extend(f.path for f in batch)
+    if todo_meta or stale:
+        ops = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local)) for f in todo_meta]
+        ops += [CommitOperationDelete(path_in_repo=p) for p in stale]
+        if ops:
+            commit = api.create_commit(repo_id, ops, repo_type="dataset", revision=branch, commit_message=message)
+            result.commits.append(commit.oid)
+            result.uploaded.extend(f.path for f in todo_meta)
+            result.deleted.extend(stale)
+
+
 def push_to_hub(
     path: str | os.PathLike,
     repo_id: str,
@@ -304,8 +353,7 @@ def push_to_hub(
     :class:`DatasetNotPublishable` before any network call when the dataset fails verification, and
     :class:`HubError` subclasses for Hub failures (their messages never contain the token).
     """
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import RemoteEntryNotFoundError, RevisionNotFoundError
+    from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise HubError(
@@ -327,49 +375,8 @@ def push_to_hub(
         result.url += f"/tree/{revision}"
 
     try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        info = api.dataset_info(repo_id)
-        result.private = bool(info.private)
-        if private and info.private is False:
-            raise HubError(
-                f"dataset {repo_id} already exists and is public; refusing to publish there by default (data derived "
-                "from CelebAMask-HQ may not be redistributed). Make the repo private in its settings, push to another "
-                "repo, or pass --public if this dataset may be public."
-            )
-        if branch != "main":
-            api.create_branch(repo_id, branch=branch, repo_type="dataset", exist_ok=True)
-
-        try:
-            tree = list(api.list_repo_tree(repo_id, repo_type="dataset", revision=branch, recursive=True))
-        except (RevisionNotFoundError, RemoteEntryNotFoundError):  # a repo without any commit yet
-            tree = []
-        remote = {f.path: f for f in tree if getattr(f, "blob_id", None) is not None}
-        todo_shards = [f for f in shards if not _same(f, remote.get(f.path))]
-        todo_meta = [f for f in meta if not _same(f, remote.get(f.path))]
-        result.skipped = [f.path for f in shards + meta if f not in todo_shards and f not in todo_meta]
-        wanted = {f.path for f in shards}
-        stale = sorted(p for p in remote if p.startswith("data/") and p not in wanted)
-
-        batches = _batches(todo_shards, max(1, shards_per_commit), bytes_per_commit)
-        done = len(shards) - len(todo_shards)
-        for batch in batches:
-            ops = [_add_with_known_sha256(f) for f in batch]
-            logger.info("uploading shards %d-%d of %d", done + 1, done + len(batch), len(shards))
-            commit = api.create_commit(
-                repo_id, ops, repo_type="dataset", revision=branch,
-                commit_message=f"{message} (shards {done + 1}-{done + len(batch)} of {len(shards)})",
-            )
-            done += len(batch)
-            result.commits.append(commit.oid)
-            result.uploaded.extend(f.path for f in batch)
-        if todo_meta or stale:
-            ops = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local)) for f in todo_meta]
-            ops += [CommitOperationDelete(path_in_repo=p) for p in stale]
-            if ops:
-                commit = api.create_commit(repo_id, ops, repo_type="dataset", revision=branch, commit_message=message)
-                result.commits.append(commit.oid)
-                result.uploaded.extend(f.path for f in todo_meta)
-                result.deleted.extend(stale)
+        _prepare_repo(api, repo_id, private, branch, result)
+        _upload(api, repo_id, branch, message, shards, meta, result, shards_per_commit, bytes_per_commit)
     except HubError:
         raise
     except Exception as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -173,3 +174,36 @@ def make_plan(recipe: Recipe, faces: list[tuple[str, str | None]]) -> BuildPlan:
         offsets[s] = acc
         acc += len(splits[s])
     return BuildPlan(splits=splits, offsets=offsets, faces=pools)
+
+
+def check_occluder_pools(recipe: Recipe, library: Any, splits: tuple[str, ...] | None = None) -> list[str]:
+    """Check that every split the recipe builds (or each of ``splits``) can draw the occluder kinds it asks for.
+
+    Each split draws from one asset split of the library (``occluders.test_asset_splits``). A kind without
+    assets there is left out of that split's draws; when no requested kind has any, the split's rows would all
+    be clean faces although the recipe asks for occluders. That raises :class:`CelebAMatError`; a partial gap
+    returns one warning per split naming the missing kinds.
+    """
+    from celebamat.synth.sampling import asset_split_for
+
+    occ = recipe.synth.occluders
+    if occ.count[0] >= 1.0:  # the recipe asks for clean faces only
+        return []
+    wanted = [k for k, w in occ.kinds.items() if w > 0]
+    warnings = []
+    for split in splits or SPLITS:
+        if splits is None and recipe.splits.counts.get(split, 0) == 0:  # None is "the rest": built
+            continue
+        assets = asset_split_for(split, recipe.synth)
+        missing = [k for k in wanted if not library.by_kind(k, assets)]
+        if missing == wanted:
+            raise CelebAMatError(
+                f"split {split!r} draws occluders from the library's {assets!r} assets, and the library "
+                f"({'bundled + ' if occ.bundled else ''}{len(occ.extra_libraries)} extra folder(s)) has none of "
+                f"the kinds the recipe asks for ({', '.join(wanted)}): every {split} row would be a clean face. "
+                f"Add {assets} assets (celebamat occluders import ... --split {assets}) or change "
+                f"occluders.test_asset_splits")
+        if missing:
+            warnings.append(f"split {split!r}: no {assets} assets of kind {', '.join(missing)}; "
+                            f"its rows draw the other requested kinds only")
+    return warnings

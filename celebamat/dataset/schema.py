@@ -15,6 +15,9 @@ SPLITS = ("train", "validation", "test")
 #: fails when sample bytes change and this number does not.
 SAMPLE_FORMAT_VERSION = 7
 
+#: Edges of the occluded-fraction histogram kept per shard (for the card's statistics).
+OCCLUSION_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0001)
+
 #: Column name -> one-line description (used by the dataset card; keep in step with :func:`features`).
 COLUMNS: dict[str, str] = {
     "id": "Unique sample id, `<split>-<index>` with the index zero-padded to 7 digits.",

@@ -6,7 +6,8 @@
 (reading photos), ``photo`` (aligning arbitrary photos), ``inspect`` (contact sheets).
 """
 
-from celebamat.faces.base import FaceSource, open_source
+from celebamat.faces.base import FaceSource
 from celebamat.faces.record import FaceRecord
+from celebamat.faces.sources import open_source
 
 __all__ = ["FaceRecord", "FaceSource", "open_source"]

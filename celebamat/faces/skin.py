@@ -16,14 +16,10 @@ from collections.abc import Iterable, Mapping
 import cv2
 import numpy as np
 
+from celebamat.faces.parts import CELEBAMASK_PARTS  # the dataset's painting order (later covers earlier)
+
 # ---------------------------------------------------------------------------------------------------------
 # CelebAMask-HQ parts
-
-#: CelebAMask-HQ part names in the order the dataset paints them (a later part covers an earlier one).
-CELEBAMASK_PARTS = (
-    "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
-    "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
-)
 
 #: Group names accepted in ``skin_parts`` / ``occlusion_parts`` besides the part names themselves.
 PART_GROUPS = {

@@ -5,6 +5,8 @@ mask. See :func:`landmark_skin`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -41,15 +43,38 @@ def _fill_small_holes(hard: np.ndarray, oval: np.ndarray, max_area: float) -> np
     return out
 
 
-def _non_skin(
-    dist: np.ndarray, dark: np.ndarray, oval: np.ndarray, glasses_zone: np.ndarray, tolerance: float,
-    border_factor: float = 0.6, border_mean: float = 0.85, frame_factor: float = 0.8,
-    bridge: np.ndarray | None = None, features: np.ndarray | None = None, smooth: np.ndarray | None = None,
-    full_shape: tuple[int, int] | None = None, forehead: np.ndarray | None = None,
-    under_eyes: tuple[np.ndarray, ...] | None = None, foreign: np.ndarray | None = None,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Zones:
+    """The masks :func:`_non_skin` judges off-colour pixels in, each ``(H, W)`` (``oval``, ``glasses``,
+    ``bridge``: 0/1; ``features``, ``smooth``, ``forehead``, ``foreign`` and the ``under_eyes`` boxes: bool),
+    and ``full_shape``, the whole image's ``(H, W)`` when these maps are a crop of it."""
+
+    oval: np.ndarray
+    glasses: np.ndarray
+    bridge: np.ndarray | None = None
+    features: np.ndarray | None = None
+    smooth: np.ndarray | None = None
+    forehead: np.ndarray | None = None
+    under_eyes: tuple[np.ndarray, ...] | None = None
+    foreign: np.ndarray | None = None
+    full_shape: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class _Thresholds:
+    """Colour-distance thresholds of :func:`_non_skin`: ``tolerance``, and the factors of it for blobs at the
+    oval border (``border_factor``; their mean distance above ``border_mean``) and for glasses frames."""
+
+    tolerance: float
+    border_factor: float = 0.6
+    border_mean: float = 0.85
+    frame_factor: float = 0.8
+
+
+def _non_skin(dist: np.ndarray, dark: np.ndarray, zones: _Zones, th: _Thresholds) -> np.ndarray:
     """Which pixels inside the oval are an occluder, ``(H, W)`` bool, from the colour distance ``dist`` and
-    the darkness ``dark`` of :func:`skin_distance` (``oval`` and ``glasses_zone`` are 0/1 masks).
+    the darkness ``dark`` of :func:`skin_distance`, judged in the masks of ``zones`` (:class:`_Zones`; ``oval``
+    and ``glasses`` are 0/1 masks) with the thresholds of ``th`` (:class:`_Thresholds`).
 
     Only clearly foreign regions count. Off-colour pixels (``dist > tolerance``) are first opened with a
     disc of about 2 % of the image side, which erases thin lines (wrinkles, folds, creases) and keeps
@@ -65,16 +90,29 @@ def _non_skin(
     off-colour pixels around them, so that a fringe's ragged edge goes with it. Sizes are relative to
     ``full_shape`` (the whole image's ``(H, W)`` when these maps are a crop of it; default their own).
     A border blob lying mostly in ``forehead`` (bool, above the brows) needs only a moderate mean distance
-    (0.7 ``tolerance``): a brown fringe over pale skin is not far off in colour, and shadows rarely sit there.
+    (0.7 ``th.tolerance``): a brown fringe over pale skin is not far off in colour, and shadows rarely sit there.
     Frames count only when they also reach every box of ``under_eyes`` (bool masks under each eye, see
     :func:`under_eyes`), as lower rims do. A blob mostly of ``foreign`` pixels (bool, a hue skin never
     has: a blue face mask, a green sleeve) is an occluder when it is large, or when it reaches the border and
-    its mean distance is above 0.7 ``tolerance`` (dark skin under a cool light turns violet, near the skin's
+    its mean distance is above 0.7 ``th.tolerance`` (dark skin under a cool light turns violet, near the skin's
     colour).
     """
-    h, w = dist.shape if full_shape is None else full_shape
+    h, w = dist.shape if zones.full_shape is None else zones.full_shape
+    inside = zones.oval > 0
+    occ = _off_colour_blobs(dist, dark, zones, th, inside, (h, w))
+    frames = _glasses_frames(dist, zones, th, inside, (h, w))
+    if frames is not None:
+        occ |= frames
+    return _grow_into_off_colour(occ, dist, zones, th, inside, max(h, w))
+
+
+def _off_colour_blobs(dist: np.ndarray, dark: np.ndarray, zones: _Zones, th: _Thresholds, inside: np.ndarray,
+                      full_shape: tuple[int, int]) -> np.ndarray:
+    """Thick off-colour blobs that are occluders: at the oval border, or large, dark and far (see
+    :func:`_non_skin`)."""
+    h, w = full_shape
     side = max(h, w)
-    inside = oval > 0
+    tolerance, foreign, forehead = th.tolerance, zones.foreign, zones.forehead
     k = max(3, int(round(0.02 * side)) | 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     ring = cv2.dilate((~inside).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -82,8 +120,8 @@ def _non_skin(
     occ = np.zeros(dist.shape, bool)
     # Blobs reaching the oval border: judged at a lower threshold (hair next to the skin often has nearly
     # its colour; a fringe or a beard is thick, shadows at the border are not far off-colour).
-    free = inside if features is None else inside & ~(features > 0)
-    for thr, border in ((border_factor * tolerance, True), (tolerance, False)):
+    free = inside if zones.features is None else inside & ~(zones.features > 0)
+    for thr, border in ((th.border_factor * tolerance, True), (tolerance, False)):
         off = ((dist > thr) & free).astype(np.uint8)
         blobs = cv2.morphologyEx(off, cv2.MORPH_OPEN, disc)
         n, lab, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
@@ -94,7 +132,7 @@ def _non_skin(
         alien = np.zeros(n, bool) if foreign is None else np.bincount(lab[foreign & (blobs > 0)], minlength=n) > 0.5 * area
         if border:
             touch = np.bincount(lab[ring & (blobs > 0)], minlength=n)
-            far = mean_d > border_mean * tolerance
+            far = mean_d > th.border_mean * tolerance
             if forehead is not None:
                 high = np.bincount(lab[forehead & (blobs > 0)], minlength=n) > 0.5 * area
                 far |= high & (mean_d > 0.7 * tolerance)
@@ -107,8 +145,17 @@ def _non_skin(
             keep = (area > 2e-3 * img_area) & (((mean_d > 1.3 * tolerance) & (mean_dark > 1.5)) | alien)
         keep[0] = False
         occ |= keep[lab]
-    # Glasses frames: thin but long off-colour structures around the eyes.
-    frame = ((dist > frame_factor * tolerance) & (glasses_zone > 0.5) & inside).astype(np.uint8)
+    return occ
+
+
+def _glasses_frames(dist: np.ndarray, zones: _Zones, th: _Thresholds, inside: np.ndarray,
+                    full_shape: tuple[int, int]) -> np.ndarray | None:
+    """Glasses frames (thin but long off-colour structures around the eyes, across the bridge, with lower
+    rims under both eyes), ``(H, W)`` bool, or ``None`` when there are none."""
+    h, w = full_shape
+    side, img_area = max(h, w), float(h * w)
+    bridge, under_eyes = zones.bridge, zones.under_eyes
+    frame = ((dist > th.frame_factor * th.tolerance) & (zones.glasses > 0.5) & inside).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     if n > 1:
         span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -120,11 +167,17 @@ def _non_skin(
         rims = big[lab]
         # Glasses have lower rims under both eyes; joined brows or a fringe reaching the bridge do not.
         if under_eyes is None or all((rims & box).any() for box in under_eyes):
-            occ |= rims
-    # Grow into the off-colour neighbourhood (geodesic dilation).
-    weak = (dist > 0.6 * tolerance) & inside
-    if smooth is not None:  # smooth, nearly skin-coloured pixels beside hair are shadowed skin
-        weak &= ~smooth | (dist > tolerance)
+            return rims
+    return None
+
+
+def _grow_into_off_colour(occ: np.ndarray, dist: np.ndarray, zones: _Zones, th: _Thresholds, inside: np.ndarray,
+                          side: int) -> np.ndarray:
+    """Grow the occluders ``occ`` geodesically, by about 1.5 % of ``side``, into the off-colour pixels around
+    them (a fringe's ragged edge goes with it)."""
+    weak = (dist > 0.6 * th.tolerance) & inside
+    if zones.smooth is not None:  # smooth, nearly skin-coloured pixels beside hair are shadowed skin
+        weak &= ~zones.smooth | (dist > th.tolerance)
     k3 = np.ones((3, 3), np.uint8)
     grown = occ.astype(np.uint8)
     for _ in range(max(1, int(round(0.015 * side)))):
@@ -236,8 +289,9 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     brow = (pts[list(BROW_LEFT)].mean(0) + pts[list(BROW_RIGHT)].mean(0)) / 2
     forehead = (xx - brow[0]) * up[0] + (yy - brow[1]) * up[1] > 0.1 * iod
     rims = under_eyes(pts, xx, yy, iod)
-    occ = _non_skin(dist, dark, inside, glasses, tolerance, bridge=bridge, features=kept > 0.5, smooth=smooth,
-                    full_shape=full_shape, forehead=forehead, under_eyes=rims, foreign=foreign)
+    zones = _Zones(inside, glasses, bridge=bridge, features=kept > 0.5, smooth=smooth, forehead=forehead,
+                   under_eyes=rims, foreign=foreign, full_shape=full_shape)
+    occ = _non_skin(dist, dark, zones, _Thresholds(tolerance))
     if foreign.any():
         # An object of a foreign hue (a face mask) goes with the grey of its shaded folds next to it.
         n, lab = cv2.connectedComponents(((hue > 0) & (inside > 0) & (kept < 0.5)).astype(np.uint8), connectivity=8)

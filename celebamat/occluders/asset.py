@@ -65,6 +65,16 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
     faults = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in meta]
     if faults:
         return faults
+    _check_names(meta, faults)
+    w, h = _check_size(meta, size, faults)
+    anchors, targets = _check_anchors(meta, w, h, faults)
+    _check_placement_ranges(meta, targets, faults)
+    _check_exit_edge(meta, anchors, targets, w, h, faults)
+    return faults
+
+
+def _check_names(meta: Mapping[str, Any], faults: list[str]) -> None:
+    """id, kind, subtype and file name."""
     if not isinstance(meta["id"], str) or not _ID_RE.match(meta["id"]):
         faults.append(f"id {meta['id']!r} must be a non-empty string of letters, digits, '.', '_', '-'")
     kind = meta["kind"]
@@ -76,13 +86,23 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
         faults.append(f"file {meta['file']!r} must name a .png file")
     elif Path(meta["file"]).name != meta["file"] or "\\" in meta["file"]:
         faults.append(f"file {meta['file']!r} must be a file name beside the JSON, without folders")
+
+
+def _check_size(meta: Mapping[str, Any], size: tuple[int, int] | None, faults: list[str]) -> tuple[Any, Any]:
+    """``size`` against the image's; returns the ``(w, h)`` anchors must lie in (``None`` when unknown)."""
     msize = meta["size"]
     if not (isinstance(msize, (list, tuple)) and len(msize) == 2 and all(isinstance(s, int) and s > 0
                                                                          for s in msize)):
         faults.append(f"size {msize!r} must be [width, height] in pixels")
     elif size is not None and tuple(msize) != tuple(size):
         faults.append(f"size {list(msize)} does not match the image size {list(size)}")
-    w, h = size if size is not None else (msize if _is_pair(msize) else (None, None))
+    return size if size is not None else (msize if _is_pair(msize) else (None, None))
+
+
+def _check_anchors(meta: Mapping[str, Any], w: Any, h: Any, faults: list[str]
+                   ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """anchors (inside the image) and their targets (face anchors or exit directions); returns both (empty
+    when malformed)."""
     anchors = meta["anchors"]
     if not isinstance(anchors, Mapping) or not anchors:
         faults.append("anchors must be a non-empty object {name: [x, y]}")
@@ -102,6 +122,11 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
         if target not in ANCHOR_NAMES and target not in EXIT_DIRECTIONS:
             faults.append(f"unknown target name {target!r} for anchor {name!r} (face anchors: see "
                           "celebamat.landmarks.ANCHOR_NAMES; off-face: " + ", ".join(EXIT_DIRECTIONS) + ")")
+    return anchors, targets
+
+
+def _check_placement_ranges(meta: Mapping[str, Any], targets: Mapping[str, Any], faults: list[str]) -> None:
+    """scale, rotation, mirror, zones, layer, split, licence, source and tags."""
     scale = meta["scale"]
     if not isinstance(scale, Mapping) or not {"measure", "length", "range"} <= set(scale):
         faults.append("scale must be {measure, length, range}")
@@ -132,6 +157,11 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
             faults.append(f"{key} must be a non-empty string")
     if "tags" in meta and not isinstance(meta["tags"], Mapping):
         faults.append("tags must be an object")
+
+
+def _check_exit_edge(meta: Mapping[str, Any], anchors: Mapping[str, Any], targets: Mapping[str, Any], w: Any,
+                     h: Any, faults: list[str]) -> None:
+    """An exit anchor lies on the ``exit_edge`` border it leaves the image by."""
     edge = meta.get("exit_edge")
     if edge is not None:
         if edge not in EDGES:
@@ -143,8 +173,6 @@ def validate_metadata(meta: Mapping[str, Any], size: tuple[int, int] | None = No
                     d = {"top": xy[1], "bottom": h - xy[1], "left": xy[0], "right": w - xy[0]}[edge]
                     if abs(d) > 1.0:
                         faults.append(f"exit anchor {name!r} at {list(xy)} is not on the {edge} border")
-    return faults
-
 
 @dataclass(frozen=True)
 class OccluderAsset:

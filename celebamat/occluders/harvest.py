@@ -10,11 +10,14 @@ glasses sit on the target's eyes and its fringe starts from the target's hairlin
 
 Splits follow the donor identity (CelebA identities when the mapping files are present, else the image):
 every asset of one identity lands in the same asset split, so an identity never feeds two splits.
+
+Size: about 570 lines in three parts that belong together: the geometry of a cut, the five harvest kinds built
+on it, and the donor loop that runs them in workers and writes the library. Which split a build gives each
+identity comes in as an argument (``build_splits``, from :func:`celebamat.dataset.scan.build_splits_of`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +31,7 @@ import numpy as np
 from celebamat.errors import AssetError, CelebAMatError
 from celebamat.occluders.asset import OccluderAsset, write_asset
 from celebamat.occluders.matting import MAX_SIDE, matte_mask
+from celebamat.utils.hashing import stable_split
 
 #: What can be harvested, in the order they are tried on each donor.
 HARVEST_KINDS = ("glasses", "hat", "fringe", "lock", "earring", "necklace")
@@ -98,8 +102,7 @@ class HarvestReport:
 
 def identity_split(identity: str, test_fraction: float) -> str:
     """``"test"`` for a stable ``test_fraction`` of identities (by hash), else ``"train"``."""
-    h = int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < test_fraction else "train"
+    return stable_split(identity, test_fraction)
 
 
 # -- geometry helpers -----------------------------------------------------------------------------------------
@@ -490,31 +493,6 @@ def harvest_key(root: Path, key: str, kinds: Sequence[str], max_side: int, test_
     return res
 
 
-def build_splits_of(recipe: Any, root: Path) -> dict[str, str]:
-    """Identity -> split of the faces a build of ``recipe`` on this CelebAMask-HQ root would use.
-
-    Runs the build's own face scan and split assignment (:func:`celebamat.dataset.plan.make_plan`), so harvested
-    occluders can follow it: a test identity's occluders are test assets, a train identity's train assets.
-
-    Raises:
-        CelebAMatError: when the recipe does not assign identity-disjoint splits.
-    """
-    from celebamat.dataset.plan import make_plan
-    from celebamat.dataset.recipe import load_recipe
-    from celebamat.dataset.shards import scan_faces, source_for
-
-    r = load_recipe(recipe) if isinstance(recipe, (str, Path)) else recipe
-    r = r.with_overrides(faces=f"celebamask-hq:{root}")
-    if r.splits.assign != "identity":
-        raise CelebAMatError(f"recipe {r.name!r} assigns splits by {r.splits.assign!r}; harvested occluders can "
-                             "follow a build's splits only when it assigns them by identity")
-    scan = scan_faces(r, source_for(r).keys())
-    usable = [(x["key"], x["identity"]) for x in scan if x["ok"]]
-    plan = make_plan(r, usable)
-    ident = dict(usable)
-    return {(ident[k] or k): split for split, keys in plan.faces.items() for k in keys}
-
-
 def harvest(root: str | Path, out_dir: str | Path, *, kinds: Sequence[str] = HARVEST_KINDS,
             max_per_kind: int | None = None, limit: int | None = None, test_fraction: float = 0.2,
             max_side: int = MAX_SIDE, build_splits: dict[str, str] | None = None, workers: int = 1,
@@ -530,7 +508,8 @@ def harvest(root: str | Path, out_dir: str | Path, *, kinds: Sequence[str] = HAR
         test_fraction: share of identities whose occluders go to the test split (identities a build uses
             follow ``build_splits`` instead).
         max_side: longest side of the matted crops (and so of the assets), pixels.
-        build_splits: identity -> split of a planned build (:func:`build_splits_of`), or ``None``.
+        build_splits: identity -> split of a planned build
+            (:func:`celebamat.dataset.scan.build_splits_of`), or ``None``.
         workers: processes (joblib); the output is the same bytes whatever the count.
 
     Returns:

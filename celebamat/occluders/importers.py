@@ -7,10 +7,8 @@ library format (PNG + JSON) so that :func:`celebamat.occluders.load_library` rea
 
 from __future__ import annotations
 
-import hashlib
 import os
 import unicodedata
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -19,6 +17,7 @@ from PIL import Image
 
 from celebamat.errors import AssetError
 from celebamat.occluders.asset import KINDS, OccluderAsset, write_asset
+from celebamat.utils.hashing import name_hash, stable_split
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 #: Folder-name pairs (image folder, alpha folder) recognised by :func:`import_pairs`, first match wins.
@@ -28,11 +27,6 @@ PAIR_FOLDERS = (("fg", "alpha"), ("images", "masks"), ("image", "alpha"), ("imag
 PAIR_SUFFIXES = (("_image", "_alpha"), ("_fg", "_alpha"), ("", "_alpha"), ("", "_mask"))
 _LAYERS = {"hand": 40, "hair": 10, "accessory": 35, "translucent": 20, "texture": 25}
 _EDGE_EXIT = {"bottom": "exit_down", "top": "exit_up", "left": "exit_left", "right": "exit_right"}
-
-
-def _name_hash(name: str) -> int:
-    """A 32-bit number fixed by a file name: per-asset choices that stay the same across runs and machines."""
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
 
 
 #: Longest part of an asset id taken from a file name: ids name files (``<id>.json``), which most file systems
@@ -46,7 +40,7 @@ def asset_stem(name: str) -> str:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in folded).strip(".") or "asset"
     if len(stem) > MAX_NAME_IN_ID:
-        stem = f"{stem[: MAX_NAME_IN_ID - 9]}-{_name_hash(name):08x}"
+        stem = f"{stem[: MAX_NAME_IN_ID - 9]}-{name_hash(name):08x}"
     return stem
 
 
@@ -66,7 +60,7 @@ class AssetIds:
         """The id for the file ``name`` (``asset_id`` or, when another file of this import holds it, a
         variant); raises :class:`AssetError` when the asset already exists in ``out_dir``."""
         if asset_id in self.taken:
-            asset_id = f"{asset_id}-{_name_hash(name):08x}"
+            asset_id = f"{asset_id}-{name_hash(name):08x}"
             if asset_id in self.taken:
                 raise AssetError(f"asset id {asset_id!r} is also the id of {self.taken[asset_id]!r}; rename one")
         self.taken[asset_id] = name
@@ -74,10 +68,6 @@ class AssetIds:
             raise AssetError(f"asset {asset_id!r} already exists in {self.out_dir}: kept; pass --overwrite "
                              "to replace it")
         return asset_id
-
-
-def _stable_split(name: str, test_fraction: float) -> str:
-    return "test" if _name_hash(name) / 0xFFFFFFFF < test_fraction else "train"
 
 
 def soften_binary(alpha: np.ndarray, sigma: float = 1.0) -> np.ndarray:
@@ -243,7 +233,7 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
         # Hair falls from the head: its top goes to the hairline or a temple and it hangs down over the face
         # (a strand centred on the face would read as a patch on the nose).
         anchors["top"] = hair_top(rgba[..., 3])
-        targets = {"top": HAIR_TARGETS[_name_hash(name) % len(HAIR_TARGETS)]}
+        targets = {"top": HAIR_TARGETS[name_hash(name) % len(HAIR_TARGETS)]}
         zones = []
     if edge is not None and (targets or kind in ("hand", "hair")):
         targets["entry"] = _EDGE_EXIT[edge]
@@ -251,7 +241,7 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     meta = {
         "id": asset_id or f"{kind}-{subtype}-{asset_stem(Path(name).stem)}", "kind": kind, "subtype": subtype, "anchors": anchors,
         "targets": targets, "scale": scale, "rotation": [-20.0, 20.0], "mirror": True, "zones": zones,
-        "layer": _LAYERS[kind], "split": split or _stable_split(name, test_fraction), "license": license,
+        "layer": _LAYERS[kind], "split": split or stable_split(name, test_fraction), "license": license,
         "source": source, "tags": tags,
     }
     if edge is not None:

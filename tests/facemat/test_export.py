@@ -32,6 +32,7 @@ def student(tmp_path_factory):
     return model, config, path
 
 
+@pytest.mark.slow
 def test_onnx_matches_torch_at_several_sizes(student, tmp_path):
     model, config, _ = student
     onnx_path = export_onnx(model, tmp_path / "s.onnx", config)
@@ -46,6 +47,7 @@ def test_onnx_matches_torch_at_several_sizes(student, tmp_path):
         rt(np.zeros((1, 3, 100, 100), np.float32))
 
 
+@pytest.mark.slow
 def test_teacher_export_carries_log_scale(tmp_path):
     torch.manual_seed(1)
     teacher = create_model("teacher").eval()
@@ -61,6 +63,7 @@ def test_teacher_export_carries_log_scale(tmp_path):
         assert np.abs(got[name] - ref[name].numpy()).max() <= ONNX_ATOL
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_export_checkpoint_cli_and_runtime_selection(student, tmp_path):
     from facemat.scripts.export import main
@@ -95,6 +98,7 @@ def test_onnx_runtime_from_torch_checkpoint_exports_next_to_it(student, tmp_path
     assert np.abs(rt(x)["alpha"] - load_runtime(local)(x)["alpha"]).max() <= ONNX_ATOL
 
 
+@pytest.mark.slow
 def test_predict_with_onnx_matches_torch_on_a_photo(student, tmp_path):
     from facemat.predict import Predictor
 

@@ -37,6 +37,7 @@ def test_unknown_model_and_timm_are_clear_errors():
         create_model("teacher", encoder="timm:resnet18")
 
 
+@pytest.mark.slow
 def test_student_exports_to_onnx_and_matches(tmp_path):
     import numpy as np
     import onnxruntime as ort
@@ -55,6 +56,7 @@ def test_student_exports_to_onnx_and_matches(tmp_path):
         np.testing.assert_allclose(got, model(x)["alpha"].numpy(), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_with_optimizer(tmp_path):
     model = create_model("teacher")
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -27,6 +27,7 @@ def test_config_rejects_other_teacher_bf16_values(value):
         load_config(None, {"optim.teacher_bf16": value})
 
 
+@pytest.mark.slow
 def test_teacher_in_bf16_stays_close_to_float32():
     torch.manual_seed(0)
     teacher = create_model("teacher").eval()
@@ -50,6 +51,7 @@ def _step(model, opt, x):
     opt.step()
 
 
+@pytest.mark.slow
 def test_fused_adamw_resumes_exactly_on_channels_last_weights():
     torch.manual_seed(0)
     xs = [torch.rand(2, 3, 64, 64).contiguous(memory_format=torch.channels_last) for _ in range(4)]

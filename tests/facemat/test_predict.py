@@ -194,6 +194,7 @@ def test_collect_inputs(tmp_path):
         collect_inputs([tmp_path / "set" / "notes.txt"])
 
 
+@pytest.mark.slow
 def test_predict_paths_photos_and_video(astronaut, checkpoints, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -266,6 +267,7 @@ def test_alpha_image_encoding():
     assert alpha_image(a).tolist() == [[0, 128, 255, 255]]
 
 
+@pytest.mark.slow
 def test_video_without_tracking_with_uncertainty(astronaut, checkpoints, tmp_path):
     from facemat.predict import predict_video
 

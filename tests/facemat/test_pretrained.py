@@ -128,6 +128,7 @@ def test_strict_check_names_the_culprit(tmp_path):
         load_encoder_weights(MobileNetV3Encoder("mobilenetv3_small"), str(tmp_path / "nope.safetensors"))
 
 
+@pytest.mark.slow
 def test_training_records_the_weights(tmp_path, tiny_dataset):
     from safetensors.torch import save_file
 

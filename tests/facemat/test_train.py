@@ -47,6 +47,7 @@ def test_teacher_student_eval_cli(tiny_dataset, tmp_path):
     assert result["count"] == 8 and 0 <= result["iou"] <= 1 and result["sad_whole"] > 0
 
 
+@pytest.mark.slow
 def test_student_without_teacher_is_a_clear_error(tiny_dataset, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "facemat.scripts.train", "--recipe", "recipes/facemat-student.toml",
                            "--data", str(tiny_dataset), "--out", str(tmp_path / "s"), *FAST],

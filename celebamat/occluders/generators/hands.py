@@ -6,6 +6,10 @@ per-joint flexion (3D, orthographic projection), then drawn at 3x supersampling 
 with smooth joins where they belong together (finger bases into the palm, the palm into the wrist) and shaded
 once, with occlusion in the valleys, warm shadows and faint creases, knuckles and nails as relief and tint.
 Joint indices: 0 wrist; thumb 1-4 (CMC, MCP, IP, tip); index 5-8; middle 9-12; ring 13-16; pinky 17-20.
+
+Size: one generator of about 580 lines, kept whole: the skeleton, the poses, the held objects and the surface
+drawing share its constants and hand units, and the 60 bundled hands must regenerate byte for byte
+(tests/celebamat/occluders/test_bundled.py); a split would move code without separating jobs.
 """
 
 from __future__ import annotations

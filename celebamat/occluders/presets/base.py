@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from celebamat.errors import AssetError
 from celebamat.occluders.asset import OccluderAsset, write_asset
 from celebamat.occluders.hand_pose import hand_metadata, upright_hand
 from celebamat.occluders.matting import MAX_SIDE, refine_alpha
+from celebamat.utils.hashing import stable_split
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".pbm", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -82,8 +82,7 @@ class Preset:
 
 def group_split(group: str, test_fraction: float) -> str:
     """Stable split of a group by hash: ``"test"`` for about ``test_fraction`` of groups."""
-    h = int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < test_fraction else "train"
+    return stable_split(group, test_fraction)
 
 
 def safe_name(text: str) -> str:
@@ -243,10 +242,10 @@ def run_preset(preset: Preset, src: str | Path, out_dir: str | Path, *, limit: i
         overwrite: replace assets already in ``out_dir``; without it they are kept and their items skipped
             (ids are unique within the import: :class:`celebamat.occluders.importers.AssetIds`).
     """
-    from celebamat.occluders.importers import AssetIds
-
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
+
+    from celebamat.occluders.importers import AssetIds
 
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_dir():

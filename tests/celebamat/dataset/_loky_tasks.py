@@ -8,7 +8,7 @@ _HELD: list[bytes] = []
 
 def grow(mb: int, configure: bool) -> int:
     if configure:
-        from celebamat.dataset.shards import configure_worker
+        from celebamat.dataset.worker import configure_worker
 
         configure_worker()
     if mb:

@@ -73,6 +73,7 @@ def test_test_rows_use_only_test_assets(reference):
                 assert o["asset_id"].endswith("-test") == (row["split"] == "test")
 
 
+@pytest.mark.slow
 def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     ref, _ = reference
     two = tmp_path / "two"
@@ -82,14 +83,14 @@ def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
     assert digest(dask_out) == digest(ref)
     # The local cluster is kept for the next build in this process, like loky's workers.
-    from celebamat.dataset import build
+    from celebamat.dataset import cluster
 
-    client = build._LOCAL_DASK["client"]
+    client = cluster._LOCAL_DASK["client"]
     again = tmp_path / "dask-again"
     build_dataset(load_recipe(tiny_recipe), again, workers=2, backend="dask", progress=False)
-    assert build._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
-    build._close_local_dask()
-    assert "client" not in build._LOCAL_DASK
+    assert cluster._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
+    cluster._close_local_dask()
+    assert "client" not in cluster._LOCAL_DASK
 
 
 def _rows(folder: Path) -> list[dict]:
@@ -101,6 +102,7 @@ def _rows(folder: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_another_cpu_builds_the_same_samples(tmp_path, tiny_recipe, reference, cpu_baseline_env):
     """What holds between machines of different CPUs (here: NumPy and OpenCV on their baseline kernels): the
     same rows (ids, faces, seeds, occluder choices), landmarks within 1 % of the image, and a dataset that
@@ -135,6 +137,7 @@ def test_resume_keeps_intact_shards_and_redoes_damaged_ones(tmp_path, tiny_recip
     assert not list((out / "data").glob(".tmp-*"))
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_identical_bytes(tmp_path, tiny_library_dir, recipe_factory):
     make_recipe = recipe_factory
     recipe = make_recipe(tmp_path / "slow.toml", tiny_library_dir, train=40, rows_per_shard=2)
@@ -219,17 +222,18 @@ def test_broken_occluder_assets_are_reported_and_the_rest_used(tmp_path, tiny_li
 
 
 def test_local_workers_fit_in_memory(monkeypatch, caplog):
-    from celebamat.dataset import build
+    from celebamat.dataset import cluster
 
-    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * build.WORKER_MEMORY) // 4096}
-    monkeypatch.setattr(build.os, "sysconf", lambda name: pages[name])
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * cluster.WORKER_MEMORY) // 4096}
+    monkeypatch.setattr(cluster.os, "sysconf", lambda name: pages[name])
     with caplog.at_level("WARNING", logger="celebamat.build"):
-        assert build._fit_memory(32) == 1
+        assert cluster._fit_memory(32) == 1
     assert "instead of 32" in caplog.text
-    pages["SC_PHYS_PAGES"] = (64 * build.WORKER_MEMORY) // 4096
-    assert build._fit_memory(32) == 32
+    pages["SC_PHYS_PAGES"] = (64 * cluster.WORKER_MEMORY) // 4096
+    assert cluster._fit_memory(32) == 32
 
 
+@pytest.mark.slow
 def test_dask_cluster_at_a_scheduler_address(tmp_path, tiny_recipe, reference):
     import logging
 

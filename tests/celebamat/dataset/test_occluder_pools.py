@@ -64,7 +64,7 @@ def test_clean_only_recipes_need_no_occluders(tmp_path):
 
 
 def test_a_preview_of_such_a_split_is_refused_too(tmp_path):
-    from celebamat.synth.preview import preview_recipe
+    from celebamat.dataset.preview import preview_recipe
 
     hand, _ = _hand_and_hair()
     folder = _library_of(tmp_path, {hand: "train"})

@@ -23,7 +23,7 @@ def test_loky_keeps_a_configured_worker_that_grows(configure):
 
 
 def test_loky_still_reads_the_private_limit_we_raise():
-    """shards._keep_loky_worker relies on loky checking growth against this module global (joblib is bounded in
+    """worker._keep_loky_worker relies on loky checking growth against this module global (joblib is bounded in
     setup.cfg for it); if a release renames it, this names the cause before the behaviour test above fails."""
     from joblib.externals.loky import process_executor
 

@@ -78,6 +78,7 @@ def _cli_env(hub, home) -> dict:
     return env
 
 
+@pytest.mark.slow
 def test_cli_push_as_a_new_user_then_the_printed_line_loads_it(hub, tiny_dataset, tmp_path):
     """`celebamat push-to-hub` in a fresh process, token from HF_TOKEN; then run the line it printed."""
     import subprocess

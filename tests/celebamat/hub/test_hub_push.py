@@ -77,6 +77,7 @@ def local_files(root: Path) -> dict[str, str]:
     return {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in published_files(root)}
 
 
+@pytest.mark.slow
 def test_push_then_load_by_repo_id_gives_the_local_rows(hub, tiny_dataset, tmp_path):
     result = push_to_hub(tiny_dataset, "alice/celebamat-tiny", token=TOKEN_ALICE, endpoint=hub.url)
 

@@ -105,6 +105,7 @@ for e in plan_library():
 """
 
 
+@pytest.mark.slow
 def test_regeneration_is_identical_on_the_plainest_cpu(tmp_path, cpu_baseline_env):
     """With NumPy's and OpenCV's SIMD dispatch switched off (another CPU, in effect) the generators give the
     committed pixels: geometry and shading run in float64, so CPU-specific last bits never reach a rounding."""
@@ -123,6 +124,7 @@ def test_regeneration_is_identical_on_the_plainest_cpu(tmp_path, cpu_baseline_en
         assert (tmp_path / f"{asset_id}.json").read_text(encoding="utf-8") == text, asset_id
 
 
+@pytest.mark.slow
 def test_generate_command_gives_the_committed_bytes_on_any_cpu(tmp_path, capsys):
     """``celebamat occluders generate`` renders on NumPy's and OpenCV's baseline kernels: on a CPU with AVX-512
     a peace-sign hand rendered in-process differs from the committed one in a few pixels (a part of the hand

@@ -176,7 +176,7 @@ def test_splits_follow_a_build_plan(donors, tmp_path):
 
 def test_build_splits_of_a_recipe(tmp_path):
     from celebamat.errors import CelebAMatError
-    from celebamat.occluders.harvest import build_splits_of
+    from celebamat.dataset.scan import build_splits_of
 
     root = write_celebamask_layout(tmp_path / "cm", 6, images_per_identity=2, size=256)
     recipe = tmp_path / "r.toml"

@@ -151,6 +151,7 @@ def test_mesh_ball_is_a_round_grille_of_bright_wires_over_dark_foam():
     assert not col[cov == 0].any()
 
 
+@pytest.mark.slow
 def test_a_held_microphone_sits_in_the_fist_with_its_grille_at_the_mouth_anchor():
     for index in range(8):
         meta, rgba = generate(np.random.default_rng(index), index, "holding")

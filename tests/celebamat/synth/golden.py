@@ -73,7 +73,8 @@ def render_golden() -> dict:
 
     from celebamat.dataset.recipe import load_recipe
     from celebamat.dataset.schema import SAMPLE_FORMAT_VERSION
-    from celebamat.dataset.shards import library_for, render_face_row
+    from celebamat.dataset.rows import render_face_row
+    from celebamat.dataset.worker import library_for
     from celebamat.utils.images import decode_image
 
     face = golden_face()

@@ -12,8 +12,9 @@ from celebamat.dataset.recipe import load_recipe
 
 def test_preview_sample_i_is_build_sample_index_i_on_the_next_face(tmp_path, recipe_factory, tiny_library_dir):
     from celebamat.dataset.plan import make_plan
-    from celebamat.dataset.shards import load_face, render_row, source_for
-    from celebamat.synth.preview import preview_samples
+    from celebamat.dataset.preview import preview_samples
+    from celebamat.dataset.rows import render_row
+    from celebamat.dataset.worker import load_face, source_for
 
     recipe = load_recipe(recipe_factory(tmp_path / "r.toml", tiny_library_dir))
     source = source_for(recipe)

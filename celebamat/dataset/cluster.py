@@ -1,0 +1,133 @@
+"""Where a build's tasks run: in this process, in loky's worker processes, or on a Dask cluster.
+
+``backend_context(backend, workers, scheduler)`` sets joblib up for the whole build (a Dask scheduler given
+by address, or a local cluster kept for the next build like loky's reusable executor), and ``run_tasks``
+runs one function over many items, yielding results as they finish. Nothing here knows what a task does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Any, Iterator
+
+from celebamat.errors import CelebAMatError
+
+log = logging.getLogger("celebamat.build")
+
+BACKENDS = ("loky", "dask")
+#: Peak memory of one build worker at 512 px (measured by benchmarks/bench_build.py), with headroom.
+WORKER_MEMORY = 700 << 20
+
+
+@contextlib.contextmanager
+def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterator[None]:
+    import joblib
+
+    if backend == "loky":
+        with joblib.parallel_config(backend="loky", n_jobs=workers):
+            yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise CelebAMatError("--backend dask needs dask and distributed: pip install 'celebamat[dask]'") from None
+    if scheduler:
+        import dask
+
+        try:
+            # Dask's own connect timeout (30 s unless configured), so users tune it where they tune Dask.
+            client = Client(scheduler, timeout=dask.config.get("distributed.comm.timeouts.connect"))
+        except OSError as exc:
+            raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            with joblib.parallel_config(backend="dask", n_jobs=max(1, sum(client.nthreads().values()))):
+                yield
+        finally:
+            client.close()
+        return
+    client = _local_dask_client(workers)
+    with joblib.parallel_config(backend="dask", n_jobs=workers):
+        yield
+
+
+#: The local Dask cluster of this process, kept for the next build like loky's reusable executor (closed at
+#: exit, or when a build asks for another worker count).
+_LOCAL_DASK: dict[str, Any] = {}
+
+
+def _local_dask_client(workers: int) -> Any:
+    """A client of a local cluster of ``workers`` one-thread processes, started or reused."""
+    import atexit
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    held = _LOCAL_DASK
+    if held and held["workers"] == workers:
+        try:
+            if len(held["client"].scheduler_info()["workers"]) == workers:
+                return held["client"]
+        except Exception:  # a cluster that broke down is replaced below
+            pass
+    _close_local_dask()
+    # Background costs that matter when workers fill every core: the statistical profiler, and the system,
+    # event-loop and memory monitors waking up several times a second.
+    with dask.config.set({"distributed.worker.profile.enabled": False,
+                          "distributed.admin.system-monitor.interval": "2s",
+                          "distributed.admin.tick.interval": "1s",
+                          "distributed.worker.memory.monitor-interval": "1s"}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    if not held.get("atexit"):
+        atexit.register(_close_local_dask)
+    held.update(workers=workers, cluster=cluster, client=client, atexit=True)
+    return client
+
+
+def _close_local_dask() -> None:
+    cluster, client = _LOCAL_DASK.pop("cluster", None), _LOCAL_DASK.pop("client", None)
+    _LOCAL_DASK.pop("workers", None)
+    if cluster is None:
+        return
+    # Closing restores distributed's log levels before its last messages, which would print every comm closed.
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.scheduler", "distributed.nanny",
+                                            "distributed.core", "distributed.worker")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
+    try:
+        client.close()
+        cluster.close()
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+
+
+def _fit_memory(workers: int) -> int:
+    """Fewer local workers when ``workers`` of them would not fit in 80 % of this machine's memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return workers
+    cap = max(1, int(0.8 * total) // WORKER_MEMORY)
+    if workers > cap:
+        log.warning("using %d workers instead of %d: each needs about %d MiB and this machine has %d MiB",
+                    cap, workers, WORKER_MEMORY >> 20, total >> 20)
+    return min(workers, cap)
+
+
+def run_tasks(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
+    """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker)."""
+    import joblib
+
+    if workers == 1 and backend == "loky":
+        for it in items:
+            yield fn(it)
+        return
+    # loky starts every worker up front: never more processes than tasks, or than memory holds.
+    n_jobs = _fit_memory(min(workers, max(1, len(items)))) if backend == "loky" else None
+    par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
+    yield from par(joblib.delayed(fn)(it) for it in items)
