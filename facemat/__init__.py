@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 
 def load_pretrained(name=None, runtime=None, device="cpu", threads=None):
     """The bundled FaceMat model (or ``name``: a bundled name, ``hf-hub:USER/NAME[@REV]`` or a path) as a runtime
-    for :class:`facemat.predict.Predictor`; see :func:`facemat.pretrained.load_pretrained`."""
-    from .pretrained import load_pretrained as _load
+    for :class:`facemat.predict.Predictor`; see :func:`facemat.runtime.load_pretrained`."""
+    from .runtime import load_pretrained as _load
 
     return _load(name, runtime=runtime, device=device, threads=threads)
 

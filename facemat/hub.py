@@ -7,7 +7,7 @@ one commit, and when nothing differs no commit is made. Read the model back with
 
 The weights inherit the terms of their training data (face photos: non-commercial research only), so a repo
 is created **private** unless asked otherwise, and pushing privately to an existing public repo is refused.
-Errors are the ones of ``celebamat push-to-hub`` (:mod:`celebamat.dataset.hub`): no token, a rejected token, no
+Errors are the ones of ``celebamat push-to-hub`` (:mod:`celebamat.utils.hub`): no token, a rejected token, no
 write access, the Hub unreachable or offline mode; their messages never contain the token.
 """
 
@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celebamat.dataset.hub import (
+from celebamat.utils.hub import (
     DEFAULT_ENDPOINT,
     TOKENS_PAGE,
     HubAuthError,
@@ -29,7 +29,8 @@ from celebamat.dataset.hub import (
     resolve_token,
 )
 
-from .pretrained import MODEL_FILES, PretrainedError, bundle_run
+from .bundle import bundle_run
+from .pretrained import MODEL_FILES, PretrainedError
 
 __all__ = ["HubError", "ModelPushResult", "is_model_folder", "push_model"]
 
@@ -55,7 +56,7 @@ class ModelPushResult:
 
 
 def is_model_folder(path: Path) -> bool:
-    """A folder written by :func:`facemat.pretrained.bundle_run` (not a training run)."""
+    """A folder written by :func:`facemat.bundle.bundle_run` (not a training run)."""
     import json
 
     cfg = path / "config.json"

@@ -18,14 +18,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: Key of the ONNX metadata entry holding the checkpoint config (JSON), written by :mod:`facemat.export`.
-ONNX_CONFIG_KEY = "facemat"
+from .errors import RuntimeSetupError  # noqa: F401 (public here: the runtime's error)
+from .export import ONNX_CONFIG_KEY  # written by the exporter, read here
 
 RUNTIMES = ("torch", "onnx")
-
-
-class RuntimeSetupError(ValueError):
-    """A checkpoint or runtime choice that cannot be used; the message names the file and what to do."""
 
 
 class Runtime(Protocol):
@@ -211,3 +207,25 @@ def load_runtime(
         rt = OnnxRuntime(path, threads=threads)
     rt.model_ref = ref
     return rt
+
+
+def load_pretrained(name: str | None = None, runtime: str | None = None, device: str = "cpu",
+                    threads: int | None = None):
+    """A :class:`facemat.runtime.Runtime` of a pretrained model, ready for :class:`facemat.predict.Predictor`.
+
+    Args:
+        name: a bundled name (default :data:`DEFAULT_MODEL`), ``hf-hub:USER/NAME[@REV]``, or a path.
+        runtime: ``"torch"`` (default) or ``"onnx"`` (the folder's ``model.onnx``).
+        device: torch device (torch only).
+        threads: inference threads.
+
+    Returns:
+        The runtime; ``runtime.model_ref`` says which model it is (``runtime.model`` is the torch module when
+        ``runtime == "torch"``).
+    """
+    from .pretrained import HUB_PREFIX
+
+    if name is not None and not str(name).startswith(HUB_PREFIX) and not Path(str(name)).exists() \
+            and not str(name).startswith("bundled"):
+        name = f"bundled:{name}"
+    return load_runtime(name, runtime=runtime, device=device, threads=threads)

@@ -353,7 +353,6 @@ def _train(config, info, resume, on_step) -> Path:
         step, epoch, epoch_step = _resume(resume_from, model, optimizer, scaler)
         if info.is_main:
             tqdm.write(f"resuming {run} from {resume_from} at step {step} (epoch {epoch})")
-
     if info.enabled:
         ddp_ids = [device.index] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ddp_ids)
@@ -379,8 +378,8 @@ def _train(config, info, resume, on_step) -> Path:
     val_every, ckpt_every = config["log"]["val_every"], config["log"]["ckpt_every"]
     while step < total:
         for batch in data.epoch(epoch, epoch_step):
-            image = batch["image"].to(device, non_blocking=True).contiguous(memory_format=memory_format)
-            net_in = model_input(batch).to(device, non_blocking=True).contiguous(memory_format=memory_format)
+            image, net_in = (t.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                             for t in (batch["image"], model_input(batch)))  # RGB (teacher), network input
             target = batch["alpha"].to(device, non_blocking=True)
             lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
             terms = _optimise(model, teacher, (net_in, image), target, lr, optimizer, scaler, autocast,

@@ -28,6 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from celebamat.errors import CelebAMatError
+from celebamat.utils.hub import (  # noqa: F401 (public here too: the dataset push's errors)
+    DEFAULT_ENDPOINT,
+    TOKENS_PAGE,
+    HubAuthError,
+    HubConnectionError,
+    HubError,
+    HubPermissionError,
+    resolve_token,
+)
 from celebamat.utils.io import sha256_file
 
 if TYPE_CHECKING:
@@ -37,25 +46,6 @@ logger = logging.getLogger(__name__)
 
 #: The files of a dataset folder, besides the shards, that are published (in the last commit).
 METADATA_FILES = ("README.md", "preview.png", "manifest.json")
-DEFAULT_ENDPOINT = "https://huggingface.co"
-TOKENS_PAGE = "https://huggingface.co/settings/tokens"
-
-
-class HubError(CelebAMatError):
-    """A push that failed at the Hub; the message says what happened and what to do."""
-
-
-class HubAuthError(HubError):
-    """No token, or a token the Hub rejected."""
-
-
-class HubPermissionError(HubError):
-    """The token is valid but may not write to the repo."""
-
-
-class HubConnectionError(HubError):
-    """The Hub (or ``HF_ENDPOINT``) could not be reached."""
-
 
 class DatasetNotPublishable(CelebAMatError):
     """The dataset folder fails verification or lacks a file the push needs."""
@@ -97,21 +87,6 @@ class PushResult:
 def load_dataset_line(repo_id: str, revision: str | None = None) -> str:
     rev = f", revision={revision!r}" if revision not in (None, "main") else ""
     return f"datasets.load_dataset({repo_id!r}{rev})"
-
-
-def resolve_token(token: str | None = None) -> str:
-    """The token to push with: ``token``, else ``HF_TOKEN``, else the one saved by ``hf auth login``."""
-    if token:
-        return token
-    from huggingface_hub import get_token
-
-    found = os.environ.get("HF_TOKEN") or get_token()
-    if not found:
-        raise HubAuthError(
-            "no Hugging Face token: pass --token TOKEN, set the HF_TOKEN environment variable, or run "
-            f"`hf auth login` once. Create a token with write access at {TOKENS_PAGE}."
-        )
-    return found
 
 
 def _git_blob_id(path: Path) -> str:

@@ -63,21 +63,21 @@ def is_bundled(skin_model: str | os.PathLike | None) -> bool:
     return skin_model is not None and (str(skin_model) == BUNDLED or str(skin_model).startswith(BUNDLED + ":"))
 
 
-def bundled_model_path(skin_model: str = BUNDLED) -> Path:
-    """The weights of the facemat model named by ``bundled`` (the default) or ``bundled:NAME``.
+#: Entry-point group where a matting package registers its loader for network skin estimators: a callable
+#: ``(spec, threads) -> (runtime, weights file, label)``. facemat registers ``facemat.skinmodel:load_skin_runtime``;
+#: celebamat never imports facemat itself (docs/architecture.md).
+MATTING_MODELS_GROUP = "celebamat.matting_models"
 
-    facemat is imported here, when asked, never when this module loads: celebamat does not depend on facemat.
-    """
-    name = str(skin_model).partition(":")[2] or None
-    try:
-        from facemat.pretrained import PretrainedError, pretrained_dir
-    except ImportError as exc:
-        raise CelebAMatError(f"skin_model {str(skin_model)!r} needs the facemat package ({exc.name} is missing)") \
-            from exc
-    try:
-        return pretrained_dir(name) / "model.safetensors"
-    except PretrainedError as exc:
-        raise CelebAMatError(f"skin_model {str(skin_model)!r}: {exc}") from exc
+
+def matting_model_loader():
+    """The registered loader of matting models (see :data:`MATTING_MODELS_GROUP`)."""
+    from importlib.metadata import entry_points
+
+    found = sorted(entry_points(group=MATTING_MODELS_GROUP), key=lambda ep: ep.name)
+    if not found:
+        raise CelebAMatError(f"a skin_model needs a matting package registered under the entry-point group "
+                             f"{MATTING_MODELS_GROUP!r}: install facemat (`pip install -e .` in this repository)")
+    return found[0].load()
 
 
 class ModelSkinEstimator:
@@ -97,27 +97,20 @@ class ModelSkinEstimator:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu") -> None:
-        bundled = None
-        if is_bundled(path):
-            bundled = bundled_model_path(str(path))
-            path = bundled
-        self.path = Path(path).expanduser()
-        if not self.path.is_file():
-            raise CelebAMatError(f"skin_model {str(self.path)!r} does not exist; give the path of a FaceMat "
-                                 "checkpoint (.safetensors, .pt) or of an exported .onnx")
+        bundled = is_bundled(path)
+        if not bundled and not Path(path).expanduser().is_file():
+            raise CelebAMatError(f"skin_model {str(Path(path).expanduser())!r} does not exist; give the path of a "
+                                 "FaceMat checkpoint (.safetensors, .pt) or of an exported .onnx, or bundled")
+        loader = matting_model_loader()
         try:
-            from facemat.runtime import load_runtime
-
-            # One thread: the same float sums, hence the same 8-bit mattes, whatever the build's worker count
-            # (each worker process gets its own engine; a build is parallel across faces, not inside one).
-            self.runtime = load_runtime(self.path, device=device, threads=1)
+            self.runtime, weights, label = loader(str(path), threads=1)
         except ImportError as exc:
-            raise CelebAMatError(f"skin_model {self.path} needs the facemat package and its runtime "
+            raise CelebAMatError(f"skin_model {path} needs the facemat package and its runtime "
                                  f"({exc.name} is missing)") from exc
-        except Exception as exc:  # a wrong or damaged file: say which
-            raise CelebAMatError(f"skin_model {self.path} cannot be loaded as a FaceMat checkpoint: {exc}") from exc
+        except Exception as exc:  # a wrong or damaged file, an unknown bundled name: say which
+            raise CelebAMatError(f"skin_model {path} cannot be loaded as a FaceMat model: {exc}") from exc
+        self.path = Path(weights)
         self.size = int(self.runtime.input_size)
-        label = f"bundled:{self.path.parent.name}" if bundled is not None else self.path.name
         self.name = f"estimate:facemat:{label}:{_digest(self.path)}"
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -140,8 +133,10 @@ def skin_estimator(skin_model: str | os.PathLike | None = None) -> SkinEstimator
     """The estimator for ``skin_model`` (``None``: the landmark estimator; ``bundled`` or ``bundled:NAME``: a model
     bundled with facemat; else a checkpoint path), one per process and model (a worker loads a checkpoint once,
     not once per face)."""
-    path = bundled_model_path(str(skin_model)) if is_bundled(skin_model) else skin_model
-    key = (None if path is None else str(Path(path).expanduser().resolve()), is_bundled(skin_model), os.getpid())
+    if skin_model is None or is_bundled(skin_model):
+        key = (None if skin_model is None else str(skin_model), True, os.getpid())
+    else:
+        key = (str(Path(skin_model).expanduser().resolve()), False, os.getpid())
     est = _CACHE.get(key)
     if est is None:
         est = LandmarkSkinEstimator() if skin_model is None else ModelSkinEstimator(skin_model)

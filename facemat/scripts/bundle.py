@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from facemat.pretrained import DEFAULT_MODEL, WEIGHTS_DIR, bundle_run
+    from facemat.bundle import bundle_run
+    from facemat.pretrained import DEFAULT_MODEL, WEIGHTS_DIR
 
     out = args.out or str(WEIGHTS_DIR / DEFAULT_MODEL)
     try:

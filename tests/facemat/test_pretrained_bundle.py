@@ -16,8 +16,9 @@ from hub_tokens import TOKEN_ALICE, TOKEN_BOB
 from skimage import data as skdata
 
 import facemat
-from facemat import pretrained
-from facemat.pretrained import DEFAULT_MODEL, PretrainedError, bundle_run, resolve_model
+from facemat import bundle, pretrained
+from facemat.bundle import bundle_run
+from facemat.pretrained import DEFAULT_MODEL, PretrainedError, resolve_model
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def test_bundle_refuses_a_run_without_final_weights(tmp_path):
     with pytest.raises(PretrainedError, match="unfinished run: pass .*last.safetensors"):
         bundle_run(tmp_path / "run", tmp_path / "out")
     with pytest.raises(PretrainedError, match="not a facemat-eval result"):
-        pretrained.load_scores([_write(tmp_path / "s.json", {"hello": 1})])
+        bundle.load_scores([_write(tmp_path / "s.json", {"hello": 1})])
 
 
 def _write(path: Path, doc) -> Path:
