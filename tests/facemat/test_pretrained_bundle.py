@@ -16,7 +16,8 @@ from hub_tokens import TOKEN_ALICE, TOKEN_BOB
 from skimage import data as skdata
 
 import facemat
-from facemat import bundle, pretrained
+from facemat import pretrained
+from facemat.card import load_scores
 from facemat.bundle import bundle_run
 from facemat.pretrained import DEFAULT_MODEL, PretrainedError, resolve_model
 
@@ -153,7 +154,7 @@ def test_bundle_refuses_a_run_without_final_weights(tmp_path):
     with pytest.raises(PretrainedError, match="unfinished run: pass .*last.safetensors"):
         bundle_run(tmp_path / "run", tmp_path / "out")
     with pytest.raises(PretrainedError, match="not a facemat-eval result"):
-        bundle.load_scores([_write(tmp_path / "s.json", {"hello": 1})])
+        load_scores([_write(tmp_path / "s.json", {"hello": 1})])
 
 
 def _write(path: Path, doc) -> Path:
