@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="benchmark only: write benchmark.json, benchmark.csv and errors.png here")
     p.add_argument("--sheet-rows", type=int, default=24, help="benchmark only: photos on the error sheet "
                    "(the worst ones when there are more)")
+    p.add_argument("--hand-prior", action="store_true",
+                   help="benchmark only: cut the hands mediapipe finds out of the model's matte (as facemat-predict)")
     p.add_argument("--split", default="test")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--input-size", type=int, help="inference size (default: the checkpoint's input_size)")
@@ -47,7 +49,7 @@ def run_benchmark_cli(args: argparse.Namespace) -> int:
         from ..runtime import load_runtime
 
         runtime = load_runtime(args.checkpoint, device=args.device)
-        predictor = Predictor(runtime)
+        predictor = Predictor(runtime, hand_prior=args.hand_prior)
         name, source = runtime.model_ref.label, runtime.model_ref.describe().removeprefix("model: ")
         print(runtime.model_ref.describe())
     baselines = tuple(dict.fromkeys(args.baseline))

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-track", dest="track", action="store_false",
                    help="run the face detector on every video frame instead of tracking faces between frames")
     p.add_argument("--max-faces", type=int, default=4, help="most faces matted per frame (default 4)")
+    p.add_argument("--hand-prior", action="store_true",
+                   help="also cut the hands mediapipe's hand landmarker finds out of the matte (docs/predict.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(runtime.model_ref.describe(), file=sys.stderr)
         summaries = predict_paths(args.inputs, args.out, runtime, effect=args.effect, uncertainty=args.uncertainty,
                                   smooth=args.smooth, track=args.track, max_faces=args.max_faces,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, hand_prior=args.hand_prior)
     except (ValueError, OSError, CelebAMatError) as exc:
         print(f"facemat-predict: error: {exc}", file=sys.stderr)
         return 2
