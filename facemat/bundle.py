@@ -78,6 +78,10 @@ def compare_mattes(reference: Any, packed: Any, size: int, batch: int = 4, seed:
     low = torch.from_numpy(rng.random((batch, 3, max(2, size // 16), max(2, size // 16)), dtype=np.float32))
     x = F.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
     x = (x + 0.05 * torch.from_numpy(rng.standard_normal((batch, 3, size, size), dtype=np.float32))).clamp(0, 1)
+    if getattr(reference, "in_channels", 3) == 4:  # a hand-prior model: the same prior channel for both
+        from .handprior import with_hand_prior_torch
+
+        x = with_hand_prior_torch(x)
     with torch.inference_mode():
         a = reference.eval()(x)["alpha"].float()
         b = packed.eval()(x)["alpha"].float()
