@@ -28,6 +28,7 @@ from celebamat.utils.hub import (
     HubPermissionError,
     resolve_token,
 )
+from celebamat.utils.io import sha256_file
 
 from .bundle import bundle_run
 from .pretrained import MODEL_FILES, PretrainedError
@@ -69,11 +70,7 @@ def is_model_folder(path: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _same(local: Path, remote) -> bool:

@@ -31,10 +31,11 @@ model folder (``facemat-bundle``); :mod:`facemat.hub` publishes one (``facemat-p
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from celebamat.utils.io import sha256_file
 
 from .errors import PretrainedError, RuntimeSetupError  # noqa: F401 (public here)
 
@@ -63,11 +64,7 @@ RESEARCH_LICENSE_NAME = "facemat-weights-research-only-noncommercial"
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def list_pretrained() -> list[str]:
