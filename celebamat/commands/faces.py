@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from celebamat.faces.estimators import DEFAULT_SKIN_MODEL
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("faces", help="inspect face sources (demo, folder:DIR, celebamask-hq:ROOT)")
@@ -30,9 +32,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     r.add_argument("source", help="a source with true skin masks: celebamask-hq:ROOT")
-    r.add_argument("--skin-model", default=None,
-                   help="FaceMat checkpoint to score instead of the landmark estimator (.safetensors or .onnx), or "
-                   "'bundled' (facemat's bundled student; 'bundled:NAME' for another bundled model)")
+    r.add_argument("--skin-model", default=DEFAULT_SKIN_MODEL,
+                   help="the estimator to score: 'bundled' (facemat's bundled student, the default estimator of "
+                   "folder: photos; 'bundled:NAME' for another bundled model), 'landmarks' (the hand-written "
+                   "landmark estimator), or a FaceMat checkpoint (.safetensors or .onnx)")
     r.add_argument("--limit", type=int, default=None, help="score at most N faces (in key order)")
     r.add_argument("--size", type=int, default=512, help="side of the aligned faces, pixels")
     r.add_argument("--out", default=None, help="sheet to write (PNG): each face, and the estimate with misses "

@@ -31,13 +31,15 @@ SKIN_DEFINITION = (
 def skin_provenance(faces: dict[str, Any]) -> str:
     """Card sentence saying where the ``skin`` mattes come from, for the recipe's ``faces`` table
     (``source``, ``options``): annotated (exact) or estimated, and by which estimator."""
-    from celebamat.faces.estimators import LANDMARK_ESTIMATOR
+    from celebamat.faces.estimators import DEFAULT_SKIN_MODEL, LANDMARK_ESTIMATOR, is_landmarks
 
     src, options = str(faces.get("source", "")), faces.get("options") or {}
     if src.startswith("celebamask"):
         return ("The skin mattes are exact: painted from CelebAMask-HQ's part annotations with this definition "
                 "(`skin_source` = `annotation:celebamask-hq`).")
-    model = options.get("skin_model")
+    # folder: photos default to the bundled network; the demo's faces to the landmark estimator
+    model = options.get("skin_model", DEFAULT_SKIN_MODEL if src.startswith("folder") else None)
+    model = None if is_landmarks(model) else model
     bundled = model is not None and (str(model) == "bundled" or str(model).startswith("bundled:"))
     estimator = (f"FaceMat's bundled model (`{model}`; `skin_source` = `estimate:facemat:bundled:<name>:<sha256 "
                  "prefix>`)" if bundled else

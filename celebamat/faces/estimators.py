@@ -59,6 +59,18 @@ def _digest(path: Path) -> str:
 BUNDLED = "bundled"
 
 
+#: ``skin_model`` naming the hand-written landmark estimator (:class:`LandmarkSkinEstimator`).
+LANDMARKS = "landmarks"
+#: The skin estimator of ``folder:`` photos when a recipe names none: the bundled FaceMat student. Scored with
+#: ``celebamat faces score-skin`` against the landmark estimator, it wins (docs/faces.md, "Which estimator").
+DEFAULT_SKIN_MODEL = BUNDLED
+
+
+def is_landmarks(skin_model: str | os.PathLike | None) -> bool:
+    """Whether ``skin_model`` names the landmark estimator (``None`` or ``"landmarks"``)."""
+    return skin_model is None or str(skin_model) == LANDMARKS
+
+
 def is_bundled(skin_model: str | os.PathLike | None) -> bool:
     return skin_model is not None and (str(skin_model) == BUNDLED or str(skin_model).startswith(BUNDLED + ":"))
 
@@ -130,15 +142,15 @@ _CACHE: dict[tuple[str | None, bool, int], SkinEstimator] = {}
 
 
 def skin_estimator(skin_model: str | os.PathLike | None = None) -> SkinEstimator:
-    """The estimator for ``skin_model`` (``None``: the landmark estimator; ``bundled`` or ``bundled:NAME``: a model
-    bundled with facemat; else a checkpoint path), one per process and model (a worker loads a checkpoint once,
-    not once per face)."""
-    if skin_model is None or is_bundled(skin_model):
-        key = (None if skin_model is None else str(skin_model), True, os.getpid())
+    """The estimator for ``skin_model`` (``None`` or ``landmarks``: the landmark estimator; ``bundled`` or
+    ``bundled:NAME``: a model bundled with facemat; else a checkpoint path), one per process and model (a worker
+    loads a checkpoint once, not once per face)."""
+    if is_landmarks(skin_model) or is_bundled(skin_model):
+        key = (None if is_landmarks(skin_model) else str(skin_model), True, os.getpid())
     else:
         key = (str(Path(skin_model).expanduser().resolve()), False, os.getpid())
     est = _CACHE.get(key)
     if est is None:
-        est = LandmarkSkinEstimator() if skin_model is None else ModelSkinEstimator(skin_model)
+        est = LandmarkSkinEstimator() if is_landmarks(skin_model) else ModelSkinEstimator(skin_model)
         _CACHE[key] = est
     return est

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from celebamat.errors import CelebAMatError, FaceSkipped
 from celebamat.faces.base import FaceSource, files_signature
-from celebamat.faces.estimators import skin_estimator
+from celebamat.faces.estimators import DEFAULT_SKIN_MODEL, skin_estimator
 from celebamat.faces.io import IMAGE_SUFFIXES, ImageReadError, read_image, read_mask
 from celebamat.faces.photo import align_photo
 from celebamat.faces.record import FaceRecord
@@ -22,8 +22,10 @@ class FolderSource(FaceSource):
     Keys are ``folder:<relative path>`` with ``/`` separators. Identity: the photo's parent folder name
     when the photo is in a sub-folder (``person_a/1.jpg`` -> ``person_a``), else ``None``. Each photo is
     aligned with :func:`celebamat.faces.photo.align_photo`; a sidecar ``NAME.mask.png`` gives the exact
-    skin matte, otherwise it is estimated: by the landmark estimator, or by the FaceMat checkpoint
-    ``skin_model`` (see :mod:`celebamat.faces.estimators`). Each record's ``skin_source`` says which.
+    skin matte, otherwise it is estimated by ``skin_model``: the bundled FaceMat student by default
+    (:data:`celebamat.faces.estimators.DEFAULT_SKIN_MODEL`), ``landmarks`` for the hand-written landmark
+    estimator, or a FaceMat checkpoint (see :mod:`celebamat.faces.estimators`). Each record's ``skin_source``
+    says which.
     """
 
     name = "folder"
@@ -31,7 +33,7 @@ class FolderSource(FaceSource):
                "every photo (and the likeness of every person) before publishing data built from them.")
 
     def __init__(self, spec: str, root: Path, size: int = 512, mask_suffix: str = MASK_SUFFIX,
-                 identity_from_folders: bool = True, skin_model: str | None = None) -> None:
+                 identity_from_folders: bool = True, skin_model: str | None = DEFAULT_SKIN_MODEL) -> None:
         super().__init__(spec, size)
         if not root.is_dir():
             raise CelebAMatError(f"folder source {spec!r}: {root} is not a directory; expected a folder of "

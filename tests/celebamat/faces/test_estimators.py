@@ -68,8 +68,12 @@ def test_model_estimator_predicts_on_the_aligned_crop(tiny_checkpoint, demo_face
 
 
 def test_folder_source_with_skin_model(two_photos, tiny_checkpoint):
-    plain = open_source(f"folder:{two_photos}", size=128).load("folder:grace.png")
+    plain = open_source(f"folder:{two_photos}", size=128, skin_model="landmarks").load("folder:grace.png")
     assert plain.skin_source == LANDMARK_ESTIMATOR == plain.provenance["skin"]
+    # Without skin_model, folder photos get the bundled student's skin (docs/faces.md, "Which estimator").
+    default = open_source(f"folder:{two_photos}", size=128).load("folder:grace.png")
+    assert default.skin_source.startswith("estimate:facemat:bundled:facemat-student-hands:")
+    assert np.array_equal(default.image, plain.image)
     src = open_source(f"folder:{two_photos}", size=128, skin_model=str(tiny_checkpoint))
     rec = src.load("folder:grace.png")
     assert rec.skin_source == skin_estimator(tiny_checkpoint).name
