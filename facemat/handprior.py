@@ -13,10 +13,12 @@ probability ``hand_prior_drop`` so that the network still learns hands the landm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the ONNX path and predict start without it
+    import torch
 
 #: Config key that switches the channel on (top level of a FaceMat config).
 CONFIG_KEY = "hand_prior"
@@ -61,10 +63,14 @@ def with_hand_prior(batch: np.ndarray) -> np.ndarray:
 
 def prior_channel(image: torch.Tensor) -> torch.Tensor:
     """``(3, H, W)`` float tensor in [0, 1] -> ``(1, H, W)`` float32 hand mask."""
+    import torch
+
     return torch.from_numpy(hand_prior_mask(_to_uint8(image.detach().cpu().numpy()))[None])
 
 
 def with_hand_prior_torch(batch: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W)`` float tensor in [0, 1] -> ``(N, 4, H, W)`` on the same device."""
+    import torch
+
     masks = torch.stack([prior_channel(img) for img in batch]).to(batch.device, batch.dtype)
     return torch.cat([batch, masks], dim=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from celebamat.errors import CelebAMatError
+from celebamat.utils.hub import add_push_arguments, confirm_public
 
 _PUBLIC_WARNING = (
     "You asked for a PUBLIC dataset repo. Data derived from CelebAMask-HQ may not be redistributed "
@@ -22,34 +22,14 @@ def register(subparsers) -> None:
         "already holds the same files. HF_ENDPOINT selects another Hub-compatible server.",
     )
     p.add_argument("dir", metavar="DIR", help="dataset folder written by `celebamat build`")
-    p.add_argument("--repo-id", required=True, metavar="NAMESPACE/NAME", help="target dataset repo")
-    vis = p.add_mutually_exclusive_group()
-    vis.add_argument("--private", dest="public", action="store_false", default=False,
-                     help="create the repo private (default)")
-    vis.add_argument("--public", dest="public", action="store_true",
-                     help="create the repo public (asks for confirmation unless --yes)")
-    p.add_argument("--revision", metavar="BRANCH", default=None, help="branch to push to (default: main)")
-    p.add_argument("--token", default=None,
-                   help="Hub token with write access (default: HF_TOKEN, then the `hf auth login` token)")
-    p.add_argument("--commit-message", default=None, metavar="MSG", help="message of the final commit")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    add_push_arguments(p, "dataset")
     p.set_defaults(func=run)
-
-
-def _confirm_public(assume_yes: bool) -> bool:
-    print(_PUBLIC_WARNING, file=sys.stderr)
-    if assume_yes:
-        return True
-    if sys.stdin is None or not sys.stdin.isatty():
-        raise CelebAMatError("--public needs confirmation and there is no terminal to ask on: add --yes to confirm")
-    answer = input("Push publicly? [y/N] ").strip().lower()
-    return answer in ("y", "yes")
 
 
 def run(args: argparse.Namespace) -> int:
     from celebamat.dataset.hub import push_to_hub
 
-    if args.public and not _confirm_public(args.yes):
+    if args.public and not confirm_public(_PUBLIC_WARNING, args.yes):
         print("Not pushed.", file=sys.stderr)
         return 1
     result = push_to_hub(

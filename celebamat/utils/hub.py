@@ -43,3 +43,32 @@ def resolve_token(token: str | None = None) -> str:
             f"`hf auth login` once. Create a token with write access at {TOKENS_PAGE}."
         )
     return found
+
+
+def add_push_arguments(parser, kind: str) -> None:
+    """The options both push commands share: ``--repo-id``, ``--private``/``--public``, ``--revision``,
+    ``--token``, ``--commit-message`` and ``--yes``; ``kind`` names the repo type in the help (dataset, model)."""
+    parser.add_argument("--repo-id", required=True, metavar="NAMESPACE/NAME", help=f"target {kind} repo")
+    vis = parser.add_mutually_exclusive_group()
+    vis.add_argument("--private", dest="public", action="store_false", default=False,
+                     help="create the repo private (default)")
+    vis.add_argument("--public", dest="public", action="store_true",
+                     help="create the repo public (asks for confirmation unless --yes)")
+    parser.add_argument("--revision", metavar="BRANCH", default=None, help="branch to push to (default: main)")
+    parser.add_argument("--token", default=None,
+                        help="Hub token with write access (default: HF_TOKEN, then the `hf auth login` token)")
+    parser.add_argument("--commit-message", default=None, metavar="MSG", help="message of the (final) commit")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+def confirm_public(warning: str, assume_yes: bool) -> bool:
+    """Print ``warning`` and ask before a public push (``True`` to go on); without a terminal, ``--yes`` is
+    needed."""
+    import sys
+
+    print(warning, file=sys.stderr)
+    if assume_yes:
+        return True
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise CelebAMatError("--public needs confirmation and there is no terminal to ask on: add --yes to confirm")
+    return input("Push publicly? [y/N] ").strip().lower() in ("y", "yes")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from celebamat.utils.hub import add_push_arguments, confirm_public
+
 _PUBLIC_WARNING = (
     "You asked for a PUBLIC model repo. Weights follow the terms of their training data: trained on face photos "
     "(CelebAMask-HQ, research sets) they are for non-commercial research only; publish them only if every "
@@ -22,30 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Hub-compatible server.",
     )
     p.add_argument("path", metavar="RUN_OR_MODEL_DIR", help="model folder, or facemat-train run folder")
-    p.add_argument("--repo-id", required=True, metavar="NAMESPACE/NAME", help="target model repo")
-    vis = p.add_mutually_exclusive_group()
-    vis.add_argument("--private", dest="public", action="store_false", default=False,
-                     help="create the repo private (default)")
-    vis.add_argument("--public", dest="public", action="store_true",
-                     help="create the repo public (asks for confirmation unless --yes)")
-    p.add_argument("--revision", metavar="BRANCH", default=None, help="branch to push to (default: main)")
-    p.add_argument("--token", default=None,
-                   help="Hub token with write access (default: HF_TOKEN, then the `hf auth login` token)")
-    p.add_argument("--commit-message", default=None, metavar="MSG", help="message of the commit")
+    add_push_arguments(p, "model")
     p.add_argument("--scores", action="append", default=[], metavar="JSON",
                    help="a run only: facemat-eval results for the card (as facemat-bundle)")
     p.add_argument("--card-info", metavar="JSON", help="a run only: card fields (as facemat-bundle)")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     return p
-
-
-def _confirm_public(assume_yes: bool) -> bool:
-    print(_PUBLIC_WARNING, file=sys.stderr)
-    if assume_yes:
-        return True
-    if sys.stdin is None or not sys.stdin.isatty():
-        raise ValueError("--public needs confirmation and there is no terminal to ask on: add --yes to confirm")
-    return input("Push publicly? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from facemat.hub import push_model
 
     try:
-        if args.public and not _confirm_public(args.yes):
+        if args.public and not confirm_public(_PUBLIC_WARNING, args.yes):
             print("Not pushed.", file=sys.stderr)
             return 1
         result = push_model(args.path, args.repo_id, private=not args.public, revision=args.revision,

@@ -3,13 +3,11 @@ add it, ONNX export, training, and the post-hoc prior of the predictor."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from hand_photos import paste_hand
 from skimage import data as skdata
 
 from facemat.checkpoint import save_checkpoint
@@ -20,23 +18,11 @@ from facemat.models import create_model
 from facemat.runtime import OnnxRuntime, load_runtime
 from facemat.train import init_from_checkpoint
 
-BUNDLED = Path(__file__).resolve().parents[2] / "assets" / "occluders"
-
-
-def _with_hand(photo: np.ndarray, asset: str, center: tuple[float, float], width: float) -> tuple[np.ndarray, np.ndarray]:
-    rgba = np.asarray(Image.open(BUNDLED / f"{asset}.png").convert("RGBA")).astype(np.float32)
-    s = width / rgba.shape[1]
-    rgba = cv2.resize(rgba, (round(rgba.shape[1] * s), round(rgba.shape[0] * s)), interpolation=cv2.INTER_AREA)
-    m = np.float32([[1, 0, center[0] - rgba.shape[1] / 2], [0, 1, center[1] - rgba.shape[0] / 2]])
-    warped = cv2.warpAffine(rgba, m, (photo.shape[1], photo.shape[0]))
-    a = warped[..., 3:] / 255.0
-    return np.clip(photo * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8), a[..., 0]
-
 
 @pytest.fixture(scope="module")
 def hand_photo():
     """A plain background with a bundled hand on it, and the hand's alpha."""
-    return _with_hand(np.full((256, 256, 3), 190, np.uint8), "hand-on_cheek-001", (128, 140), 150)
+    return paste_hand(np.full((256, 256, 3), 190, np.uint8), "hand-on_cheek-001", (128, 140), 150)
 
 
 def test_with_hand_prior_appends_the_hand_mask(hand_photo):
@@ -105,20 +91,23 @@ def test_config_checks_the_hand_prior_settings():
         load_config(None, {"hand_prior": True, "model_kwargs.in_channels": 3})
 
 
+class AllSkin:
+    """A runtime that calls every pixel of every face crop skin."""
+
+    input_size = 128
+    has_uncertainty = False
+    config = {"model": "student"}
+
+    def __call__(self, x):
+        return {"alpha": np.ones((x.shape[0], 1, x.shape[2], x.shape[3]), np.float32)}
+
+
 def test_predictor_post_hoc_prior_removes_a_hand_from_the_matte():
     """A runtime that calls everything skin: with the post-hoc prior, the hand over the cheek is cut out."""
     from facemat.predict import FaceFinder, Predictor
 
-    class AllSkin:
-        input_size = 128
-        has_uncertainty = False
-        config = {"model": "student"}
-
-        def __call__(self, x):
-            return {"alpha": np.ones((x.shape[0], 1, x.shape[2], x.shape[3]), np.float32)}
-
     face = skdata.astronaut()
-    photo, hand = _with_hand(face, "hand-on_cheek-001", (190, 175), 130)
+    photo, hand = paste_hand(face, "hand-on_cheek-001", (190, 175), 130)
     finder = FaceFinder()
     plain = Predictor(AllSkin(), finder).predict(photo).alpha
     cut = Predictor(AllSkin(), finder, hand_prior=True).predict(photo).alpha
@@ -127,3 +116,19 @@ def test_predictor_post_hoc_prior_removes_a_hand_from_the_matte():
     assert cut[on_hand].mean() < 0.4 * plain[on_hand].mean()
     off_hand = (hand < 0.01) & (plain > 0.5)
     assert cut[off_hand].mean() > 0.9  # the rest of the face is kept
+
+
+def test_predict_paths_passes_the_hand_prior_on(tmp_path):
+    """``facemat-predict --hand-prior`` reaches the predictor: the written matte has the hand cut out."""
+    from PIL import Image
+
+    from facemat.predict import predict_paths
+
+    photo, hand = paste_hand(skdata.astronaut(), "hand-on_cheek-001", (190, 175), 130)
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    for flag in (False, True):
+        predict_paths([tmp_path / "p.png"], tmp_path / f"out-{flag}", AllSkin(), progress=False, hand_prior=flag)
+    plain = np.asarray(Image.open(tmp_path / "out-False" / "p_alpha.png")) / 255.0
+    cut = np.asarray(Image.open(tmp_path / "out-True" / "p_alpha.png")) / 255.0
+    on_hand = (hand > 0.9) & (plain > 0.5)
+    assert on_hand.sum() > 500 and cut[on_hand].mean() < 0.4 * plain[on_hand].mean()

@@ -6,12 +6,9 @@ pasted over its mouth or both eyes, as a hand over a face hides it from BlazeFac
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from hand_photos import paste_hand
 from skimage import data as skdata
 
 from celebamat.faces.detect import (
@@ -27,8 +24,6 @@ from celebamat.faces.detect import (
 from celebamat.faces.finder import FaceFinder
 from celebamat.faces.photo import locate_face
 
-BUNDLED = Path(__file__).resolve().parents[3] / "assets" / "occluders"
-
 
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
@@ -41,13 +36,7 @@ def clean_landmarks(astronaut) -> np.ndarray:
 
 
 def _paste_hand(image: np.ndarray, asset: str, center: np.ndarray, width: float) -> np.ndarray:
-    rgba = np.asarray(Image.open(BUNDLED / f"{asset}.png").convert("RGBA")).astype(np.float32)
-    s = width / rgba.shape[1]
-    rgba = cv2.resize(rgba, (round(rgba.shape[1] * s), round(rgba.shape[0] * s)), interpolation=cv2.INTER_AREA)
-    m = np.float32([[1, 0, center[0] - rgba.shape[1] / 2], [0, 1, center[1] - rgba.shape[0] / 2]])
-    warped = cv2.warpAffine(rgba, m, (image.shape[1], image.shape[0]))
-    a = warped[..., 3:] / 255.0
-    return np.clip(image * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
+    return paste_hand(image, asset, center, width)[0]
 
 
 def _iod(lm: np.ndarray) -> float:
