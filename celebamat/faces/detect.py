@@ -37,6 +37,10 @@ YUNET_SIDE = 640
 YUNET_MIN_SCORE = 0.6
 #: Two boxes whose intersection covers at least this fraction of the smaller one are the same face.
 SAME_FACE_OVERLAP = 0.5
+#: Crop sides (box side times these, tried in order) meshed around a detector's box: the box covers brows to
+#: mouth only, and the short-range mesh detector needs the whole head with some context. Used by the face
+#: sources' scan (:func:`celebamat.faces.photo.locate_face`) and the finder alike.
+BOX_CROP_EXPANDS = (2.2, 1.6, 3.2)
 #: Smallest window the tiled BlazeFace search goes down to (px of the photo): a face must be about a fifth
 #: of the window for the full-range detector, which sees it at 192 px.
 _MIN_WINDOW = 512

@@ -18,12 +18,8 @@ from typing import Any
 import numpy as np
 
 from celebamat.faces.align import align_image
-from celebamat.faces.detect import FaceBox, box_overlap, detect_faces, landmarks_from_keypoints
+from celebamat.faces.detect import BOX_CROP_EXPANDS, FaceBox, box_overlap, detect_faces, landmarks_from_keypoints
 
-#: Crop sides (detector box side times these, tried in order) meshed around a box: the box covers brows to
-#: mouth only, and the short-range mesh detector needs the whole head with some context (the same tries as the
-#: face sources' :func:`celebamat.faces.photo.locate_face`).
-DETECT_CROP_EXPANDS = (2.2, 1.6, 3.2)
 #: Crop side (landmark bounding-box side times this) meshed around a tracked face.
 TRACK_CROP_EXPAND = 1.7
 #: A tracked face keeps its previous mesh crop until the crop implied by its new landmarks moves by more than
@@ -165,7 +161,7 @@ class FaceFinder:
 
     def _mesh_box(self, image: np.ndarray, box: FaceBox) -> np.ndarray | None:
         cx, cy = box.center
-        for expand in DETECT_CROP_EXPANDS:
+        for expand in BOX_CROP_EXPANDS:
             pts = self._mesh_around(image, cx, cy, box.side * expand)
             if pts is not None:
                 return pts

@@ -14,7 +14,13 @@ import numpy as np
 
 from celebamat.errors import FaceSkipped
 from celebamat.faces.align import align_image, alignment_transform, transform_points, transform_scale
-from celebamat.faces.detect import FaceBox, detect_blazeface, detect_faces, get_yunet  # noqa: F401 (detect_faces: public here before)
+from celebamat.faces.detect import (  # detect_faces: importable from here, as before
+    BOX_CROP_EXPANDS,
+    FaceBox,
+    detect_blazeface,
+    detect_faces,  # noqa: F401
+    get_yunet,
+)
 from celebamat.faces.estimators import SkinEstimator, skin_estimator
 from celebamat.landmarks import Landmarker, get_landmarker
 
@@ -59,11 +65,6 @@ def _mesh_in_square(
     if best is None:
         return None
     return transform_points(best, np.array([[1 / s, 0, center[0] - _MESH_INPUT / 2 / s], [0, 1 / s, center[1] - _MESH_INPUT / 2 / s]]))
-
-
-#: Crop sides (box side times these, tried in order) meshed around a detector's box: the box covers brows to
-#: mouth only, and the short-range mesh detector needs the whole head with some context.
-BOX_CROP_EXPANDS = (2.2, 1.6, 3.2)
 
 
 def _check_one_face(boxes: list[FaceBox], key: str) -> None:
