@@ -1,6 +1,7 @@
 """Build benchmark: throughput per worker, scaling, I/O floor, memory per worker, loky against Dask.
 
     python benchmarks/bench_build.py [--samples 2048] [--workers 2] [--size 512] [--skip-dask]
+                                     [--cluster-workers N] [--only-cluster]
 
 Works on a synthetic CelebAMask-HQ layout made from the demo faces (1024 px JPEGs and 512 px part masks, one
 composite per face, as in the paper-scale build), so it needs nothing downloaded. Every timed build is a whole
@@ -16,6 +17,14 @@ imports, the face mesh model, the occluder library, worker start-up. Prints one 
 - ``dask_over_loky``: Dask throughput over loky at N workers, the local cluster's start-up included (target
   >= 0.9).
 
+- with ``--cluster-workers N``: a Dask cluster started as on several machines (``dask scheduler`` in one
+  process, N ``dask worker ... --nthreads 1 --nworkers 1`` processes, each as if on its own machine; see
+  :func:`external_cluster`), a build at its address with ``--workers N``, and the loky build at N workers:
+  ``external_dask_samples_per_s_per_worker``, ``loky_samples_per_s_per_worker_{N}_workers``,
+  ``external_dask_over_loky`` (target >= 0.9, like the local cluster), and ``external_dask_bytes_identical``
+  (every shard's sha256 equal to the loky build's; the benchmark fails otherwise). ``--only-cluster`` measures
+  this part alone (with the floor and the other builds left out).
+
 Each figure also comes ``_steady``: measured after the first wave of shards (one per worker), so without
 start-up; the difference is what a short build pays once.
 """
@@ -23,14 +32,18 @@ start-up; the difference is what a short build pays once.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -61,8 +74,8 @@ def _child(spec: dict) -> dict:
     recipe = recipe_for(Path(spec["layout"]), spec["samples"], spec["size"], spec["rows_per_shard"])
     out = Path(spec["out"])
     t0 = time.perf_counter()
-    report = build_dataset(recipe, out, workers=spec["workers"], backend=spec["backend"], progress=False,
-                           finalize=False)
+    report = build_dataset(recipe, out, workers=spec["workers"], backend=spec["backend"],
+                           scheduler=spec.get("scheduler"), progress=False, finalize=False)
     wall = time.perf_counter() - t0
     tl = report.timeline
     k = min(spec["workers"], len(tl) - 1)
@@ -74,7 +87,7 @@ def _child(spec: dict) -> dict:
 
 
 def timed_build(layout: Path, samples: int, size: int, rows_per_shard: int, out: Path, workers: int,
-                backend: str = "loky") -> dict[str, float]:
+                backend: str = "loky", scheduler: str | None = None) -> dict[str, float]:
     """Time a whole build (face scan and shards; not the card) in a fresh Python process.
 
     Returns wall seconds, rows per second end to end and in steady state (after the first wave of one shard
@@ -82,12 +95,127 @@ def timed_build(layout: Path, samples: int, size: int, rows_per_shard: int, out:
     """
     os.sync()  # the previous step's writes are not flushed on this one's time
     spec = {"layout": str(layout), "samples": samples, "size": size, "rows_per_shard": rows_per_shard,
-            "out": str(out), "workers": workers, "backend": backend}
+            "out": str(out), "workers": workers, "backend": backend, "scheduler": scheduler}
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
-                          text=True, check=False)
+                          text=True, check=False, env=_env_with_repo())
     if done.returncode != 0:
         raise RuntimeError(f"timed build failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+#: The repository this script belongs to: cluster workers import celebamat from it, as the build does.
+REPO = Path(__file__).resolve().parents[1]
+
+#: Environment of a cluster worker process (set at launch, as docs/building.md asks of users): one thread for
+#: the numerical libraries (what Dask's nanny sets too, and what loky gives workers that fill the cores), and
+#: the background settings of celebamat's local cluster (no profiler, monitors once a second).
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+    "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "2s",
+    "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
+    "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL": "1s",
+}
+
+
+def _env_with_repo() -> dict[str, str]:
+    """This environment with :data:`REPO` first on ``PYTHONPATH``: builds and cluster workers run this code."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO)] + ([path] if path else []))}
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each process group (a worker's nanny and its worker process), then SIGKILL what is left."""
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # the group: also a worker process its nanny left behind
+        p.wait()
+
+
+@contextlib.contextmanager
+def external_cluster(workers: int, folder: Path, timeout: float = 120) -> Iterator[str]:
+    """A Dask cluster started the way a user starts one across machines; yields the scheduler's address.
+
+    ``dask scheduler`` in one process and ``workers`` × ``dask worker ADDRESS --nthreads 1 --nworkers 1
+    --memory-limit 0`` (each with its nanny, in its own process group, as if on its own machine), with
+    :data:`WORKER_ENV` and celebamat importable from this repository. Returns once every worker has joined;
+    every process is stopped on the way out, however the block ends (errors and Ctrl-C included).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**_env_with_repo(), **WORKER_ENV}
+    scheduler_file = folder / "scheduler.json"
+    procs: list[subprocess.Popen] = []
+
+    def launch(args: list[str], log: str) -> None:
+        with open(folder / log, "wb") as f:
+            procs.append(subprocess.Popen([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT, env=env,
+                                          cwd=folder, start_new_session=True))
+
+    try:
+        launch(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                "--scheduler-file", str(scheduler_file)], "scheduler.log")
+        deadline = time.monotonic() + timeout
+        while not scheduler_file.exists():
+            if procs[0].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Dask scheduler did not start:\n{(folder / 'scheduler.log').read_text()}")
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written whole, but give it a moment
+        address = json.loads(scheduler_file.read_text())["address"]
+        for i in range(workers):
+            launch(["distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1", "--memory-limit",
+                    "0", "--no-dashboard", "--host", "127.0.0.1", "--name", f"machine-{i}",
+                    "--local-directory", str(folder / f"machine-{i}")], f"worker-{i}.log")
+        from distributed import Client
+
+        with Client(address, timeout=timeout) as client:  # the build is timed on a cluster already up
+            client.wait_for_workers(workers, timeout=timeout)
+        yield address
+    finally:
+        _stop(procs)
+
+
+def shard_digests(out: Path) -> dict[str, str]:
+    """sha256 of every shard of a build, by file name."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "data").glob("*.parquet"))}
+
+
+def external_dask(layout: Path, samples: int, size: int, rps: int, tmp: Path, n: int,
+                  loky: dict[str, float] | None = None) -> dict:
+    """The ``--cluster-workers`` figures: a build at an external cluster of ``n`` workers against loky's at ``n``
+    (``loky``, when that build was already timed into ``tmp / "wn"``)."""
+    loky_out = tmp / "wn"
+    if loky is None:
+        loky_out = tmp / f"loky-{n}"
+        loky = timed_build(layout, samples, size, rps, loky_out, n)
+    with external_cluster(n, tmp / "cluster") as address:
+        ext = timed_build(layout, samples, size, rps, tmp / "external", n, backend="dask", scheduler=address)
+    ref, got = shard_digests(loky_out), shard_digests(tmp / "external")
+    if not ref or ref != got:
+        differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
+        raise RuntimeError(f"the external cluster's shards differ from loky's: {differ[:5]} ({len(differ)} in all)")
+    return {
+        "cluster_workers": n,
+        "external_dask_samples_per_s_per_worker": round(ext["rows_per_s"] / n, 2),
+        "external_dask_samples_per_s_per_worker_steady": round(ext["steady_rows_per_s"] / n, 2),
+        f"loky_samples_per_s_per_worker_{n}_workers": round(loky["rows_per_s"] / n, 2),
+        f"loky_samples_per_s_per_worker_{n}_workers_steady": round(loky["steady_rows_per_s"] / n, 2),
+        "external_dask_over_loky": round(ext["rows_per_s"] / loky["rows_per_s"], 3),
+        "external_dask_over_loky_steady": round(ext["steady_rows_per_s"] / loky["steady_rows_per_s"], 3),
+        "external_dask_peak_rss_mb_per_worker": round(ext["rss"], 1),
+        "external_dask_bytes_identical": True,
+        "external_dask_shards": len(got),
+        # What the shared storage takes per sample (the demo faces' layout; CelebAMask-HQ's photos are alike).
+        "shard_mb_per_sample": round(sum(p.stat().st_size for p in (tmp / "external" / "data").glob("*.parquet"))
+                                     / samples / 1e6, 3),
+    }
 
 
 def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Path) -> float:
@@ -141,15 +269,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--rows-per-shard", type=int, default=16)
     ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--cluster-workers", type=int, default=0, metavar="N",
+                    help="also time a build at a Dask cluster of N worker processes started as on N machines")
+    ap.add_argument("--only-cluster", action="store_true",
+                    help="only the --cluster-workers part (and the loky build it is compared with)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
+    if args.only_cluster and args.cluster_workers < 1:
+        ap.error("--only-cluster needs --cluster-workers N")
+    # SIGTERM (a killed job) unwinds like Ctrl-C, so the cluster's processes and the temporary folder go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     tmp = Path(tempfile.mkdtemp(prefix="celebamat-bench-"))
     n, rps = args.workers, args.rows_per_shard
     try:
-        layout = make_layout(tmp / "layout", 2 * args.samples)
+        layout = make_layout(tmp / "layout", 2 * args.samples)  # the same layout in both modes
+        if args.only_cluster:
+            result = {"size": args.size, "samples": args.samples, "cpu_count": os.cpu_count(),
+                      **external_dask(layout, args.samples, args.size, rps, tmp, args.cluster_workers)}
+            print(json.dumps(result, indent=2))
+            return 0
         # The floor is measured before and after the builds and the faster kept: a floor caught in a slow
         # moment of the machine would flatter the ratio.
         floor_n = min(args.samples, 512)
@@ -180,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
             result[f"samples_per_s_dask_{n}_workers"] = round(dask["rows_per_s"], 2)
             result["dask_over_loky"] = round(dask["rows_per_s"] / many["rows_per_s"], 3)
             result["dask_over_loky_steady"] = round(dask["steady_rows_per_s"] / many["steady_rows_per_s"], 3)
+        if args.cluster_workers:
+            m = args.cluster_workers
+            result.update(external_dask(layout, args.samples, args.size, rps, tmp, m, many if m == n else None))
         print(json.dumps(result, indent=2))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -18,12 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--faces", default=None, help="face source: demo, folder:DIR or celebamask-hq:ROOT "
                    "(overrides the recipe)")
     p.add_argument("--out", default=None, help="output folder (default: ./celebamat-data)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; more than cores is fine)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; more than cores is fine); "
+                   "with --scheduler, the worker threads to wait for before starting")
     p.add_argument("--samples", type=int, default=None, help="total samples, split in the recipe's proportions")
     p.add_argument("--seed", type=int, default=None, help="root seed (overrides the recipe)")
     p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib backend (default: loky)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask); "
-                   "default: a local cluster of --workers processes")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask), e.g. "
+                   "tcp://HOST:8786; its workers must see --out and the faces at the same paths (docs/building.md, "
+                   "'Many machines'); default: a local cluster of --workers processes")
     p.add_argument("--overwrite", action="store_true", help="replace a build of another recipe in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

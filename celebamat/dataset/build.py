@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import platform
 import shutil
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from celebamat import __version__
-from celebamat.dataset.cluster import BACKENDS, backend_context, run_tasks
+from celebamat.dataset.cluster import BACKENDS, backend_context, check_workers, run_tasks
 from celebamat.dataset.plan import BuildPlan, ShardTask, check_occluder_pools, make_plan
 from celebamat.dataset.recipe import Recipe
 from celebamat.dataset.scan import scan_build_faces
@@ -196,6 +197,84 @@ class _ShardTaskRunner:
         return write_shard(self.recipe, task, self.out)
 
 
+class _WorkerFacts:
+    """What a Dask worker must share with the machine that starts a build (run on each worker)."""
+
+    def __init__(self, recipe: Recipe, out: str, probe: str) -> None:
+        self.recipe, self.out, self.probe = recipe, out, probe
+
+    def __call__(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"celebamat": __version__, "sample format": SAMPLE_FORMAT_VERSION, "cpu": _cpu_model(),
+                                 "threads": {v: os.environ.get(v) for v in _THREAD_VARS},
+                                 **{f"package {k}": v for k, v in _package_versions(BYTE_SHAPING_PACKAGES).items()}}
+        try:
+            facts["face source"] = source_for(self.recipe).signature()
+        except Exception as exc:  # a source this worker cannot open at all
+            facts["face source"] = f"unusable ({exc})"
+        try:
+            seen = (Path(self.out) / STATE_DIR / _PROBE).read_text(encoding="utf-8")
+        except OSError:
+            seen = ""
+        facts["output folder"] = "shared" if seen == self.probe else "not shared"
+        try:
+            facts["occluder library"] = library_digest(library_for(self.recipe))
+        except Exception as exc:
+            facts["occluder library"] = f"unusable ({exc})"
+        return facts
+
+
+_PROBE = "cluster-probe"
+#: Thread counts of the numerical libraries, read when a process starts: a build worker is one core, so 1 (what
+#: Dask's nanny sets in the workers it starts, and loky in workers that fill the cores).
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _check_cluster(client: Any, recipe: Recipe, out: Path, scheduler: str) -> None:
+    """Refuse a Dask cluster whose workers cannot write this build's bytes (other celebamat or byte-shaping
+    package versions, another view of the face source, an output folder they do not share); warn when their
+    CPU models differ from this machine's (the bytes then differ, see docs/building.md)."""
+    import secrets
+
+    probe = out / STATE_DIR / _PROBE
+    token = secrets.token_hex(16)
+    atomic_write_text(probe, token)
+    try:
+        here = _WorkerFacts(recipe, str(out), token)()
+        expected = {k: v for k, v in here.items() if k not in ("cpu", "threads")}
+        explain = {
+            "output folder": f"it does not see {out} (the output folder must be on storage every worker shares, "
+                             "at the same path)",
+            "face source": f"it sees other files at {recipe.faces.source} (the face source must be on storage every "
+                           "worker shares, at the same path)",
+            "occluder library": "its occluder library differs (the same celebamat, and any extra library on storage "
+                                "every worker shares, at the same path)",
+        }
+        answers = check_workers(client, _WorkerFacts(recipe, str(out), token), expected, scheduler, explain)
+    finally:
+        probe.unlink(missing_ok=True)
+    cpus = sorted({a["cpu"] for a in answers.values()} - {here["cpu"]})
+    if cpus:
+        log.warning("Dask workers run on other CPU models than this machine (%s, here %s): the shards are correct "
+                    "but not byte-identical to a build on this machine (see 'Deterministic' in docs/building.md)",
+                    ", ".join(cpus), here["cpu"])
+    unset = sorted(a for a, f in answers.items() if any(v != "1" for v in f["threads"].values()))
+    if unset:
+        log.warning("Dask worker(s) %s run the numerical libraries on several threads each (%s): start workers with "
+                    "their nanny (the default) or with %s set, or they compete for their cores", ", ".join(unset),
+                    ", ".join(f"{k}={v}" if v else f"{k} unset" for k, v in answers[unset[0]]["threads"].items()),
+                    " ".join(f"{v}=1" for v in _THREAD_VARS))
+
+
 def completed_shards(out: Path, tasks: list[ShardTask]) -> dict[str, dict[str, Any]]:
     """Shards already written and intact, by this plan: file present, its sha256 equal to the recorded one,
     and recorded as written by the same task (same rows, faces and pool)."""
@@ -244,7 +323,9 @@ def build_dataset(
         out: output folder (created); see :data:`DEFAULT_OUT`.
         workers: parallel worker processes (more than the cores is allowed).
         backend: ``loky`` (processes on this machine) or ``dask``.
-        scheduler: address of a Dask scheduler (``tcp://host:8786``); ``None`` starts a local cluster.
+        scheduler: address of a Dask scheduler (``tcp://host:8786``); ``None`` starts a local cluster. With a
+            scheduler, ``workers`` is the worker threads to wait for, and every worker is checked first
+            (same packages, same face files, the output folder shared; see docs/building.md).
         overwrite: replace a build of another recipe in ``out``.
         progress: show progress bars.
         finalize: write ``manifest.json``, ``README.md`` and ``preview.png`` at the end.
@@ -268,7 +349,9 @@ def build_dataset(
         parts = build_key_parts(recipe, library_digest(library))
         key = _build_key(parts)
         _prepare_out(out, key, recipe, overwrite, parts)
-        with backend_context(backend, workers, scheduler):
+        with backend_context(backend, workers, scheduler) as client:
+            if client is not None:
+                _check_cluster(client, recipe, out, scheduler)
             scan = scan_build_faces(recipe, out, workers, backend, progress)
             usable = [(r["key"], r["identity"]) for r in scan if r["ok"]]
             skipped = [{"face": r["key"], "reason": r["reason"], "detail": r["detail"]} for r in scan if not r["ok"]]

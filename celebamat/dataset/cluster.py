@@ -22,12 +22,14 @@ WORKER_MEMORY = 700 << 20
 
 
 @contextlib.contextmanager
-def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterator[None]:
+def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterator[Any]:
+    """joblib set up for a whole build; yields the client of the Dask scheduler at ``scheduler`` (so that the
+    build can check its workers, :func:`check_workers`), else ``None``."""
     import joblib
 
     if backend == "loky":
         with joblib.parallel_config(backend="loky", n_jobs=workers):
-            yield
+            yield None
         return
     try:
         from dask.distributed import Client
@@ -42,14 +44,70 @@ def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterat
         except OSError as exc:
             raise CelebAMatError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:
-            with joblib.parallel_config(backend="dask", n_jobs=max(1, sum(client.nthreads().values()))):
-                yield
+            threads = _wait_for_threads(client, scheduler, workers)
+            with joblib.parallel_config(backend="dask", n_jobs=threads):
+                yield client
         finally:
             client.close()
         return
     client = _local_dask_client(workers)
     with joblib.parallel_config(backend="dask", n_jobs=workers):
-        yield
+        yield None
+
+
+#: How long a build at a scheduler waits for ``--workers`` worker threads to join it (seconds).
+WORKER_WAIT_S = 120.0
+
+
+def _wait_for_threads(client: Any, scheduler: str, workers: int) -> int:
+    """Wait until the cluster has at least ``workers`` worker threads; returns how many it has.
+
+    Without this a build at a scheduler with no workers yet would fail after joblib's 10 s with a message about
+    joblib, and one whose workers are still joining would start on fewer of them than asked.
+    """
+    import time
+
+    deadline = time.monotonic() + WORKER_WAIT_S
+    said = False
+    while True:
+        threads = sum(client.nthreads().values())
+        if threads >= workers:
+            return threads
+        if time.monotonic() > deadline:
+            raise CelebAMatError(
+                f"the Dask scheduler at {scheduler} has {threads} worker thread(s) after {WORKER_WAIT_S:.0f} s, and "
+                f"--workers asks for at least {workers}: start more workers (dask worker {scheduler} --nthreads 1, "
+                "one process per core) or lower --workers"
+            )
+        if not said:
+            log.info("waiting for %d worker thread(s) at %s (%d now)", workers, scheduler, threads)
+            said = True
+        time.sleep(0.2)
+
+
+def check_workers(client: Any, facts: Any, expected: dict[str, Any], scheduler: str,
+                  explain: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Run ``facts()`` on every worker of ``client`` and refuse a worker whose answers differ from ``expected``.
+
+    A build's bytes depend on the worker's packages and a worker must see the same files (the face source, the
+    output folder) as this machine; ``facts`` says what matters, this names the first worker that differs (with
+    ``explain[key]`` for a key that differs, when given). Returns every worker's answers by address.
+    """
+    try:
+        answers = client.run(facts)
+    except Exception as exc:  # distributed re-raises a worker's failure as a bare Exception carrying its text
+        # The function is pickled by reference: a worker without celebamat cannot even load it.
+        what = "cannot import celebamat" if "celebamat" in str(exc) and "No module" in str(exc) else "failed"
+        raise CelebAMatError(
+            f"a Dask worker of {scheduler} {what} ({exc}): every worker needs the same celebamat and packages as "
+            "this machine (and, with a source checkout, the same PYTHONPATH)"
+        ) from None
+    for address, got in sorted(answers.items()):
+        diffs = [(explain or {}).get(k) or f"{k} {got.get(k)} there, {v} here"
+                 for k, v in expected.items() if got.get(k) != v]
+        if diffs:
+            raise CelebAMatError(f"the Dask worker at {address} cannot take part in this build: " + "; ".join(diffs))
+    return answers
 
 
 #: The local Dask cluster of this process, kept for the next build like loky's reusable executor (closed at

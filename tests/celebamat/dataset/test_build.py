@@ -252,3 +252,59 @@ def test_dask_cluster_at_a_scheduler_address(tmp_path, tiny_recipe, reference):
         with pytest.raises(CelebAMatError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
             build_dataset(load_recipe(tiny_recipe), tmp_path / "nowhere", backend="dask",
                           scheduler="tcp://127.0.0.1:9", progress=False)
+
+
+def _in_process_cluster(workers: int):
+    """A real Dask scheduler and ``workers`` one-thread workers, all in this process (workers on other threads)."""
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                        silence_logs=logging.ERROR)
+
+
+def test_a_scheduler_without_enough_workers_is_named(tmp_path, tiny_recipe, monkeypatch):
+    from celebamat.dataset import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_WAIT_S", 0.5)
+    with _in_process_cluster(0) as c:
+        with pytest.raises(CelebAMatError, match=r"has 0 worker thread\(s\) after 0 s, and --workers asks for at "
+                                                 r"least 2: start more workers \(dask worker \w+://"):
+            build_dataset(load_recipe(tiny_recipe), tmp_path / "ds", workers=2, backend="dask",
+                          scheduler=c.scheduler_address, progress=False)
+
+
+def _workers_see(monkeypatch, fact: str, value: str) -> None:
+    """Make the build's check of its Dask workers read ``value`` for ``fact`` on the workers only."""
+    import threading
+
+    from celebamat.dataset import build
+
+    real = build._WorkerFacts.__call__
+
+    def facts(self):
+        got = real(self)
+        if threading.current_thread() is not threading.main_thread():  # a worker of an in-process cluster
+            got[fact] = value
+        return got
+
+    monkeypatch.setattr(build._WorkerFacts, "__call__", facts)
+
+
+@pytest.mark.parametrize("fact, value, message", [
+    ("output folder", "not shared", "it does not see .*the output folder must be on storage every worker shares"),
+    ("face source", "other", "it sees other files at .*the face source must be on storage every worker shares"),
+    ("occluder library", "other", "its occluder library differs"),
+    ("package numpy", "0.0", "package numpy 0.0 there, .* here"),
+    ("celebamat", "0.0", "celebamat 0.0 there"),
+])
+def test_dask_workers_that_would_not_write_the_same_bytes_are_refused(tmp_path, tiny_recipe, monkeypatch, fact,
+                                                                      value, message):
+    _workers_see(monkeypatch, fact, value)
+    with _in_process_cluster(1) as c:
+        with pytest.raises(CelebAMatError, match=f"the Dask worker at \\w+://.* cannot take part in this build: "
+                                                 f"{message}"):
+            build_dataset(load_recipe(tiny_recipe), tmp_path / "ds", backend="dask", scheduler=c.scheduler_address,
+                          progress=False)
+    assert not (tmp_path / "ds" / ".celebamat" / "cluster-probe").exists()
