@@ -357,7 +357,7 @@ def render_layers(
                 return rgba
         box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size, before_blur)
         if op.grain > 0 and alpha.size:
-            side = 2 * size
+            side = realism.tile_side(size)
             tile = realism.noise_tile(side)
             camera.add_grain(color, _per_channel(alpha), op.grain, tile,
                              _grain_offset(params.seed, index, alpha.shape, side))
