@@ -11,7 +11,8 @@ imports, the face mesh model, the occluder library, worker start-up. Prints one 
 - ``samples_per_s_per_worker``: build throughput with one worker, at ``--size``;
 - ``speedup_1_to_N``: throughput with N workers over one worker (target >= 1.8 for N = 2 on 2 cores);
 - ``io_floor_samples_per_s`` and ``floor_ratio``: the same run's I/O floor (decode the same source JPEG and
-  part masks, encode the same outputs as PNG/JPEG, write parquet; nothing else, on one core; the faster of a
+  part masks, encode the same outputs as PNG/JPEG (or, like the build, keep a photo already at ``--size`` as its
+  file's bytes for the clean image), write parquet; nothing else, on one core; the faster of a
   measurement before and one after the builds) and one-worker build throughput over it (target >= 0.5);
 - ``peak_rss_mb_per_worker``: one worker, N workers, and N workers on twice the samples (target: flat);
 - ``dask_over_loky``: Dask throughput over loky at N workers, the local cluster's start-up included (target
@@ -241,16 +242,19 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
     lm = np.zeros((478, 2), np.float32)
     for i in range(samples):
         n = i % n_faces
-        img = read_image(layout / "CelebA-HQ-img" / f"{n}.jpg")
+        path, info = layout / "CelebA-HQ-img" / f"{n}.jpg", {}
+        img = read_image(path, info=info)
         masks = {m.stem.split("_", 1)[1]: read_mask_u8(m) for m in masks_of[n]}
+        # As the build: a photo already at the build's size is stored as its file's bytes, not encoded again.
+        clean = path.read_bytes() if img.shape[0] == size and info.get("verbatim") else None
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
         # The skin part stands in for the three mattes: 8-bit, mostly flat, like the real ones.
         matte = cv2.resize(masks["skin"], (size, size), interpolation=cv2.INTER_AREA)
         rows.append({
             "id": str(i), "image": {"bytes": encode_jpeg(img), "path": None},
             "alpha": {"bytes": encode_png(matte), "path": None}, "skin": {"bytes": encode_png(matte), "path": None},
-            "occluder_alpha": {"bytes": encode_png(matte), "path": None}, "clean": {"bytes": encode_jpeg(img),
-                                                                                   "path": None},
+            "occluder_alpha": {"bytes": encode_png(matte), "path": None},
+            "clean": {"bytes": clean if clean is not None else encode_jpeg(img), "path": None},
             "landmarks": lm, "occluders": [], "occluded_fraction": 0.0, "face_id": "", "identity": "",
             "source": "", "skin_source": "annotation:celebamask-hq", "seed": 0, "split": "train", "params": "{}",
         })

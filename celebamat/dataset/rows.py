@@ -84,7 +84,7 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "alpha": {"bytes": encode_png(s.alpha), "path": None},
         "skin": {"bytes": encode_png(s.skin), "path": None},
         "occluder_alpha": {"bytes": encode_png(s.occluder_alpha), "path": None},
-        "clean": {"bytes": enc(s.clean), "path": None} if out.store_clean else None,
+        "clean": {"bytes": _clean_bytes(face, s.clean, out, enc), "path": None} if out.store_clean else None,
         "landmarks": landmarks,
         "occluders": [
             {
@@ -113,3 +113,14 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "params": params.to_json(),
     }
     return row_dict, params
+
+
+def _clean_bytes(face: Any, clean: np.ndarray, out: Any, enc: Any) -> bytes:
+    """The clean image's bytes: in a JPEG dataset, the source file's own JPEG when the face is exactly its
+    decoding (``FaceRecord.encoded``: CelebAMask-HQ at 1024 px), which loses nothing more and costs no encoding;
+    otherwise ``enc(clean)``."""
+    encoded = getattr(face, "encoded", None)
+    if out.image_format == "jpeg" and encoded is not None and clean is face.image:
+        return encoded
+    return enc(clean)
+

@@ -27,7 +27,9 @@ COLUMNS: dict[str, str] = {
     "alpha = skin * prod(1 - occluder_i).",
     "skin": "Skin matte of the clean face before occlusion, 8-bit PNG (L), 255 = skin.",
     "occluder_alpha": "Union of all occluders, 8-bit PNG (L): 1 - prod(1 - occluder_i), 255 = fully occluded.",
-    "clean": "The aligned face before compositing (RGB), or null when the recipe does not store it.",
+    "clean": "The aligned face before compositing (RGB), or null when the recipe does not store it; in a JPEG "
+             "dataset, a face photo already at the dataset's size (CelebAMask-HQ at 1024 px) is stored as its "
+             "source file's bytes.",
     "landmarks": "478 x 2 face-mesh landmarks of the clean face, (x, y) normalised to [0, 1] by the image size.",
     "occluders": "One struct per occluder, bottom to top: kind, subtype, asset_id, transform (2 x 3 affine, "
     "asset pixels to image pixels, row-major), opacity, mirrored, and the realism settings applied.",

@@ -12,6 +12,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +91,7 @@ def _open(path: str | os.PathLike, info: dict | None = None):
                 if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
                     raise _too_large(p, f"{width} x {height} pixels, ", width * height)
                 im.load()  # decode now, so truncated files fail here and not later
+                verbatim = _verbatim_jpeg(im, (width, height))
                 if im.size != target:
                     im = im.resize(target, Image.Resampling.BOX)
                 im = ImageOps.exif_transpose(im)
@@ -106,7 +108,16 @@ def _open(path: str | os.PathLike, info: dict | None = None):
         info["scale"] = target[0] / width
         if target != (width, height):
             info["downscaled_from"] = [width, height] if im.size == target else [height, width]
+        info["verbatim"] = verbatim
     return im
+
+
+def _verbatim_jpeg(im: Any, target: tuple[int, int]) -> bool:
+    """Whether the file's own bytes can stand for what :func:`read_image` returns: an RGB JPEG decoded at full
+    size, upright as stored, carrying no EXIF, XMP, comment or colour profile (nothing personal rides along,
+    and no viewer shows other colours than the decoded pixels)."""
+    return (im.format == "JPEG" and im.mode == "RGB" and im.size == target
+            and not any(k in im.info for k in ("exif", "xmp", "comment", "icc_profile")))
 
 
 def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255, 255, 255),
@@ -114,8 +125,10 @@ def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255,
     """Read a photo as ``(H, W, 3)`` uint8 RGB, upright.
 
     Photos above :data:`LARGE_IMAGE_PIXELS` are returned downscaled; ``info``, when given, receives
-    ``scale`` (returned pixels per file pixel) and, for a downscaled photo, ``downscaled_from`` (its upright
-    ``[width, height]``).
+    ``scale`` (returned pixels per file pixel), for a downscaled photo ``downscaled_from`` (its upright
+    ``[width, height]``), and ``verbatim``: whether the file's bytes decode to exactly the returned pixels and
+    carry nothing else (an RGB JPEG at full size without EXIF, XMP, comment or colour profile), so they can be
+    stored as they are instead of compressing the pixels again.
 
     EXIF orientation is applied; grayscale and palette images become RGB; 16-bit and float images are
     scaled to 8 bits; transparent images (RGBA, LA, palette with transparency) are composited over

@@ -29,6 +29,9 @@ class FaceRecord:
         provenance: JSON-serialisable facts: original path, original size, alignment transform, licence.
         skin_source: what made ``skin``: ``annotation:<source>`` (true masks: CelebAMask-HQ parts, a
             sidecar mask) or ``estimate:<estimator>`` (see :mod:`celebamat.faces.estimators`).
+        encoded: the source file's JPEG bytes when ``image`` is exactly their decoding (a photo already at the
+            build's size: CelebAMask-HQ at 1024 px), else ``None``; a JPEG build stores them as the clean
+            image instead of compressing the pixels a second time.
     """
 
     face_id: str
@@ -39,6 +42,7 @@ class FaceRecord:
     source: str
     provenance: dict[str, Any] = field(default_factory=dict)
     skin_source: str = ""
+    encoded: bytes | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:

@@ -73,6 +73,28 @@ def test_exif_orientation_is_applied(tmp_path):
     assert out[:10].mean() > 200 and out[20:].mean() < 30  # the band is now on top
 
 
+def test_verbatim_only_for_a_plain_rgb_jpeg_read_whole(tmp_path):
+    img = (np.random.default_rng(0).random((24, 32, 3)) * 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "plain.jpg", quality=90)
+    info = {}
+    out = read_image(tmp_path / "plain.jpg", info=info)
+    assert info["verbatim"] is True
+    # the bytes decode to exactly what was returned
+    again = np.asarray(Image.open(io.BytesIO((tmp_path / "plain.jpg").read_bytes())).convert("RGB"))
+    np.testing.assert_array_equal(again, out)
+    im = Image.fromarray(img)
+    exif = im.getexif()
+    exif[0x010F] = "a camera maker"  # any EXIF: it may be personal, so never passed on
+    im.save(tmp_path / "exif.jpg", exif=exif.tobytes(), quality=90)
+    im.save(tmp_path / "profile.jpg", icc_profile=b"\0" * 128, quality=90)
+    Image.fromarray(img[..., 0]).save(tmp_path / "gray.jpg", quality=90)
+    im.save(tmp_path / "lossless.png")
+    for name in ("exif.jpg", "profile.jpg", "gray.jpg", "lossless.png"):
+        info = {}
+        read_image(tmp_path / name, info=info)
+        assert info["verbatim"] is False, name
+
+
 def test_read_mask(tmp_path):
     m = np.zeros((16, 16), np.uint8)
     m[4:8] = 255

@@ -244,6 +244,18 @@ def test_celebamask_resize_and_options(celebamask_root):
         open_source(f"celebamask-hq:{root}", skin_parts=["skin", "beard"])
 
 
+def test_celebamask_at_its_own_size_keeps_the_source_bytes(celebamask_root):
+    root, _ = celebamask_root
+    path = root / "CelebA-HQ-img" / "0.jpg"
+    rec = open_source(f"celebamask-hq:{root}", size=1024).load("celebamask-hq:00000")
+    assert rec.encoded == path.read_bytes()
+    np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), rec.image)
+    half = open_source(f"celebamask-hq:{root}", size=512).load("celebamask-hq:00000")
+    assert half.encoded is None  # resized: its pixels are not the file's
+    # the mesh reads a larger face from the 512 px copy: the landmarks of a 512 px build, times two
+    np.testing.assert_array_equal(rec.landmarks, half.landmarks * 2)
+
+
 def test_celebamask_occlusion_filter_and_missing_mask(celebamask_root):
     root, _ = celebamask_root
     src = open_source(f"celebamask-hq:{root}", size=128, occlusion_filter=0.02)
