@@ -70,3 +70,24 @@ def test_the_hand_landmarker_finds_a_bundled_hand_on_a_plain_background():
     pts = hands[0].round().astype(int)
     assert inside[pts[:, 1].clip(0, 399), pts[:, 0].clip(0, 399)].mean() > 0.8  # the landmarks lie on the hand
     assert get_landmarker().hands(np.full((200, 200, 3), 128, np.uint8)) == []
+
+
+def test_the_border_the_landmarker_looks_through_leaves_the_landmarks_where_they_were(monkeypatch):
+    import celebamat.landmarks as landmarks
+
+    rgba = np.asarray(Image.open(BUNDLED / "hand-cover_mouth-001.png").convert("RGBA")).astype(np.float32)
+    s = 260 / max(rgba.shape[:2])
+    rgba = cv2.resize(rgba, (round(rgba.shape[1] * s), round(rgba.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    photo = np.full((300, 360, 3), 190.0, np.float32)
+    a = rgba[..., 3:] / 255.0
+    region = photo[20:20 + rgba.shape[0], 60:60 + rgba.shape[1]]
+    region[:] = region * (1 - a) + rgba[..., :3] * a
+    photo = photo.astype(np.uint8)
+    assert landmarks.HAND_PAD > 0
+    padded = get_landmarker().hands(photo)
+    monkeypatch.setattr(landmarks, "HAND_PAD", 0.0)
+    plain = get_landmarker().hands(photo)
+    assert len(padded) == len(plain) == 1
+    # the same hand, in the picture's own pixels: the border is taken off again
+    assert np.abs(padded[0] - plain[0]).mean() < 4.0
+
