@@ -13,22 +13,12 @@ write access, the Hub unreachable or offline mode; their messages never contain 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celebamat.utils.hub import (
-    DEFAULT_ENDPOINT,
-    TOKENS_PAGE,
-    HubAuthError,
-    HubConnectionError,
-    HubError,
-    HubPermissionError,
-    resolve_token,
-)
-from celebamat.utils.io import sha256_file
+from celebamat.utils.hub import DEFAULT_ENDPOINT, HubError, remote_holds, resolve_token, translate_hub_error
 
 from .bundle import bundle_run
 from .pretrained import MODEL_FILES, PretrainedError
@@ -69,67 +59,8 @@ def is_model_folder(path: Path) -> bool:
         return False
 
 
-def _sha256(path: Path) -> str:
-    return sha256_file(path)
-
-
 def _same(local: Path, remote) -> bool:
-    if remote is None or remote.size != local.stat().st_size:
-        return False
-    if remote.lfs is not None:
-        return remote.lfs.sha256 == _sha256(local)
-    data = local.read_bytes()
-    return remote.blob_id == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _translate(exc: BaseException, repo_id: str, endpoint: str, token: str) -> HubError | None:
-    """A client exception (or one in its cause chain) as a :class:`HubError` saying what to do."""
-    import httpx2
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    def scrub(text: str) -> str:
-        return text.replace(token, "***") if token else text
-
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, OfflineModeIsEnabled):
-            return HubConnectionError("HF_HUB_OFFLINE is set: unset it to push to the Hub.")
-        if isinstance(seen, httpx2.TransportError):
-            return HubConnectionError(
-                f"cannot reach the Hub at {endpoint} ({type(seen).__name__}: {scrub(str(seen))}). Check your network "
-                "connection (and HF_ENDPOINT if you set it), then run the same command again."
-            )
-        if isinstance(seen, HfHubHTTPError) and seen.response is not None:
-            status = seen.response.status_code
-            msg = scrub(seen.server_message or "")
-            if status == 401 and not isinstance(seen, (RepositoryNotFoundError, RevisionNotFoundError)):
-                return HubAuthError(
-                    f"the Hub at {endpoint} rejected the token (401 {msg or 'unauthorized'}). It may be mistyped, "
-                    f"revoked or expired: create a token with write access at {TOKENS_PAGE} and pass it with "
-                    "--token, HF_TOKEN or `hf auth login`."
-                )
-            if status == 403:
-                return HubPermissionError(
-                    f"no write access to model {repo_id} (403 {msg or 'forbidden'}). Use a token with write "
-                    f"permission to {repo_id.split('/')[0]}, or push to a namespace you own."
-                )
-            if isinstance(seen, RevisionNotFoundError):
-                return HubError(f"revision not found in model {repo_id}: {msg}. Check --revision.")
-            if isinstance(seen, RepositoryNotFoundError) or status in (401, 404):
-                return HubPermissionError(
-                    f"model {repo_id} not found or not visible to this token ({status}). Check --repo-id and that "
-                    "the token belongs to an account that may write there."
-                )
-            return HubError(f"the Hub at {endpoint} answered {status} for model {repo_id}: {msg or seen}.")
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(exc, (ValueError, RuntimeError, OSError)):
-        return HubError(f"push to model {repo_id} failed: {scrub(str(exc))}. Run the same command again.")
-    return None
+    return remote_holds(local, local.stat().st_size, None, remote)
 
 
 def push_model(
@@ -209,7 +140,7 @@ def _push_folder(folder: Path, repo_id: str, private: bool, revision: str | None
     except HubError:
         raise
     except Exception as exc:
-        translated = _translate(exc, repo_id, endpoint, token)
+        translated = translate_hub_error(exc, "model", repo_id, endpoint, token, "Run the same command again.")
         if translated is None:
             raise
         raise translated from exc

@@ -19,7 +19,6 @@ otherwise, and pushing privately to an existing public repo is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,7 +34,9 @@ from celebamat.utils.hub import (  # noqa: F401 (public here too: the dataset pu
     HubConnectionError,
     HubError,
     HubPermissionError,
+    remote_holds,
     resolve_token,
+    translate_hub_error,
 )
 from celebamat.utils.io import sha256_file
 
@@ -87,11 +88,6 @@ class PushResult:
 def load_dataset_line(repo_id: str, revision: str | None = None) -> str:
     rev = f", revision={revision!r}" if revision not in (None, "main") else ""
     return f"datasets.load_dataset({repo_id!r}{rev})"
-
-
-def _git_blob_id(path: Path) -> str:
-    data = path.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _verify(path: Path) -> None:
@@ -154,11 +150,7 @@ def local_files(path: str | os.PathLike) -> tuple[list[LocalFile], list[LocalFil
 
 def _same(local: LocalFile, remote) -> bool:
     """Whether a remote ``RepoFile`` holds the local file's content."""
-    if remote is None or remote.size != local.size:
-        return False
-    if remote.lfs is not None:
-        return remote.lfs.sha256 == local.sha256
-    return remote.blob_id == _git_blob_id(local.local)
+    return remote_holds(local.local, local.size, local.sha256, remote)
 
 
 def _batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[list[LocalFile]]:
@@ -197,59 +189,8 @@ def _add_with_known_sha256(f: LocalFile) -> CommitOperationAdd:
     return op
 
 
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
-
-
-def _translate(exc: BaseException, repo_id: str, endpoint: str, token: str) -> HubError | None:
-    """Map a client exception (or one in its cause chain) to a :class:`HubError` saying what to do."""
-    import httpx2
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    resume = "Nothing already committed is lost: run the same command again to resume."
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, OfflineModeIsEnabled):
-            return HubConnectionError("HF_HUB_OFFLINE is set: unset it to push to the Hub.")
-        if isinstance(seen, httpx2.TransportError):  # refused, reset, timed out, cut off mid-answer
-            return HubConnectionError(
-                f"cannot reach the Hub at {endpoint} ({type(seen).__name__}: {_scrub(str(seen), token)}). Check "
-                f"your network connection (and HF_ENDPOINT if you set it). {resume}"
-            )
-        if isinstance(seen, HfHubHTTPError) and seen.response is not None:
-            status = seen.response.status_code
-            server_msg = _scrub(seen.server_message or "", token)
-            if status == 401 and not isinstance(seen, (RepositoryNotFoundError, RevisionNotFoundError)):
-                return HubAuthError(
-                    f"the Hub at {endpoint} rejected the token (401 {server_msg or 'unauthorized'}). It may be "
-                    f"mistyped, revoked or expired: create a token with write access at {TOKENS_PAGE} and pass it "
-                    "with --token, HF_TOKEN or `hf auth login`."
-                )
-            if status == 403:
-                return HubPermissionError(
-                    f"no write access to dataset {repo_id} (403 {server_msg or 'forbidden'}). Use a token with write "
-                    f"permission (a 'write' token, or a fine-grained one allowing writes to {repo_id.split('/')[0]}), "
-                    "or push to a namespace you own."
-                )
-            if isinstance(seen, RevisionNotFoundError):
-                return HubError(f"revision not found in dataset {repo_id}: {server_msg}. Check --revision.")
-            if isinstance(seen, RepositoryNotFoundError) or status in (401, 404):
-                return HubPermissionError(
-                    f"dataset {repo_id} not found or not visible to this token ({status}). Check --repo-id and that "
-                    "the token belongs to an account that may write there."
-                )
-            return HubError(
-                f"the Hub at {endpoint} answered {status} for dataset {repo_id}: {server_msg or seen}. {resume}"
-            )
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(exc, (ValueError, RuntimeError, OSError)):  # malformed answers, failed uploads, unreadable files
-        return HubError(f"push to dataset {repo_id} failed: {_scrub(str(exc), token)}. {resume}")
-    return None
+#: How a failed dataset push ends its message: the shards already committed stay.
+_RESUME = "Nothing already committed is lost: run the same command again to resume."
 
 
 def _prepare_repo(api: Any, repo_id: str, private: bool, branch: str, result: PushResult) -> None:
@@ -355,7 +296,7 @@ def push_to_hub(
     except HubError:
         raise
     except Exception as exc:
-        translated = _translate(exc, repo_id, endpoint, token)
+        translated = translate_hub_error(exc, "dataset", repo_id, endpoint, token, _RESUME)
         if translated is None:
             raise
         raise translated from exc
