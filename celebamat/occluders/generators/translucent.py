@@ -9,7 +9,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import Canvas, bezier, fbm, poly_mask, soft, stroke_mask
+from celebamat.occluders.draw import Canvas, fbm, poly_mask, soft, stroke_mask
 
 ZONE_SETS = (["eyes"], ["mouth"], ["nose"], ["forehead"], ["cheek_left"], ["cheek_right"], ["chin"], ["face"],
              ["eyes", "nose"], ["mouth", "chin"])

@@ -80,7 +80,7 @@ def test_faces_that_fail_after_the_scan_are_replaced_and_reported(tmp_path, layo
     one = build_dataset(bad, tmp_path / "one", workers=1, progress=False)
     two = build_dataset(bad, tmp_path / "two", workers=2, progress=False)
     assert _shards(tmp_path / "one") == _shards(tmp_path / "two")
-    assert one.total == 16
+    assert one.total == two.total == 16
     late = {s["face"]: s for s in one.skipped if s.get("rows_replaced")}
     assert set(late) == {truncated, blank}
     assert late[truncated]["reason"] == "unreadable file" and late[blank]["reason"] == "no face"

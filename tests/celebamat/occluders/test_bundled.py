@@ -1,8 +1,6 @@
 """The committed library (assets/occluders): counts, soft alpha, metadata, split, exit edges, size, and
 byte-for-byte regeneration from the recorded seed."""
 
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
