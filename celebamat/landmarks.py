@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -21,10 +22,14 @@ import numpy as np
 
 #: Number of points of the refined face mesh (468 mesh points plus 10 iris points).
 NUM_LANDMARKS = 478
-#: The hand landmarker looks at a picture inside a black border of this share of its longer side, and keeps palms
-#: found at this confidence: measured on 192 face crops with real hands over them, hands found 80 -> 120 with
-#: the same share of each mask on the hand (0.78), and fewer hands found on 94 clean faces (5 -> 3).
-HAND_PAD = 0.25
+#: The hand landmarker looks at a picture inside a black border of each of these shares of its longer side (the
+#: hand at two scales: a hand that fills a face crop and runs off its edges is found far more often inside a
+#: border, and a wider one finds some that the first misses), and keeps palms found at this confidence. On 192
+#: face crops with real hands over them: hands found 80 (no border, confidence 0.5) -> 120 (0.25) -> 137 (0.25 and
+#: 0.5), with about the same share of each mask on the hand (0.78 -> 0.75); docs/results.md, "Hands".
+HAND_PADS: tuple[float, ...] = (0.25, 0.5)
+#: One pass, for real-time paths (tracked video): half the cost, 120 of the 137 hands.
+FAST_HAND_PADS: tuple[float, ...] = (0.25,)
 HAND_MIN_CONFIDENCE = 0.3
 
 # Mediapipe face-mesh indices (canonical mesh topology). Image-left = the subject's right.
@@ -88,6 +93,13 @@ _ANCHOR_INDICES: dict[str, tuple[int, ...]] = {
     "ear_left": (234,),
     "ear_right": (454,),
 }
+
+
+def same_hand(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two sets of hand landmarks (``(21, 2)`` pixels) are one hand: their points lie on average within a
+    third of the palm's length (wrist to the middle finger's base) of each other."""
+    palm = max(float(np.linalg.norm(a[9] - a[0])), float(np.linalg.norm(b[9] - b[0])), 1.0)
+    return float(np.linalg.norm(a - b, axis=1).mean()) < palm / 3.0
 
 
 @dataclass(frozen=True)
@@ -256,11 +268,15 @@ class Landmarker:
         boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
         return boxes
 
-    def hands(self, image: np.ndarray) -> list[np.ndarray]:
-        """Hand landmarks (mediapipe hands, full model, up to 4 hands) of every hand found.
+    def hands(self, image: np.ndarray, pads: Sequence[float] | None = None) -> list[np.ndarray]:
+        """Hand landmarks (mediapipe hands, full model, up to 4 hands a pass) of every hand found.
+
+        The picture is looked at once inside each border of ``pads`` (about 20 ms a pass at 256 px on these
+        CPUs); a hand found in more than one pass is returned once, as the first pass saw it.
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB.
+            pads: border widths as shares of the longer side (default :data:`HAND_PADS`; 0 = no border).
 
         Returns:
             A list (possibly empty) of ``(21, 2)`` float32 pixel coordinates (wrist, then four joints per finger
@@ -274,9 +290,17 @@ class Landmarker:
                 )
                 self._hands.process(np.zeros((64, 64, 3), np.uint8))
         img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
-        # The palm detector misses hands that fill the picture or run off its edges (a hand over a face crop):
-        # seen inside a black border, they are found far more often (docs/results.md, "Hands").
-        pad = int(round(HAND_PAD * max(img.shape[:2])))
+        found: list[np.ndarray] = []
+        for share in HAND_PADS if pads is None else pads:
+            for hand in self._hands_inside_border(img, share):
+                if not any(same_hand(hand, kept) for kept in found):  # one hand seen at both scales is kept once
+                    found.append(hand)
+        return found
+
+    def _hands_inside_border(self, img: np.ndarray, share: float) -> list[np.ndarray]:
+        """The hands mediapipe finds in ``img`` seen inside a black border of ``share`` of its longer side, in
+        ``img``'s own pixels."""
+        pad = int(round(share * max(img.shape[:2])))
         if pad:
             img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         h, w = img.shape[:2]

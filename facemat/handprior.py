@@ -13,6 +13,7 @@ probability ``hand_prior_drop`` so that the network still learns hands the landm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,12 +30,14 @@ def uses_hand_prior(config: dict[str, Any]) -> bool:
     return bool(config.get(CONFIG_KEY, False))
 
 
-def hand_prior_mask(image: np.ndarray, landmarker: Any = None) -> np.ndarray:
+def hand_prior_mask(image: np.ndarray, landmarker: Any = None, pads: Sequence[float] | None = None) -> np.ndarray:
     """Hand mask of one picture.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
         landmarker: a :class:`celebamat.landmarks.Landmarker` (default: the process-local one).
+        pads: the landmarker's borders (default :data:`celebamat.landmarks.HAND_PADS`, two passes;
+            :data:`~celebamat.landmarks.FAST_HAND_PADS` for one).
 
     Returns:
         ``(H, W)`` float32 in [0, 1], 1 on the hands found.
@@ -45,19 +48,20 @@ def hand_prior_mask(image: np.ndarray, landmarker: Any = None) -> np.ndarray:
         from celebamat.landmarks import get_landmarker
 
         landmarker = get_landmarker()
-    return hand_mask(landmarker.hands(image), image.shape[:2])
+    return hand_mask(landmarker.hands(image, pads), image.shape[:2])
 
 
 def _to_uint8(chw: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((np.clip(chw.transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
 
 
-def with_hand_prior(batch: np.ndarray) -> np.ndarray:
-    """``(N, 3, H, W)`` float32 RGB in [0, 1] -> ``(N, 4, H, W)``: the hand mask of each picture appended."""
+def with_hand_prior(batch: np.ndarray, pads: Sequence[float] | None = None) -> np.ndarray:
+    """``(N, 3, H, W)`` float32 RGB in [0, 1] -> ``(N, 4, H, W)``: the hand mask of each picture appended
+    (``pads``: see :func:`hand_prior_mask`)."""
     x = np.asarray(batch, np.float32)
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"hand prior: expected an (N, 3, H, W) RGB batch, got shape {x.shape}")
-    masks = np.stack([hand_prior_mask(_to_uint8(img))[None] for img in x]).astype(np.float32)
+    masks = np.stack([hand_prior_mask(_to_uint8(img), pads=pads)[None] for img in x]).astype(np.float32)
     return np.concatenate([x, masks], axis=1)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from celebamat.faces.align import align_image, alignment_transform, invert_transform
 from celebamat.faces.finder import FaceFinder, FoundFace
+from celebamat.landmarks import FAST_HAND_PADS
 
 from .handprior import hand_prior_mask
 from .io import atomic_path, atomic_write_json
@@ -138,22 +139,25 @@ class Predictor:
     def has_uncertainty(self) -> bool:
         return bool(self.runtime.has_uncertainty)
 
-    def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_crops(self, crops: np.ndarray, fast: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Mattes of aligned crops.
 
         Args:
             crops: ``(N, S, S, 3)`` uint8 RGB aligned faces.
+            fast: one pass of the hand landmarker instead of two, for a model with the hand prior
+                (:data:`celebamat.landmarks.FAST_HAND_PADS`: what video frames get).
 
         Returns:
             ``alpha`` ``(N, S, S)`` float32 in [0, 1] and ``log_scale`` ``(N, S, S)`` float32 or ``None``.
         """
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        out = self.runtime(x)
+        out = self.runtime(x, FAST_HAND_PADS) if fast else self.runtime(x)
         alpha = np.clip(out["alpha"][:, 0], 0.0, 1.0).astype(np.float32)
         log_scale = out["log_scale"][:, 0].astype(np.float32) if "log_scale" in out else None
         return alpha, log_scale
 
-    def predict(self, image: np.ndarray, faces: list[np.ndarray] | None = None, track: bool = False) -> FrameResult:
+    def predict(self, image: np.ndarray, faces: list[np.ndarray] | None = None, track: bool = False,
+                fast_hands: bool | None = None) -> FrameResult:
         """Matte every face of a frame.
 
         Args:
@@ -161,6 +165,8 @@ class Predictor:
             faces: landmarks to use instead of finding faces (``(478, 2)`` px each).
             track: find faces with :meth:`FaceFinder.track` (consecutive video frames) instead of
                 :meth:`FaceFinder.find`.
+            fast_hands: one pass of the hand landmarker (``fast`` of :meth:`predict_crops`); default: when
+                ``track`` (video frames get one pass, photos two).
 
         Returns:
             A :class:`FrameResult`.
@@ -180,7 +186,7 @@ class Predictor:
             return FrameResult(alpha, log_scale, [])
         transforms = [alignment_transform(lm, self.size) for lm in faces]
         crops = np.stack([align_image(image, m, self.size) for m in transforms])
-        crop_alpha, crop_scale = self.predict_crops(crops)
+        crop_alpha, crop_scale = self.predict_crops(crops, fast=track if fast_hands is None else fast_hands)
         results = []
         for i, (lm, m) in enumerate(zip(faces, transforms, strict=True)):
             patch, roi = paste_back(crop_alpha[i], m, (h, w))
@@ -380,7 +386,7 @@ def predict_video(predictor: Predictor, path: str | os.PathLike, out_dir: str | 
         bar = tqdm(read_frames(path), total=info.frames or None, desc=Path(path).name, unit="frame",
                    disable=not progress)
         for frame in bar:
-            result = predictor.predict(frame, track=track)
+            result = predictor.predict(frame, track=track, fast_hands=True)
             if smoother is not None:
                 result.alpha = smoother(result.alpha)
             pending.append(pool.submit(emit, frame, result))

@@ -4,6 +4,9 @@ A runtime maps a batch of aligned face crops to the model's outputs::
 
     runtime(batch)  # batch (B, 3, S, S) float32 in [0, 1]  ->  {"alpha": (B, 1, S, S), ["log_scale": ...]}
 
+(``runtime(batch, hand_pads=...)`` chooses the hand landmarker's passes for a model with the hand prior,
+:func:`facemat.handprior.hand_prior_mask`.)
+
 so that :mod:`facemat.predict` does not care which engine runs the network. Open one with
 :func:`load_runtime`; a ``.onnx`` file selects ONNX Runtime, any other checkpoint torch. Without a checkpoint it
 opens the bundled model, and ``hf-hub:USER/NAME`` a published one (:mod:`facemat.pretrained`).
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +38,7 @@ class Runtime(Protocol):
     #: ``True`` when the network also returns ``log_scale`` (decided from the network, not its name).
     has_uncertainty: bool
 
-    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
+    def __call__(self, batch: np.ndarray, hand_pads: Sequence[float] | None = None) -> dict[str, np.ndarray]: ...
 
 
 def _check_batch(batch: np.ndarray, size: int) -> np.ndarray:
@@ -46,11 +50,11 @@ def _check_batch(batch: np.ndarray, size: int) -> np.ndarray:
     return x
 
 
-def _with_prior(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+def _with_prior(x: np.ndarray, config: dict[str, Any], hand_pads: Sequence[float] | None) -> np.ndarray:
     """Append the hand-prior channel when the checkpoint was trained with it (callers pass RGB only)."""
     from .handprior import uses_hand_prior, with_hand_prior
 
-    return with_hand_prior(x) if uses_hand_prior(config) else x
+    return with_hand_prior(x, hand_pads) if uses_hand_prior(config) else x
 
 
 def model_has_uncertainty(model: Any) -> bool:
@@ -91,8 +95,8 @@ class TorchRuntime:
         # built without one must not report (and write) an all-black uncertainty map.
         self.has_uncertainty = model_has_uncertainty(model)
 
-    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = _with_prior(_check_batch(batch, self.input_size), self.config)
+    def __call__(self, batch: np.ndarray, hand_pads: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+        x = _with_prior(_check_batch(batch, self.input_size), self.config, hand_pads)
         with self._torch.inference_mode():
             out = self.model(self._torch.from_numpy(x).to(self.device))
         return {k: v.float().cpu().numpy() for k, v in out.items() if k in ("alpha", "log_scale")}
@@ -143,8 +147,8 @@ class OnnxRuntime:
         self._outputs = [o.name for o in self.session.get_outputs()]
         self.has_uncertainty = "log_scale" in self._outputs
 
-    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = _with_prior(_check_batch(batch, self.input_size), self.config)
+    def __call__(self, batch: np.ndarray, hand_pads: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+        x = _with_prior(_check_batch(batch, self.input_size), self.config, hand_pads)
         values = self.session.run(self._outputs, {self._input: x})
         return dict(zip(self._outputs, values, strict=True))
 

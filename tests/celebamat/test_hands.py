@@ -72,7 +72,7 @@ def test_the_hand_landmarker_finds_a_bundled_hand_on_a_plain_background():
     assert get_landmarker().hands(np.full((200, 200, 3), 128, np.uint8)) == []
 
 
-def test_the_border_the_landmarker_looks_through_leaves_the_landmarks_where_they_were(monkeypatch):
+def test_the_borders_the_landmarker_looks_through_leave_the_landmarks_where_they_were(monkeypatch):
     import celebamat.landmarks as landmarks
 
     rgba = np.asarray(Image.open(BUNDLED / "hand-cover_mouth-001.png").convert("RGBA")).astype(np.float32)
@@ -83,11 +83,28 @@ def test_the_border_the_landmarker_looks_through_leaves_the_landmarks_where_they
     region = photo[20:20 + rgba.shape[0], 60:60 + rgba.shape[1]]
     region[:] = region * (1 - a) + rgba[..., :3] * a
     photo = photo.astype(np.uint8)
-    assert landmarks.HAND_PAD > 0
-    padded = get_landmarker().hands(photo)
-    monkeypatch.setattr(landmarks, "HAND_PAD", 0.0)
+    pads = landmarks.HAND_PADS
+    assert len(pads) == 2 and min(pads) > 0
+    both = get_landmarker().hands(photo)
+    monkeypatch.setattr(landmarks, "HAND_PADS", (0.0,))
     plain = get_landmarker().hands(photo)
-    assert len(padded) == len(plain) == 1
+    # one hand, seen in both borders, is returned once
+    assert len(both) == len(plain) == 1
     # the same hand, in the picture's own pixels: the border is taken off again
-    assert np.abs(padded[0] - plain[0]).mean() < 4.0
+    assert np.abs(both[0] - plain[0]).mean() < 4.0
+    for share in pads:
+        monkeypatch.setattr(landmarks, "HAND_PADS", (share,))
+        (one,) = get_landmarker().hands(photo)
+        assert np.abs(one - plain[0]).mean() < 4.0
+
+
+def test_same_hand_tells_one_hand_seen_twice_from_two_hands():
+    from celebamat.landmarks import same_hand
+
+    rng = np.random.default_rng(0)
+    hand = rng.uniform(0, 100, (21, 2)).astype(np.float32)
+    hand[0], hand[9] = (50, 100), (50, 40)  # palm length 60 px
+    assert same_hand(hand, hand + rng.normal(0, 3, hand.shape).astype(np.float32))
+    assert not same_hand(hand, hand + np.float32([80, 0]))  # the other hand, beside it
+    assert same_hand(hand, hand + np.float32([15, 0])) and not same_hand(hand, hand + np.float32([25, 0]))
 

@@ -81,6 +81,32 @@ def test_runtimes_add_the_channel_and_onnx_export_agrees(tmp_path, hand_photo):
     np.testing.assert_allclose(OnnxRuntime(onnx_path)(x)["alpha"], ref, atol=1e-4)
 
 
+def test_photos_look_for_hands_in_two_passes_and_tracked_video_in_one(tmp_path, hand_photo, monkeypatch):
+    from celebamat.landmarks import FAST_HAND_PADS, HAND_PADS, Landmarker
+    from facemat.predict import Predictor
+
+    model = create_model("student", in_channels=4).eval()
+    config = {"model": "student", "model_kwargs": {"in_channels": 4}, "input_size": 128, "hand_prior": True}
+    rt = load_runtime(save_checkpoint(tmp_path / "hp.safetensors", model, config))
+    seen: list[float] = []
+    looked = Landmarker._hands_inside_border
+    monkeypatch.setattr(Landmarker, "_hands_inside_border",
+                        lambda self, img, share: seen.append(share) or looked(self, img, share))
+    photo, _ = hand_photo
+    x = cv2.resize(photo, (128, 128)).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    rt(x)
+    assert tuple(seen) == HAND_PADS and len(HAND_PADS) == 2
+    seen.clear()
+    rt(x, FAST_HAND_PADS)
+    assert tuple(seen) == FAST_HAND_PADS == (HAND_PADS[0],)
+    predictor = Predictor(rt)
+    crops = cv2.resize(photo, (128, 128))[None]
+    for fast, passes in ((False, HAND_PADS), (True, FAST_HAND_PADS)):
+        seen.clear()
+        predictor.predict_crops(crops, fast=fast)
+        assert tuple(seen) == passes
+
+
 def test_config_checks_the_hand_prior_settings():
     assert load_config(None, {"hand_prior": True})["hand_prior"] is True
     with pytest.raises(ConfigError, match="hand_prior must be true or false"):
