@@ -7,6 +7,7 @@ refused from its header, without decoding (reason ``"image too large"``), so a d
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -112,6 +113,47 @@ def _open(path: str | os.PathLike, info: dict | None = None):
     return im
 
 
+#: Metadata that makes a JPEG more than its pixels (orientation, colour profile, personal data).
+_JPEG_EXTRAS = ("exif", "xmp", "comment", "icc_profile")
+
+
+def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool] | None:
+    """The pixels of the commonest plain files, decoded by OpenCV, or ``None`` for any other file.
+
+    Plain: without ``gray``, an RGB JPEG with none of :data:`_JPEG_EXTRAS` that ends with its end-of-image
+    marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit grayscale PNG without
+    EXIF. Either below :data:`LARGE_IMAGE_PIXELS`. OpenCV decodes these to the same pixels as Pillow (both use
+    libjpeg-turbo's exact integer decoder; PNG is lossless) in about two thirds of the time, which a 1024 px
+    build pays on every face (docs/building.md). Returns ``(pixels, verbatim)``: ``(H, W, 3)`` RGB or
+    ``(H, W)`` uint8, and whether the file's bytes can stand for them (:func:`_verbatim_jpeg`).
+    """
+    import cv2
+    from PIL import Image
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None  # Pillow's path names the error
+    if gray:
+        if data[:8] != b"\x89PNG\r\n\x1a\n" or b"eXIf" in data:
+            return None
+    elif data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:  # the header only
+                mode, (w, h) = im.mode, im.size
+                extras = "exif" in im.info if gray else any(k in im.info for k in _JPEG_EXTRAS)
+    except Exception:  # anything Pillow cannot parse goes the long way, which names it
+        return None
+    if extras or w * h > LARGE_IMAGE_PIXELS or mode != ("L" if gray else "RGB"):
+        return None
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED if gray else cv2.IMREAD_COLOR)
+    if arr is None or arr.dtype != np.uint8 or arr.shape != ((h, w) if gray else (h, w, 3)):
+        return None
+    return (arr, False) if gray else (cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), True)
+
 def _verbatim_jpeg(im: Any, target: tuple[int, int]) -> bool:
     """Whether the file's own bytes can stand for what :func:`read_image` returns: an RGB JPEG decoded at full
     size, upright as stored, carrying no EXIF, XMP, comment or colour profile (nothing personal rides along,
@@ -139,6 +181,11 @@ def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255,
             truncated, corrupt, out of memory) or ``"image too large"`` (above :data:`MAX_IMAGE_PIXELS`),
             naming the file.
     """
+    plain = _plain_pixels(path, gray=False)
+    if plain is not None:
+        if info is not None:
+            info.update(scale=1.0, verbatim=plain[1])
+        return plain[0]
     im = _open(path, info)
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
@@ -163,6 +210,9 @@ def read_mask_u8(path: str | os.PathLike) -> np.ndarray:
     so a mask stays registered with its photo, and a mask above :data:`LARGE_IMAGE_PIXELS` is downscaled to
     the same size as a photo of its size. Raises :class:`ImageReadError` like :func:`read_image`.
     """
+    plain = _plain_pixels(path, gray=True)
+    if plain is not None:
+        return plain[0]
     im = _open(path)
     if im.mode in ("I;16", "I;16B", "I", "F"):
         return _to_uint8(np.asarray(im))

@@ -102,3 +102,44 @@ def test_read_mask(tmp_path):
     out = read_mask(tmp_path / "m.png")
     assert out.dtype == np.float32 and out.shape == (16, 16)
     assert out[5].min() == 1.0 and out[0].max() == 0.0
+
+
+def test_plain_files_take_opencvs_decoder_and_give_pillows_pixels(tmp_path, astronaut):
+    import cv2
+
+    from celebamat.faces.io import _plain_pixels, read_mask_u8
+
+    photo = astronaut[:300, 40:340]
+    Image.fromarray(photo).save(tmp_path / "pil.jpg", quality=90)
+    Image.fromarray(photo).save(tmp_path / "progressive.jpg", quality=80, progressive=True)
+    Image.fromarray(photo).save(tmp_path / "444.jpg", quality=95, subsampling=0)
+    cv2.imwrite(str(tmp_path / "cv2.jpg"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    for name in ("pil.jpg", "progressive.jpg", "444.jpg", "cv2.jpg"):
+        assert _plain_pixels(tmp_path / name, gray=False) is not None, name  # the fast path was taken
+        pillow = np.asarray(Image.open(tmp_path / name).convert("RGB"))
+        np.testing.assert_array_equal(read_image(tmp_path / name), pillow, err_msg=name)
+    mask = (np.random.default_rng(0).random((64, 48)) * 255).astype(np.uint8)
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    assert _plain_pixels(tmp_path / "m.png", gray=True) is not None
+    np.testing.assert_array_equal(read_mask_u8(tmp_path / "m.png"), mask)
+
+
+def test_files_that_are_not_plain_go_pillows_way(tmp_path, astronaut):
+    from celebamat.faces.io import _plain_pixels
+
+    im = Image.fromarray(astronaut[:64, :80])
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "rotated.jpg", exif=exif.tobytes())
+    im.save(tmp_path / "profile.jpg", icc_profile=b"\0" * 128)
+    im.convert("L").save(tmp_path / "gray.jpg")
+    im.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    im.save(tmp_path / "rgb.png")
+    buf = io.BytesIO()
+    im.save(buf, "JPEG")
+    (tmp_path / "cut.jpg").write_bytes(buf.getvalue()[:-200])
+    for name in ("rotated.jpg", "profile.jpg", "gray.jpg", "cmyk.jpg", "rgb.png", "cut.jpg"):
+        assert _plain_pixels(tmp_path / name, gray=False) is None, name
+    assert _plain_pixels(tmp_path / "rgb.png", gray=True) is None  # a colour mask: its first channel, by Pillow
+    assert _plain_pixels(tmp_path / "pil.jpg", gray=False) is None  # missing: Pillow's path names the error
+    assert read_image(tmp_path / "rotated.jpg").shape == (80, 64, 3)  # the orientation is still applied
