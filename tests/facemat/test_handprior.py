@@ -107,6 +107,35 @@ def test_photos_look_for_hands_in_two_passes_and_tracked_video_in_one(tmp_path, 
         assert tuple(seen) == passes
 
 
+def test_photo_prediction_takes_two_passes_and_video_frames_one(tmp_path, monkeypatch):
+    from celebamat.faces.finder import FaceFinder
+    from celebamat.landmarks import FAST_HAND_PADS, HAND_PADS, Landmarker
+    from facemat.predict import Predictor, predict_video
+    from facemat.video import VideoWriter
+
+    model = create_model("student", in_channels=4).eval()
+    config = {"model": "student", "model_kwargs": {"in_channels": 4}, "input_size": 128, "hand_prior": True}
+    predictor = Predictor(load_runtime(save_checkpoint(tmp_path / "hp.safetensors", model, config)), FaceFinder())
+    face = cv2.resize(skdata.astronaut()[:300, 80:380], (170, 170), interpolation=cv2.INTER_AREA)
+    frame = np.full((192, 256, 3), 60, np.uint8)
+    frame[10:180, 40:210] = face
+    seen: list[float] = []
+    looked = Landmarker._hands_inside_border
+    monkeypatch.setattr(Landmarker, "_hands_inside_border",
+                        lambda self, img, share: seen.append(share) or looked(self, img, share))
+    assert len(predictor.predict(frame).faces) == 1
+    assert tuple(seen) == HAND_PADS  # a photo: both borders
+    seen.clear()
+    with VideoWriter(tmp_path / "clip.avi", 5, (256, 192)) as vw:
+        for _ in range(2):
+            vw.write(frame)
+    for track in (True, False):  # video frames: one border, tracked or not
+        seen.clear()
+        summary = predict_video(predictor, tmp_path / "clip.avi", tmp_path / f"out{track}", "clip", track=track,
+                                progress=False)
+        assert summary["frames_with_faces"] == 2 and tuple(seen) == FAST_HAND_PADS * 2
+
+
 def test_config_checks_the_hand_prior_settings():
     assert load_config(None, {"hand_prior": True})["hand_prior"] is True
     with pytest.raises(ConfigError, match="hand_prior must be true or false"):
