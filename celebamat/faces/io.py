@@ -131,13 +131,14 @@ def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool
     from PIL import Image
 
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            head = f.read(8)  # other formats are not read twice
+            if head[:8 if gray else 3] != (b"\x89PNG\r\n\x1a\n" if gray else b"\xff\xd8\xff"):
+                return None
+            data = head + f.read()
     except OSError:
         return None  # Pillow's path names the error
-    if gray:
-        if data[:8] != b"\x89PNG\r\n\x1a\n" or b"eXIf" in data:
-            return None
-    elif data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
+    if (b"eXIf" in data) if gray else (data[-2:] != b"\xff\xd9"):
         return None
     try:
         with warnings.catch_warnings():
