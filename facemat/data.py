@@ -58,8 +58,9 @@ def check_checksums(folder: str | os.PathLike, split: str) -> int:
     return len(shards)
 
 
-def load_split(source: str, split: str, streaming: bool = False):
-    """``datasets.load_dataset(source, split=split)`` restricted to ``image`` and ``alpha``.
+def load_split(source: str, split: str, streaming: bool = False, extra: tuple[str, ...] = ()):
+    """``datasets.load_dataset(source, split=split)`` restricted to ``image`` and ``alpha``, and to the columns
+    of ``extra`` the split has.
 
     ``source`` is a local dataset folder (README.md with ``configs`` + data/*.parquet) or a Hub repo id. A
     local folder's shards of ``split`` are checked against its manifest first (:func:`check_checksums`).
@@ -80,7 +81,7 @@ def load_split(source: str, split: str, streaming: bool = False):
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise DataError(f"{source} split {split!r} lacks column(s) {missing}; is it a CelebAMat dataset?")
-    return ds.select_columns(list(COLUMNS))
+    return ds.select_columns(list(COLUMNS) + [c for c in extra if c in names and c not in COLUMNS])
 
 
 def decode_row(row: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:

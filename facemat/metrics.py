@@ -123,6 +123,26 @@ def binary_scores(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> d
     }
 
 
+def occluder_cut(pred: np.ndarray, skin: np.ndarray, occluder: np.ndarray, threshold: float = 0.5) -> tuple[int, int]:
+    """How much of the occluders lying on the face a prediction cuts out.
+
+    Args:
+        pred: ``(H, W)`` predicted visible-skin matte in [0, 1].
+        skin: ``(H, W)`` the clean face's skin in [0, 1] (the row's ``skin``).
+        occluder: ``(H, W)`` the occluders' coverage in [0, 1] (the row's ``occluder_alpha``).
+
+    Returns:
+        ``(cut, over_skin)``: pixels where an occluder lies on skin (both at least ``threshold``) and the
+        prediction is below ``threshold``, and all pixels where an occluder lies on skin. Pooled over a split,
+        ``cut / over_skin`` says whether occluders are cut, apart from how well the free skin is kept
+        (``recall``): a low IoU with a high cut share points at the free skin, or at its ground truth.
+    """
+    over = (np.asarray(skin) >= threshold) & (np.asarray(occluder) >= threshold)
+    if pred.shape != over.shape:
+        raise ValueError(f"prediction {pred.shape} and skin {over.shape} differ in shape")
+    return int((over & (np.asarray(pred) < threshold)).sum()), int(over.sum())
+
+
 def image_metrics(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     """Every metric of one image: ``{sad,mse,grad,conn}_{whole,unknown}`` (SAD/Grad/Conn already /1000,
     MSE raw) plus ``iou``, ``acc``, ``recall``."""

@@ -67,7 +67,10 @@ def test_eval_json_survives_a_crash(tmp_path, tiny_dataset, request):
     out = tmp_path / "eval" / "result.json"
     evaluate(ckpt, str(tiny_dataset), limit=2, json_out=out)
     before = out.read_text()
-    assert json.loads(before)["count"] == 2
+    result = json.loads(before)
+    assert result["count"] == 2
+    # the rows carry skin and occluder_alpha: how much of the bars lying on the discs the model cuts
+    assert result["occluder_pixels"] > 0 and 0.0 <= result["occluder_cut"] <= 1.0
     request.getfixturevalue("crash_mid_write")
     with pytest.raises(OSError):
         evaluate(ckpt, str(tiny_dataset), limit=3, json_out=out)

@@ -132,3 +132,21 @@ def test_image_metrics_and_table_name_region_and_scale():
     assert "15.6250" in table  # MSE whole 0.015625 printed x1e3
     with pytest.raises(ValueError, match="differ in shape"):
         image_metrics(pred[:10], gt)
+
+
+def test_occluder_cut_counts_the_occluder_over_skin_that_a_prediction_cuts():
+    from facemat.metrics import occluder_cut
+
+    skin = np.zeros((10, 10), np.float32)
+    skin[:, :6] = 1.0  # skin on the left six columns
+    occ = np.zeros((10, 10), np.float32)
+    occ[:4, 3:] = 1.0  # an occluder over the top four rows, from column 3: 12 pixels of it lie on skin
+    pred = skin * (1.0 - occ)
+    assert occluder_cut(pred, skin, occ) == (12, 12)  # the perfect matte cuts all of it
+    assert occluder_cut(skin, skin, occ) == (0, 12)  # an occlusion-blind one cuts none
+    half = pred.copy()
+    half[:2, 3:6] = 0.7  # two rows of the occluder kept as skin
+    assert occluder_cut(half, skin, occ) == (6, 12)
+    assert occluder_cut(pred, skin, np.zeros_like(occ)) == (0, 0)
+    with pytest.raises(ValueError, match="shape"):
+        occluder_cut(pred[:5], skin, occ)
