@@ -120,8 +120,8 @@ _JPEG_EXTRAS = ("exif", "xmp", "comment", "icc_profile")
 def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool] | None:
     """The pixels of the commonest plain files, decoded by OpenCV, or ``None`` for any other file.
 
-    Plain: without ``gray``, an RGB JPEG with none of :data:`_JPEG_EXTRAS` that ends with its end-of-image
-    marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit grayscale PNG without
+    Plain: without ``gray``, a JPEG whose bytes :func:`_verbatim_jpeg` would pass and that ends with its
+    end-of-image marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit grayscale PNG without
     EXIF. Either below :data:`LARGE_IMAGE_PIXELS`. OpenCV decodes these to the same pixels as Pillow (both use
     libjpeg-turbo's exact integer decoder; PNG is lossless) in about two thirds of the time, which a 1024 px
     build pays on every face (docs/building.md). Returns ``(pixels, verbatim)``: ``(H, W, 3)`` RGB or
@@ -144,23 +144,24 @@ def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:  # the header only
-                mode, (w, h) = im.mode, im.size
-                extras = "exif" in im.info if gray else any(k in im.info for k in _JPEG_EXTRAS)
+                w, h = im.size
+                plain = (im.mode == "L" and "exif" not in im.info) if gray else _verbatim_jpeg(im, im.size)
     except Exception:  # anything Pillow cannot parse goes the long way, which names it
         return None
-    if extras or w * h > LARGE_IMAGE_PIXELS or mode != ("L" if gray else "RGB"):
+    if not plain or w * h > LARGE_IMAGE_PIXELS:
         return None
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED if gray else cv2.IMREAD_COLOR)
     if arr is None or arr.dtype != np.uint8 or arr.shape != ((h, w) if gray else (h, w, 3)):
         return None
     return (arr, False) if gray else (cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), True)
 
+
 def _verbatim_jpeg(im: Any, target: tuple[int, int]) -> bool:
     """Whether the file's own bytes can stand for what :func:`read_image` returns: an RGB JPEG decoded at full
     size, upright as stored, carrying no EXIF, XMP, comment or colour profile (nothing personal rides along,
     and no viewer shows other colours than the decoded pixels)."""
     return (im.format == "JPEG" and im.mode == "RGB" and im.size == target
-            and not any(k in im.info for k in ("exif", "xmp", "comment", "icc_profile")))
+            and not any(k in im.info for k in _JPEG_EXTRAS))
 
 
 def read_image(path: str | os.PathLike, background: tuple[int, int, int] = (255, 255, 255),
