@@ -284,6 +284,16 @@ def _palm_part(shape: tuple[int, int], fr: _Frame, view: str, joints: np.ndarray
         _bump(bumps, fr.grid(np.array([0.11, 0.14])), 0.06 * S, 0.015 * S)  # the thumb's muscle, seen from behind
         for j in (5, 9, 13, 17):  # knuckles
             _bump(bumps, fr.grid(joints[j] + np.array([0.0, -0.015])), 0.028 * S, 0.014 * S)
+        # Extensor tendons fanning from the wrist to the knuckles: faint ridges a light from above picks out.
+        ridges = np.zeros(shape, np.uint8)
+        for k, j in enumerate((5, 9, 13, 17)):
+            start = np.array([0.035 * (1.5 - k), 0.09])
+            end = joints[j] + np.array([0.0, -0.05])
+            line = fr.px(np.array([fr.tf(p) for p in bezier(np.array([start, 0.5 * (start + end) + [0.0, 0.02],
+                                                                          end]), 16)]))
+            cv2.polylines(ridges, [np.round(line * 16).astype(np.int32)], False, 255,
+                          thickness=max(1, int(round(0.016 * S))), lineType=cv2.LINE_AA, shift=4)
+        bumps += soft(ridges.astype(np.float64) / 255, 0.01 * S) * 0.009 * S
     height += bumps * e
     n = normals(height, 0.004 * S)
     return (0, shape[0], 0, shape[1]), cov, height, n
@@ -338,17 +348,17 @@ def _albedo(surf: Surface, fr: _Frame, view: str, base: np.ndarray, palm_col: np
     red = np.zeros(shape, np.float64)
     for lab, sg in segs.items():
         if sg.index == 2:
-            red += np.where(surf.label == lab, np.clip(surf.along - 0.35, 0, 1), 0.0) * 0.25
+            red += np.where(surf.label == lab, np.clip(surf.along - 0.35, 0, 1), 0.0) * 0.32
     if view == "back":
         knuckles = np.zeros(shape, np.float64)
         for j in (5, 6, 9, 10, 13, 14, 17, 18, 3):
             _bump(knuckles, fr.grid(joints[j]), 0.03 * S, 1.0)
-        red += 0.12 * np.clip(knuckles, 0, 1)
+        red += 0.2 * np.clip(knuckles, 0, 1)
     red = soft(red, 0.006 * S)[..., None]
     alb = alb * (1 - red) + np.array([0.78, 0.38, 0.36]) * base.max() * red
     mottle = fbm(rng, shape, 20 * _SS, 4)
     pores = fbm(rng, shape, 2.5 * _SS, 2)
-    alb *= (1 + 0.08 * (mottle - 0.5) + 0.05 * (pores - 0.5))[..., None]
+    alb *= (1 + 0.12 * (mottle - 0.5) + 0.06 * (pores - 0.5))[..., None]
     return np.clip(alb, 0, 1)
 
 
@@ -376,19 +386,33 @@ def _relief(rgb: np.ndarray, surf: Surface, fr: _Frame, view: str, segs: dict[in
             continue
         sub = rgb[y0:y1, x0:x1]
         facing_palm = (view == "palm") != (sg.phi > math.radians(95))
-        lines = []
         if facing_palm:
+            # Flexion creases: paired soft folds across the pad at each joint, the palm's own at a finger's base.
             for off in ((0.04, 0.10) if sg.index == 0 and sg.finger != "thumb" else (0.04,)):
                 c0 = a + u * off * L
-                lines.append(np.array([c0 - v * r0 * 0.75, c0 + u * 0.02 * L, c0 + v * r0 * 0.75]))
+                for k, depth in ((0, 0.13), (1, 0.08)):
+                    c1 = c0 + u * (0.04 * k * L) + v * rng.normal(0, 0.05) * r0
+                    w_ = r0 * rng.uniform(0.55, 0.75)
+                    _crease(sub, own, np.array([c1 - v * w_, c1 + u * 0.04 * L, c1 + v * w_]) - lo, depth, S)
         elif sg.index in (1, 2) and sg.finger != "thumb" or (sg.finger == "thumb" and sg.index == 2):
-            for k in range(3 if sg.index == 1 else 2):
-                c0 = a + u * (0.02 + 0.05 * k) * L - u * 0.08 * L
-                w_ = r0 * (0.42 - 0.08 * k)
-                lines.append(np.array([c0 - v * w_, c0 - u * 0.03 * L, c0 + v * w_]))
-        for ctrl in lines:
-            m = soft(stroke_mask(own.shape, bezier(ctrl - lo, 12), 0.004 * S), 0.006 * S) * own
-            sub *= (1 - 0.09 * np.clip(m * 1.5, 0, 1))[..., None]
+            # Knuckle wrinkles over a joint seen from behind: a patch of slightly darker, redder skin holding
+            # a cluster of fine, uneven arcs (5 to 8 over the middle joint, 3 or 4 over the last) with lit
+            # ridges between them.
+            big = sg.index == 1
+            centre = a - u * 0.02 * L
+            patch = np.zeros(own.shape, np.uint8)
+            ang = math.degrees(math.atan2(u[1], u[0]))
+            cv2.ellipse(patch, (int(centre[0] - lo[0]), int(centre[1] - lo[1])),
+                        (max(1, int(0.14 * L)), max(1, int(0.55 * r0))), ang, 0, 360, 255, -1, cv2.LINE_AA)
+            patch_m = soft(patch.astype(np.float64) / 255, 0.012 * S) * own
+            sub *= (1 - 0.07 * patch_m[..., None] * np.array([0.6, 1.0, 1.0]))
+            n = int(rng.integers(5, 9)) if big else int(rng.integers(3, 5))
+            for k in range(n):
+                c0 = centre + u * ((k - (n - 1) / 2) * (0.05 if big else 0.04) + rng.normal(0, 0.01)) * L
+                c0 = c0 + v * rng.normal(0, 0.1) * r0
+                w_ = r0 * rng.uniform(0.3, 0.6) * (1.0 - 0.35 * abs(k - (n - 1) / 2) / max(n / 2, 1))
+                ctrl = np.array([c0 - v * w_, c0 - u * rng.uniform(0.02, 0.06) * L, c0 + v * w_]) - lo
+                _crease(sub, own, ctrl, rng.uniform(0.07, 0.14) * (1.0 if big else 0.8), S)
         if not facing_palm and sg.index == 2:
             _nail(sub, own, a - lo, u, v, L, r1, base, S)
     if view == "palm":  # heart, head and life lines
@@ -397,30 +421,47 @@ def _relief(rgb: np.ndarray, surf: Surface, fr: _Frame, view: str, segs: dict[in
                    [(0.17, 0.33), (0.05, 0.30), (-0.05, 0.27), (-0.15, 0.23)],
                    [(0.16, 0.32), (0.07, 0.26), (0.05, 0.14), (0.07, 0.03)]):
             ctrl = np.array([fr.tf(np.array(p) + rng.normal(0, 0.008, 2)) for p in ln])
-            m = soft(stroke_mask(surf.shape, fr.px(bezier(ctrl, 24)), 0.005 * S), 0.008 * S) * own
-            rgb *= (1 - 0.12 * np.clip(m * 1.4, 0, 1))[..., None]
+            m = soft(stroke_mask(surf.shape, fr.px(bezier(ctrl, 24)), 0.004 * S), 0.006 * S) * own
+            rgb *= (1 - 0.15 * np.clip(m * 1.4, 0, 1))[..., None]
+
+
+def _crease(rgb: np.ndarray, own: np.ndarray, ctrl: np.ndarray, depth: float, S: float) -> None:
+    """A skin crease along the Bezier ``ctrl`` (window px), in place: a fine dark fold with a faint lit lip on
+    its distal side, so it reads as relief rather than as a drawn line; ``depth`` is the darkening in the fold."""
+    line = bezier(ctrl, 12)
+    m = soft(stroke_mask(own.shape, line, 0.002 * S), 0.002 * S) * own
+    chord = ctrl[-1] - ctrl[0]
+    across = np.array([chord[1], -chord[0]]) / (np.linalg.norm(chord) + 1e-9)
+    lip = soft(stroke_mask(own.shape, line + 0.004 * S * across, 0.003 * S), 0.003 * S) * own
+    rgb *= (1 - depth * np.clip(m * 1.6, 0, 1))[..., None]
+    rgb += (0.25 * depth * np.clip(lip - m, 0, 1))[..., None]
 
 
 def _nail(rgb: np.ndarray, own: np.ndarray, a: np.ndarray, u: np.ndarray, v: np.ndarray, L: float, r1: float,
           base: np.ndarray, S: float) -> None:
-    """A nail on a distal phalanx (window coordinates): a slightly paler, pinker plate close to the skin's tone,
-    with a soft highlight and a faintly darker fold around it."""
+    """A nail on a distal phalanx (window coordinates): a paler, pinker plate than the skin, a pale free edge at
+    the tip, a darker fold around it and a glossy highlight (a nail reflects; the skin beside it does not)."""
     c0 = a + u * 0.64 * L
     ang = math.degrees(math.atan2(u[1], u[0]))
     m = np.zeros(own.shape, np.uint8)
     cv2.ellipse(m, (int(c0[0]), int(c0[1])), (int(round(0.32 * L)), int(round(r1 * 0.62))), ang, 0, 360, 255, -1,
                 cv2.LINE_AA)
-    nail = soft(m.astype(np.float64) / 255, 0.003 * S) * own
-    fold = np.clip(soft(nail, 0.008 * S) - nail, 0, 1) * own
-    tone = np.clip(base * 0.7 + np.array([0.95, 0.80, 0.78]) * 0.3, 0, 1)
-    rgb[:] = rgb * (1 - nail[..., None]) + (tone * (0.55 + 0.45 * rgb.mean(-1, keepdims=True) / max(
-        float(base.mean()), 1e-3))) * nail[..., None]
-    rgb *= (1 - 0.12 * np.clip(fold * 2, 0, 1))[..., None]
+    nail = soft(m.astype(np.float64) / 255, 0.002 * S) * own
+    fold = np.clip(soft(nail, 0.006 * S) - nail, 0, 1) * own
+    tone = np.clip(base * 0.6 + np.array([0.96, 0.80, 0.80]) * 0.4, 0, 1)
+    shade = 0.6 + 0.4 * rgb.mean(-1, keepdims=True) / max(float(base.mean()), 1e-3)
+    rgb[:] = rgb * (1 - nail[..., None]) + tone * shade * nail[..., None]
+    rgb *= (1 - 0.22 * np.clip(fold * 2, 0, 1))[..., None]
+    # The free edge: the last fifth of the plate towards the tip, nearly white.
+    yy, xx = np.mgrid[0:own.shape[0], 0:own.shape[1]].astype(np.float64)
+    t = ((xx - a[0]) * u[0] + (yy - a[1]) * u[1]) / L
+    edge = np.clip((t - 0.86) / 0.05, 0, 1) * nail
+    rgb[:] = rgb * (1 - 0.6 * edge[..., None]) + np.array([0.95, 0.92, 0.88]) * shade * 0.6 * edge[..., None]
     hl = np.zeros(own.shape, np.uint8)
     c1 = c0 - v * r1 * 0.2
-    cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.16 * L)), max(1, int(r1 * 0.1))), ang, 0, 360, 255,
+    cv2.ellipse(hl, (int(c1[0]), int(c1[1])), (max(1, int(0.16 * L)), max(1, int(r1 * 0.12))), ang, 0, 360, 255,
                 -1, cv2.LINE_AA)
-    rgb += (soft(hl.astype(np.float64) / 255, 0.005 * S) * nail * 0.12)[..., None]
+    rgb += (soft(hl.astype(np.float64) / 255, 0.004 * S) * nail * 0.22)[..., None]
 
 
 def _held(rng: np.random.Generator) -> dict:
@@ -428,9 +469,16 @@ def _held(rng: np.random.Generator) -> dict:
     (about 6 cm across), or a handheld microphone (a 3.5 cm handle through the fist, a 5 cm grille above it)."""
     if rng.random() < 0.5:
         w, h = rng.uniform(0.26, 0.34), rng.uniform(0.55, 0.75)
+        colours = [[0.85, 0.2, 0.2], [0.92, 0.92, 0.9], [0.2, 0.45, 0.8], [0.95, 0.75, 0.2], [0.3, 0.65, 0.4],
+                   [0.55, 0.38, 0.25], [0.12, 0.12, 0.13]]
+        pick = rng.choice(len(colours), 2, replace=False)
+        # Seen from a little above: the rim is an ellipse this deep (share of the width) showing the inside.
+        tilt = rng.uniform(0.08, 0.2)
+        # A printed band (a paper cup's sleeve, a mug's stripe) on some: from, to (share of the height).
+        band = (rng.uniform(0.25, 0.45), rng.uniform(0.55, 0.8)) if rng.random() < 0.6 else None
         return {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": 0.62, "mouth": 0.62 + 0.35 * h,
-                "color": np.array(rng.choice([[0.85, 0.2, 0.2], [0.92, 0.92, 0.9], [0.2, 0.45, 0.8],
-                                              [0.95, 0.75, 0.2], [0.3, 0.65, 0.4]])) * rng.uniform(0.85, 1.0)}
+                "color": np.array(colours[pick[0]]) * rng.uniform(0.85, 1.0), "tilt": tilt, "band": band,
+                "band_color": np.array(colours[pick[1]]) * rng.uniform(0.8, 1.0)}
     r = rng.uniform(0.13, 0.15)
     top = rng.uniform(0.92, 1.0)  # the handle's top, where the grille sits
     h = top + 2 * r - 0.12
@@ -461,13 +509,7 @@ def _held_parts(surf: Surface, fr: _Frame, obj: dict, view: str) -> dict[int, np
         return box
 
     if obj["kind"] == "cup":
-        ocy, ow, oh = obj["cy"], obj["w"], obj["h"]
-        corners = np.array([[-ow / 2, ocy + oh / 2], [ow / 2, ocy + oh / 2], [ow / 2 * 0.9, ocy - oh / 2],
-                            [-ow / 2 * 0.9, ocy - oh / 2]])
-        keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in corners])))
-        cylinder(_OBJECT, ocy - oh / 2, ocy + oh / 2, ow / 2 * 0.9, ow / 2, 0.0, keep)
-        colours[_OBJECT] = glossy(obj["color"], _upright(surf.normal), _LIGHT, 0.08, 0.5, 60, 0.2)
-        return colours
+        return _cup(surf, fr, obj, cylinder)
     top, r = obj["top"], obj["r"]
     dark = obj["color"][0] < 0.3
     cylinder(_OBJECT, 0.12, top, 0.065, 0.09, 0.0)
@@ -485,6 +527,48 @@ def _held_parts(surf: Surface, fr: _Frame, obj: dict, view: str) -> dict[int, np
     surf.add(_OBJECT + 2, (0, shape[0], 0, shape[1]), cov, z + depth, n)
     colours[_OBJECT + 2] = col
     return colours
+
+
+def _cup(surf: Surface, fr: _Frame, obj: dict, cylinder) -> dict[int, np.ndarray]:
+    """A cup seen from a little above (:func:`_held`): a glazed body slightly wider at the top, its bottom edge
+    and rim curved as ellipses, the rim's ellipse open on the shaded inside, and on some a printed band.
+    ``cylinder`` adds the body to ``surf`` (see :func:`_held_parts`). Returns the cup's colour by label."""
+    S, shape = fr.S, surf.shape
+    ocy, ow, oh, tilt = obj["cy"], obj["w"], obj["h"], obj["tilt"]
+    top, bottom = ocy + oh / 2, ocy - oh / 2
+    t = np.linspace(0.0, math.pi, 24)
+    # Outline: up the left side, over the back of the rim, down the right side, round the front of the base.
+    rim = np.stack([-np.cos(t) * ow / 2, top + np.sin(t) * tilt * ow / 2], -1)
+    base = np.stack([np.cos(t) * ow / 2 * 0.9, bottom - np.sin(t) * tilt * ow / 2 * 0.9], -1)
+    outline = np.concatenate([rim, base])
+    keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in outline])))
+    cylinder(_OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * 0.9, ow / 2, 0.0, keep)
+    n = _upright(surf.normal)
+    body = np.broadcast_to(obj["color"], (*shape, 3)).copy()
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    # Height along the cup (0 at the base's front, 1 at the rim's front) on the unbent axis.
+    inv = np.linalg.inv(fr.R)
+    hx = (xx / S + fr.xmin) * (-1.0 if fr.mirror else 1.0)
+    hy = fr.ymax - yy / S
+    ux = inv[0, 0] * hx + inv[0, 1] * hy
+    uy = inv[1, 0] * hx + inv[1, 1] * hy
+    front = np.sqrt(np.clip(1.0 - (2 * ux / ow) ** 2, 0.0, 1.0)) * tilt * ow / 2
+    along = (uy - (bottom - front)) / max(oh, 1e-6)
+    if obj["band"] is not None:
+        lo, hi = obj["band"]
+        inside = np.clip((along - lo) * oh * S / 1.5, 0, 1) * np.clip((hi - along) * oh * S / 1.5, 0, 1)
+        body = body * (1 - inside[..., None]) + obj["band_color"] * inside[..., None]
+    colour = glossy(body, n, _LIGHT, 0.08, 0.5, 60, 0.2)
+    # The rim's ellipse: the inner wall in shade, darker towards the far side, inside a thin lit lip.
+    ex = ux / (ow / 2)
+    ey = (uy - top) / max(tilt * ow / 2, 1e-6)
+    r = np.sqrt(ex * ex + ey * ey)
+    opening = np.clip((0.93 - r) * ow / 2 * S / 1.5, 0, 1)
+    lip = np.clip((1.0 - r) * ow / 2 * S / 1.5, 0, 1) - opening
+    wall = obj["color"] * (0.25 + 0.25 * np.clip(0.5 - 0.5 * ey, 0, 1))[..., None]
+    colour = colour * (1 - opening[..., None]) + wall * opening[..., None]
+    colour = colour * (1 - lip[..., None]) + np.clip(obj["color"] * 0.6 + 0.4, 0, 1) * lip[..., None]
+    return {_OBJECT: np.clip(colour, 0, 1)}
 
 
 def _upright(n: np.ndarray) -> np.ndarray:
