@@ -65,6 +65,10 @@ POSES = {
               "pinky": (0, (92, 104, 66)), "thumb": (22, (42, 38, 25)), "spread": 0.4},
     "peace": {"index": (9, (4, 6, 4)), "middle": (-7, (4, 6, 4)), "ring": (0, (90, 102, 64)),
               "pinky": (0, (92, 104, 66)), "thumb": (20, (45, 40, 25)), "spread": 0.8},
+    # At rest the fingers curl a little, each more than the one before it (the cascade from index to pinky): how
+    # real hands lie on a forehead or hold up a cheek, rarely stiff and straight.
+    "relaxed": {"index": (0, (12, 18, 8)), "middle": (0, (15, 24, 10)), "ring": (0, (19, 30, 12)),
+                "pinky": (0, (23, 36, 14)), "thumb": (38, (18, 16, 10)), "spread": 0.7},
     "grip": {"index": (0, (55, 75, 45)), "middle": (0, (58, 78, 45)), "ring": (0, (60, 80, 46)),
              "pinky": (0, (62, 82, 48)), "thumb": (35, (35, 30, 20)), "spread": 0.4},
 }
@@ -87,6 +91,12 @@ SUBTYPES = {
                    ("exit_down", "exit_down_side")),
     "holding": ("grip", ("back", "palm"), (-10, 10), "object", ("mouth_center", "mouth_left", "mouth_right"),
                 (0.8, 1.0), ("exit_down",)),
+    # A relaxed hand laid on the forehead or a temple, the arm leaving sideways; a cheek resting on the palm, the
+    # fingers up the side of the face (the commonest hands over faces in real photos, docs/results.md).
+    "forehead": ("relaxed", ("back", "back", "palm"), (-15, 15), "palm", ("forehead", "temple_left", "temple_right"),
+                 (0.85, 1.1), ("exit_side", "exit_down_side")),
+    "cheek_rest": ("relaxed", ("palm", "back"), (-20, 20), "palm", ("jaw_left", "jaw_right"), (0.8, 1.0),
+                   ("exit_down", "exit_down_side")),
 }
 
 
@@ -490,26 +500,16 @@ def _held_parts(surf: Surface, fr: _Frame, obj: dict, view: str) -> dict[int, np
     """Add what the hand holds (:func:`_held`) to the hand's surface, its axis just off the palm on the side the
     fingers curl to (in front of the palm seen from the palm, behind it seen from the back), so the fingers wrap
     round it by depth alone. Returns each added label's colour ``(H, W, 3)`` under the asset's light: a glazed
-    cup slightly wider at the bottom, or a microphone (glossy handle, metal ring, wire-mesh grille)."""
+    cup (:func:`_cup`), or a microphone (glossy handle, metal ring, wire-mesh grille)."""
     S, shape = fr.S, surf.shape
     side = 1.0 if view == "palm" else -1.0
     colours: dict[int, np.ndarray] = {}
 
-    def cylinder(label: int, y0: float, y1: float, r0: float, r1: float, z_off: float, keep=None):
-        z = side * (0.055 + max(r0, r1) + z_off) * S
-        part = _capsule_part(shape, fr.grid(np.array([0.0, y0])), fr.grid(np.array([0.0, y1])), r0 * S, r1 * S,
-                             z, z, 1.0)
-        if part is None:
-            return None
-        box, cov, h, n, _ = part
-        if keep is not None:  # flat ends: cut the capsule's round caps
-            by0, by1, bx0, bx1 = box
-            cov = cov * keep[by0:by1, bx0:bx1]
-        surf.add(label, box, cov, h, n)
-        return box
+    def cylinder(label: int, y0: float, y1: float, r0: float, r1: float, z_off: float) -> None:
+        _held_cylinder(surf, fr, side, label, y0, y1, r0, r1, z_off)
 
     if obj["kind"] == "cup":
-        return _cup(surf, fr, obj, cylinder)
+        return _cup(surf, fr, obj, side)
     top, r = obj["top"], obj["r"]
     dark = obj["color"][0] < 0.3
     cylinder(_OBJECT, 0.12, top, 0.065, 0.09, 0.0)
@@ -529,10 +529,28 @@ def _held_parts(surf: Surface, fr: _Frame, obj: dict, view: str) -> dict[int, np
     return colours
 
 
-def _cup(surf: Surface, fr: _Frame, obj: dict, cylinder) -> dict[int, np.ndarray]:
+def _held_cylinder(surf: Surface, fr: _Frame, side: float, label: int, y0: float, y1: float, r0: float, r1: float,
+                   z_off: float, keep: np.ndarray | None = None) -> None:
+    """Add an upright cylinder on the hand's axis from ``y0`` to ``y1`` (hand units; radii ``r0``, ``r1``) to
+    ``surf`` as part ``label``, just off the palm on the ``side`` the fingers curl to (+1 towards the viewer);
+    ``keep`` ``(H, W)`` (the grid's coverage to keep) cuts its round caps to a chosen outline."""
+    S = fr.S
+    z = side * (0.055 + max(r0, r1) + z_off) * S
+    part = _capsule_part(surf.shape, fr.grid(np.array([0.0, y0])), fr.grid(np.array([0.0, y1])), r0 * S, r1 * S,
+                         z, z, 1.0)
+    if part is None:
+        return
+    box, cov, h, n, _ = part
+    if keep is not None:
+        by0, by1, bx0, bx1 = box
+        cov = cov * keep[by0:by1, bx0:bx1]
+    surf.add(label, box, cov, h, n)
+
+
+def _cup(surf: Surface, fr: _Frame, obj: dict, side: float) -> dict[int, np.ndarray]:
     """A cup seen from a little above (:func:`_held`): a glazed body slightly wider at the top, its bottom edge
-    and rim curved as ellipses, the rim's ellipse open on the shaded inside, and on some a printed band.
-    ``cylinder`` adds the body to ``surf`` (see :func:`_held_parts`). Returns the cup's colour by label."""
+    and rim curved as ellipses, the rim's ellipse open on the shaded inside, and on some a printed band. Added
+    to ``surf`` on the fingers' ``side`` (:func:`_held_cylinder`). Returns the cup's colour by label."""
     S, shape = fr.S, surf.shape
     ocy, ow, oh, tilt = obj["cy"], obj["w"], obj["h"], obj["tilt"]
     top, bottom = ocy + oh / 2, ocy - oh / 2
@@ -542,7 +560,8 @@ def _cup(surf: Surface, fr: _Frame, obj: dict, cylinder) -> dict[int, np.ndarray
     base = np.stack([np.cos(t) * ow / 2 * 0.9, bottom - np.sin(t) * tilt * ow / 2 * 0.9], -1)
     outline = np.concatenate([rim, base])
     keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in outline])))
-    cylinder(_OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * 0.9, ow / 2, 0.0, keep)
+    _held_cylinder(surf, fr, side, _OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * 0.9, ow / 2, 0.0,
+                   keep)
     n = _upright(surf.normal)
     body = np.broadcast_to(obj["color"], (*shape, 3)).copy()
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
@@ -642,7 +661,8 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     }
     if obj is not None:  # what goes to the mouth: a cup's rim, a microphone's grille
         anchors["object"] = apx(tf(np.array([obj["cx"], obj["mouth"]])))
-    info = {"hand_length_px": float(hand_px), "joints": [apx(tf(j)) for j in joints]}
+    info = {"hand_length_px": float(hand_px), "joints": [apx(tf(j)) for j in joints],
+            "held": None if obj is None else obj["kind"]}
     return rgba, anchors, info
 
 
@@ -667,7 +687,7 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         "scale": {"measure": "face_height", "length": hand_px, "range": list(rng_scale)},
         "rotation": [-15.0, 15.0], "mirror": True, "zones": [], "layer": 40,
         "tags": {"skin_tone": tone, "view": view, "pose": pose_name, "handedness": "left" if mirror_x else "right",
-                 "skeleton_21": info["joints"]},
+                 "skeleton_21": info["joints"], **({"held": info["held"]} if info["held"] else {})},
         "exit_edge": "bottom",
     }
     return meta, rgba

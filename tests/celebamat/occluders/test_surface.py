@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celebamat.occluders.generators.hands import _FINGERS, POSES, SUBTYPES, _capsule_part, _skeleton, generate
+from celebamat.occluders.generators.hands import (_FINGERS, _OBJECT, POSES, SUBTYPES, _capsule_part, _crease, _cup,
+                                                  _Frame, _skeleton, generate)
 from celebamat.occluders.materials import mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin, wrap_diffuse
 
@@ -157,3 +158,42 @@ def test_a_held_microphone_sits_in_the_fist_with_its_grille_at_the_mouth_anchor(
         meta, rgba = generate(np.random.default_rng(index), index, "holding")
         x, y = (int(round(v)) for v in meta["anchors"]["object"])
         assert rgba[y, x, 3] == 255  # the anchor lies on the held object, which is opaque
+
+
+def test_a_crease_is_a_fine_dark_fold_with_a_lit_lip_only_where_its_part_is_on_top():
+    ctrl = np.array([[10.0, 20.0], [30.0, 16.0], [50.0, 20.0]])
+    rgb = np.full((40, 60, 3), 0.6)
+    _crease(rgb, np.ones((40, 60)), ctrl, 0.2, 300.0)
+    lum = rgb.mean(-1)
+    assert lum.min() < 0.6 * 0.88  # the fold, darkened by about its depth
+    assert lum.max() > 0.605  # the lit lip beside it
+    assert np.allclose(rgb[:8], 0.6) and np.allclose(rgb[30:], 0.6)  # fine: nothing a few pixels away
+    other = np.full((40, 60, 3), 0.6)
+    _crease(other, np.zeros((40, 60)), ctrl, 0.2, 300.0)
+    assert np.allclose(other, 0.6)
+
+
+def test_a_held_cup_is_open_at_its_rim_and_carries_its_printed_band():
+    S = 200.0
+    fr = _Frame(np.eye(2), False, -0.5, 1.5, S)
+    surf = Surface((int(1.6 * S), int(S)))
+    w, h, cy, tilt = 0.3, 0.6, 0.62, 0.15
+    obj = {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": cy, "mouth": cy + 0.35 * h, "tilt": tilt,
+           "color": np.array([0.9, 0.9, 0.88]), "band": (0.3, 0.6), "band_color": np.array([0.2, 0.45, 0.8])}
+    col = _cup(surf, fr, obj, 1.0)[_OBJECT]
+    top, bottom, front = cy + h / 2, cy - h / 2, tilt * w / 2
+
+    def at(x: float, y: float) -> tuple[int, int]:
+        px = fr.grid(np.array([x, y]))
+        return int(round(px[1])), int(round(px[0]))
+
+    on = surf.label == _OBJECT
+    lum = col.mean(-1)
+    body, band, rim = at(0.0, bottom - front + 0.15 * h), at(0.0, bottom - front + 0.45 * h), at(0.0, top)
+    assert on[body] and on[band] and on[rim]
+    assert lum[rim] < 0.5 * lum[body]  # the inside, in shade
+    assert col[band][2] > col[band][0] + 0.1 and abs(col[body][2] - col[body][0]) < 0.1  # blue band, white cup
+    # The outline is curved: past the back of the rim and the front of the base there is no cup, and the base's
+    # front curve sits lower in the middle than at the sides.
+    assert not on[at(0.0, top + front + 0.02)] and not on[at(0.0, bottom - front - 0.02)]
+    assert on[at(0.0, bottom - 0.6 * front)] and not on[at(0.13, bottom - 0.6 * front)]
