@@ -397,32 +397,9 @@ def _relief(rgb: np.ndarray, surf: Surface, fr: _Frame, view: str, segs: dict[in
         sub = rgb[y0:y1, x0:x1]
         facing_palm = (view == "palm") != (sg.phi > math.radians(95))
         if facing_palm:
-            # Flexion creases: paired soft folds across the pad at each joint, the palm's own at a finger's base.
-            for off in ((0.04, 0.10) if sg.index == 0 and sg.finger != "thumb" else (0.04,)):
-                c0 = a + u * off * L
-                for k, depth in ((0, 0.13), (1, 0.08)):
-                    c1 = c0 + u * (0.04 * k * L) + v * rng.normal(0, 0.05) * r0
-                    w_ = r0 * rng.uniform(0.55, 0.75)
-                    _crease(sub, own, np.array([c1 - v * w_, c1 + u * 0.04 * L, c1 + v * w_]) - lo, depth, S)
+            _flexion_creases(sub, own, a - lo, u, v, L, r0, sg.index == 0 and sg.finger != "thumb", S, rng)
         elif sg.index in (1, 2) and sg.finger != "thumb" or (sg.finger == "thumb" and sg.index == 2):
-            # Knuckle wrinkles over a joint seen from behind: a patch of slightly darker, redder skin holding
-            # a cluster of fine, uneven arcs (5 to 8 over the middle joint, 3 or 4 over the last) with lit
-            # ridges between them.
-            big = sg.index == 1
-            centre = a - u * 0.02 * L
-            patch = np.zeros(own.shape, np.uint8)
-            ang = math.degrees(math.atan2(u[1], u[0]))
-            cv2.ellipse(patch, (int(centre[0] - lo[0]), int(centre[1] - lo[1])),
-                        (max(1, int(0.14 * L)), max(1, int(0.55 * r0))), ang, 0, 360, 255, -1, cv2.LINE_AA)
-            patch_m = soft(patch.astype(np.float64) / 255, 0.012 * S) * own
-            sub *= (1 - 0.07 * patch_m[..., None] * np.array([0.6, 1.0, 1.0]))
-            n = int(rng.integers(5, 9)) if big else int(rng.integers(3, 5))
-            for k in range(n):
-                c0 = centre + u * ((k - (n - 1) / 2) * (0.05 if big else 0.04) + rng.normal(0, 0.01)) * L
-                c0 = c0 + v * rng.normal(0, 0.1) * r0
-                w_ = r0 * rng.uniform(0.3, 0.6) * (1.0 - 0.35 * abs(k - (n - 1) / 2) / max(n / 2, 1))
-                ctrl = np.array([c0 - v * w_, c0 - u * rng.uniform(0.02, 0.06) * L, c0 + v * w_]) - lo
-                _crease(sub, own, ctrl, rng.uniform(0.07, 0.14) * (1.0 if big else 0.8), S)
+            _knuckle_wrinkles(sub, own, a - lo, u, v, L, r0, sg.index == 1, S, rng)
         if not facing_palm and sg.index == 2:
             _nail(sub, own, a - lo, u, v, L, r1, base, S)
     if view == "palm":  # heart, head and life lines
@@ -433,6 +410,39 @@ def _relief(rgb: np.ndarray, surf: Surface, fr: _Frame, view: str, segs: dict[in
             ctrl = np.array([fr.tf(np.array(p) + rng.normal(0, 0.008, 2)) for p in ln])
             m = soft(stroke_mask(surf.shape, fr.px(bezier(ctrl, 24)), 0.004 * S), 0.006 * S) * own
             rgb *= (1 - 0.15 * np.clip(m * 1.4, 0, 1))[..., None]
+
+
+def _flexion_creases(rgb: np.ndarray, own: np.ndarray, a: np.ndarray, u: np.ndarray, v: np.ndarray, L: float,
+                     r0: float, base: bool, S: float, rng: np.random.Generator) -> None:
+    """Flexion creases on a phalanx seen from the palm (window coordinates; the phalanx starts at ``a`` and runs
+    along ``u`` for ``L`` px, ``r0`` px wide at its base), in place: paired soft folds across the pad at its
+    joint, and with ``base`` (a finger's first phalanx) the palm's own crease pair at the finger's base."""
+    for off in ((0.04, 0.10) if base else (0.04,)):
+        c0 = a + u * off * L
+        for k, depth in ((0, 0.13), (1, 0.08)):
+            c1 = c0 + u * (0.04 * k * L) + v * rng.normal(0, 0.05) * r0
+            w_ = r0 * rng.uniform(0.55, 0.75)
+            _crease(rgb, own, np.array([c1 - v * w_, c1 + u * 0.04 * L, c1 + v * w_]), depth, S)
+
+
+def _knuckle_wrinkles(rgb: np.ndarray, own: np.ndarray, a: np.ndarray, u: np.ndarray, v: np.ndarray, L: float,
+                      r0: float, big: bool, S: float, rng: np.random.Generator) -> None:
+    """Knuckle wrinkles over the joint at ``a`` seen from behind (arguments as :func:`_flexion_creases`), in
+    place: a patch of slightly darker, redder skin holding a cluster of fine, uneven arcs with lit ridges between
+    them, 5 to 8 over the middle joint (``big``), 3 or 4 over the last."""
+    centre = a - u * 0.02 * L
+    patch = np.zeros(own.shape, np.uint8)
+    ang = math.degrees(math.atan2(u[1], u[0]))
+    cv2.ellipse(patch, (int(centre[0]), int(centre[1])), (max(1, int(0.14 * L)), max(1, int(0.55 * r0))), ang, 0,
+                360, 255, -1, cv2.LINE_AA)
+    rgb *= 1 - 0.07 * (soft(patch.astype(np.float64) / 255, 0.012 * S) * own)[..., None] * np.array([0.6, 1.0, 1.0])
+    n = int(rng.integers(5, 9)) if big else int(rng.integers(3, 5))
+    for k in range(n):
+        c0 = centre + u * ((k - (n - 1) / 2) * (0.05 if big else 0.04) + rng.normal(0, 0.01)) * L
+        c0 = c0 + v * rng.normal(0, 0.1) * r0
+        w_ = r0 * rng.uniform(0.3, 0.6) * (1.0 - 0.35 * abs(k - (n - 1) / 2) / max(n / 2, 1))
+        ctrl = np.array([c0 - v * w_, c0 - u * rng.uniform(0.02, 0.06) * L, c0 + v * w_])
+        _crease(rgb, own, ctrl, rng.uniform(0.07, 0.14) * (1.0 if big else 0.8), S)
 
 
 def _crease(rgb: np.ndarray, own: np.ndarray, ctrl: np.ndarray, depth: float, S: float) -> None:
