@@ -25,8 +25,7 @@ from celebamat.landmarks import ANCHOR_NAMES, EXIT_DIRECTIONS
 KINDS = ("hand", "hair", "accessory", "translucent", "texture")
 #: Subtypes the bundled generators use, by kind (imports may add their own lowercase subtype names).
 SUBTYPES: dict[str, tuple[str, ...]] = {
-    "hand": ("cover_mouth", "on_cheek", "chin_rest", "over_eyes", "finger_on_lips", "peace_sign", "holding",
-             "forehead", "cheek_rest"),
+    "hand": ("cover_mouth", "on_cheek", "chin_rest", "over_eyes", "finger_on_lips", "peace_sign", "holding"),
     "hair": ("fringe", "lock", "strand"),
     "accessory": ("eyeglasses", "sunglasses", "face_mask", "cap", "hat", "scarf", "microphone", "phone",
                   "cup", "straw", "pen", "cigarette"),

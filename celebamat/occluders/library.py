@@ -21,7 +21,7 @@ LICENSE = "CC0-1.0"
 #: kind -> [(subtype, count)]; the order fixes ids and random streams, so append only.
 PLAN: dict[str, list[tuple[str, int]]] = {
     "hand": [("cover_mouth", 10), ("on_cheek", 9), ("chin_rest", 8), ("over_eyes", 9), ("finger_on_lips", 8),
-             ("peace_sign", 8), ("holding", 8), ("forehead", 8), ("cheek_rest", 8)],
+             ("peace_sign", 8), ("holding", 8)],
     "hair": [("fringe", 20), ("lock", 24), ("strand", 16), ("curtain", 12)],
     "accessory": [("eyeglasses", 14), ("sunglasses", 12), ("face_mask", 12), ("cap", 6), ("hat", 6), ("scarf", 6),
                   ("microphone", 5), ("phone", 5), ("cup", 5), ("straw", 4), ("pen", 4), ("cigarette", 4)],

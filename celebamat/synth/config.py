@@ -16,8 +16,8 @@ KINDS = ("hand", "hair", "accessory", "translucent", "texture")
 
 #: Subtypes that cast a soft shadow on the face: objects held close to the skin.
 NEAR_SUBTYPES = frozenset(
-    {"cover_mouth", "on_cheek", "chin_rest", "over_eyes", "finger_on_lips", "peace_sign", "holding", "forehead",
-     "cheek_rest", "microphone", "phone", "cup", "straw", "pen", "cigarette"}
+    {"cover_mouth", "on_cheek", "chin_rest", "over_eyes", "finger_on_lips", "peace_sign", "holding",
+     "microphone", "phone", "cup", "straw", "pen", "cigarette"}
 )
 
 #: At most one occluder of each group per sample (two pairs of glasses never meet on one face).

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, fbm, normals, poly_mask, soft, specular, srgb,
+from celebamat.occluders.draw import (Canvas, bezier, fbm, lambert, normals, poly_mask, soft, specular, srgb,
                                       stroke_mask)
 from celebamat.occluders.materials import glossy, mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin
@@ -37,8 +37,12 @@ SKIN_TONES = {
 # Mostly frontal: the direction of the light is the photo's, given at compositing time (celebamat.synth.lighting);
 # the asset carries the form shading of a soft frontal light only.
 _LIGHT = (-0.18, -0.3, 0.94)  # x right, y down, z to viewer
-# Part labels on a hand surface: the forearm, the palm, one per phalanx, and what the hand holds.
-_ARM, _PALM_ID, _FIRST_SEG, _OBJECT = 1, 2, 3, 90
+#: Sleeve fabrics (sRGB 0-255): most arms that reach a face in photos are clothed a little above the wrist.
+SLEEVES = {"white": (232, 232, 228), "black": (30, 30, 34), "grey": (128, 128, 132), "navy": (36, 46, 84),
+           "denim": (72, 96, 140), "red": (160, 36, 40), "green": (50, 96, 62), "beige": (196, 174, 140)}
+_SLEEVE_CHANCE = 0.45
+# Part labels on a hand surface: the forearm, the palm, one per phalanx, a sleeve, and what the hand holds.
+_ARM, _PALM_ID, _FIRST_SEG, _SLEEVE, _OBJECT = 1, 2, 3, 80, 90
 
 # name: (MCP x, MCP y, finger length, base radius, tip radius, base angle deg). A real palm is about 0.45 hand
 # lengths wide, so the four fingers stand side by side on it, the middle one longest and widest.
@@ -65,10 +69,6 @@ POSES = {
               "pinky": (0, (92, 104, 66)), "thumb": (22, (42, 38, 25)), "spread": 0.4},
     "peace": {"index": (9, (4, 6, 4)), "middle": (-7, (4, 6, 4)), "ring": (0, (90, 102, 64)),
               "pinky": (0, (92, 104, 66)), "thumb": (20, (45, 40, 25)), "spread": 0.8},
-    # At rest the fingers curl a little, each more than the one before it (the cascade from index to pinky): how
-    # real hands lie on a forehead or hold up a cheek, rarely stiff and straight.
-    "relaxed": {"index": (0, (12, 18, 8)), "middle": (0, (15, 24, 10)), "ring": (0, (19, 30, 12)),
-                "pinky": (0, (23, 36, 14)), "thumb": (38, (18, 16, 10)), "spread": 0.7},
     "grip": {"index": (0, (55, 75, 45)), "middle": (0, (58, 78, 45)), "ring": (0, (60, 80, 46)),
              "pinky": (0, (62, 82, 48)), "thumb": (35, (35, 30, 20)), "spread": 0.4},
 }
@@ -91,12 +91,6 @@ SUBTYPES = {
                    ("exit_down", "exit_down_side")),
     "holding": ("grip", ("back", "palm"), (-10, 10), "object", ("mouth_center", "mouth_left", "mouth_right"),
                 (0.8, 1.0), ("exit_down",)),
-    # A relaxed hand laid on the forehead or a temple, the arm leaving sideways; a cheek resting on the palm, the
-    # fingers up the side of the face (the commonest hands over faces in real photos, docs/results.md).
-    "forehead": ("relaxed", ("back", "back", "palm"), (-15, 15), "palm", ("forehead", "temple_left", "temple_right"),
-                 (0.85, 1.1), ("exit_side", "exit_down_side")),
-    "cheek_rest": ("relaxed", ("palm", "back"), (-20, 20), "palm", ("jaw_left", "jaw_right"), (0.8, 1.0),
-                   ("exit_down", "exit_down_side")),
 }
 
 
@@ -600,6 +594,40 @@ def _cup(surf: Surface, fr: _Frame, obj: dict, side: float) -> dict[int, np.ndar
     return {_OBJECT: np.clip(colour, 0, 1)}
 
 
+def _sleeve(surf: Surface, fr: _Frame, fabric: np.ndarray, rng: np.random.Generator) -> dict[int, np.ndarray]:
+    """A loose sleeve over the forearm from a cuff a little below the wrist (0.12-0.3 hand lengths) to the
+    bottom border: a wider tube whose open end curves as an ellipse seen from a little above, its inside dark
+    at the cuff, soft lengthwise folds and a fine weave. Returns its colour by label under the asset's light."""
+    S, shape = fr.S, surf.shape
+    wrist = fr.grid(np.array([0.0, 0.03]))
+    far_len = (_FOREARM_LEN + fr.ymax + 1.0) * S
+    d = rng.uniform(0.12, 0.3) * S
+    cuff = wrist + np.array([0.0, d])
+    # The forearm's radius where the cuff is, from its capsule (0.135 at the wrist, 0.19 at the far end).
+    r_cuff = (0.135 + 0.055 * d / far_len) * S * rng.uniform(1.1, 1.25)
+    far = wrist + np.array([0.0, far_len])
+    part = _capsule_part(shape, cuff, far, r_cuff, 0.19 * S * 1.2, 0.0, 0.0, 0.55)
+    if part is None:
+        return {}
+    box, cov, h, n, t = part
+    y0, y1, x0, x1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    dx = np.clip((xx - cuff[0]) / r_cuff, -1.0, 1.0)
+    lip = 0.12 * r_cuff * np.sqrt(1.0 - dx * dx)
+    cov = cov * np.clip(yy - cuff[1] - lip + 0.5, 0.0, 1.0)
+    surf.add(_SLEEVE, box, cov, h - 0.01 * S, n, t)
+    inside = np.zeros(shape, np.float64)
+    inside[y0:y1, x0:x1] = np.clip(1.0 - (yy - cuff[1] - lip) / (0.05 * r_cuff), 0.0, 1.0) * (cov > 0)
+    along = np.zeros(shape, np.float64)
+    along[y0:y1, x0:x1] = (yy - cuff[1]) / S
+    folds = 0.5 + 0.5 * np.sin(along * rng.uniform(18, 30) + rng.uniform(0, 2 * math.pi)
+                               + 2.0 * fbm(rng, shape, 40 * _SS, 2))
+    weave = fbm(rng, shape, 1.5 * _SS, 2)
+    shade = lambert(surf.normal, _LIGHT, 0.5) * (0.9 + 0.1 * folds) * (0.97 + 0.06 * weave)
+    col = fabric * shade[..., None] * (1.0 - 0.6 * inside)[..., None]
+    return {_SLEEVE: np.clip(col, 0, 1)}
+
+
 def _upright(n: np.ndarray) -> np.ndarray:
     """Normals of an upright cylinder from a capsule's: they vary across its width, hardly along its axis."""
     n = n.copy()
@@ -645,6 +673,9 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     labelled.sort(key=lambda x: x[1].z)
     surf = _hand_surface(shape, fr, view, joints, labelled)
     colours = _held_parts(surf, fr, obj, view) if obj is not None else {}
+    sleeve = str(rng.choice(list(SLEEVES))) if rng.random() < _SLEEVE_CHANCE else None
+    if sleeve is not None:
+        colours.update(_sleeve(surf, fr, srgb(SLEEVES[sleeve]) * rng.uniform(0.85, 1.05), rng))
     segs_by = {lab: sg for lab, sg, _, _ in labelled}
     rgb = _shade(surf, _albedo(surf, fr, view, base, palm_col, joints, segs_by, rng), S, rng)
     _relief(rgb, surf, fr, view, segs_by, {lab: (a, b) for lab, _, a, b in labelled}, base, rng)
@@ -672,7 +703,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     if obj is not None:  # what goes to the mouth: a cup's rim, a microphone's grille
         anchors["object"] = apx(tf(np.array([obj["cx"], obj["mouth"]])))
     info = {"hand_length_px": float(hand_px), "joints": [apx(tf(j)) for j in joints],
-            "held": None if obj is None else obj["kind"]}
+            "held": None if obj is None else obj["kind"], "sleeve": sleeve}
     return rgba, anchors, info
 
 
@@ -697,7 +728,8 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         "scale": {"measure": "face_height", "length": hand_px, "range": list(rng_scale)},
         "rotation": [-15.0, 15.0], "mirror": True, "zones": [], "layer": 40,
         "tags": {"skin_tone": tone, "view": view, "pose": pose_name, "handedness": "left" if mirror_x else "right",
-                 "skeleton_21": info["joints"], **({"held": info["held"]} if info["held"] else {})},
+                 "skeleton_21": info["joints"],
+                 **{k: info[k] for k in ("held", "sleeve") if info[k] is not None}},
         "exit_edge": "bottom",
     }
     return meta, rgba

@@ -17,7 +17,7 @@ from celebamat.occluders.handcut import hand_cutout
 BUNDLED = Path(__file__).resolve().parents[3] / "assets" / "occluders"
 
 
-def _hand_photo(asset: str = "hand-on_cheek-000", side: int = 420) -> tuple[np.ndarray, np.ndarray]:
+def _hand_photo(asset: str = "hand-on_cheek-002", side: int = 420) -> tuple[np.ndarray, np.ndarray]:
     rgba = np.asarray(Image.open(BUNDLED / f"{asset}.png").convert("RGBA")).astype(np.float32)
     s = 320 / max(rgba.shape[:2])
     rgba = cv2.resize(rgba, (round(rgba.shape[1] * s), round(rgba.shape[0] * s)), interpolation=cv2.INTER_AREA)
