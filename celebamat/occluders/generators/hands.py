@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from celebamat.occluders.draw import (Canvas, bezier, fbm, lambert, normals, poly_mask, soft, specular, srgb,
+from celebamat.occluders.draw import (Canvas, bezier, fbm, normals, poly_mask, soft, specular, srgb,
                                       stroke_mask)
 from celebamat.occluders.materials import glossy, mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin
@@ -37,12 +37,8 @@ SKIN_TONES = {
 # Mostly frontal: the direction of the light is the photo's, given at compositing time (celebamat.synth.lighting);
 # the asset carries the form shading of a soft frontal light only.
 _LIGHT = (-0.18, -0.3, 0.94)  # x right, y down, z to viewer
-#: Sleeve fabrics (sRGB 0-255): most arms that reach a face in photos are clothed a little above the wrist.
-SLEEVES = {"white": (232, 232, 228), "black": (30, 30, 34), "grey": (128, 128, 132), "navy": (36, 46, 84),
-           "denim": (72, 96, 140), "red": (160, 36, 40), "green": (50, 96, 62), "beige": (196, 174, 140)}
-_SLEEVE_CHANCE = 0.45
-# Part labels on a hand surface: the forearm, the palm, one per phalanx, a sleeve, and what the hand holds.
-_ARM, _PALM_ID, _FIRST_SEG, _SLEEVE, _OBJECT = 1, 2, 3, 80, 90
+# Part labels on a hand surface: the forearm, the palm, one per phalanx, and what the hand holds.
+_ARM, _PALM_ID, _FIRST_SEG, _OBJECT = 1, 2, 3, 90
 
 # name: (MCP x, MCP y, finger length, base radius, tip radius, base angle deg). A real palm is about 0.45 hand
 # lengths wide, so the four fingers stand side by side on it, the middle one longest and widest.
@@ -558,10 +554,12 @@ def _cup(surf: Surface, fr: _Frame, obj: dict, side: float) -> dict[int, np.ndar
     S, shape = fr.S, surf.shape
     ocy, ow, oh, tilt = obj["cy"], obj["w"], obj["h"], obj["tilt"]
     top, bottom = ocy + oh / 2, ocy - oh / 2
-    t = np.linspace(0.0, math.pi, 24)
+    # Scalar libm cosines rather than NumPy's SIMD loops, whose last bits may depend on the CPU: the outline's
+    # points are rounded to the grid, and the library must be the same on every CPU.
+    cos_sin = np.array([(math.cos(a), math.sin(a)) for a in np.linspace(0.0, math.pi, 24).tolist()])
     # Outline: up the left side, over the back of the rim, down the right side, round the front of the base.
-    rim = np.stack([-np.cos(t) * ow / 2, top + np.sin(t) * tilt * ow / 2], -1)
-    base = np.stack([np.cos(t) * ow / 2 * 0.9, bottom - np.sin(t) * tilt * ow / 2 * 0.9], -1)
+    rim = np.stack([-cos_sin[:, 0] * ow / 2, top + cos_sin[:, 1] * tilt * ow / 2], -1)
+    base = np.stack([cos_sin[:, 0] * ow / 2 * 0.9, bottom - cos_sin[:, 1] * tilt * ow / 2 * 0.9], -1)
     outline = np.concatenate([rim, base])
     keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in outline])))
     _held_cylinder(surf, fr, side, _OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * 0.9, ow / 2, 0.0,
@@ -592,40 +590,6 @@ def _cup(surf: Surface, fr: _Frame, obj: dict, side: float) -> dict[int, np.ndar
     colour = colour * (1 - opening[..., None]) + wall * opening[..., None]
     colour = colour * (1 - lip[..., None]) + np.clip(obj["color"] * 0.6 + 0.4, 0, 1) * lip[..., None]
     return {_OBJECT: np.clip(colour, 0, 1)}
-
-
-def _sleeve(surf: Surface, fr: _Frame, fabric: np.ndarray, rng: np.random.Generator) -> dict[int, np.ndarray]:
-    """A loose sleeve over the forearm from a cuff a little below the wrist (0.12-0.3 hand lengths) to the
-    bottom border: a wider tube whose open end curves as an ellipse seen from a little above, its inside dark
-    at the cuff, soft lengthwise folds and a fine weave. Returns its colour by label under the asset's light."""
-    S, shape = fr.S, surf.shape
-    wrist = fr.grid(np.array([0.0, 0.03]))
-    far_len = (_FOREARM_LEN + fr.ymax + 1.0) * S
-    d = rng.uniform(0.12, 0.3) * S
-    cuff = wrist + np.array([0.0, d])
-    # The forearm's radius where the cuff is, from its capsule (0.135 at the wrist, 0.19 at the far end).
-    r_cuff = (0.135 + 0.055 * d / far_len) * S * rng.uniform(1.1, 1.25)
-    far = wrist + np.array([0.0, far_len])
-    part = _capsule_part(shape, cuff, far, r_cuff, 0.19 * S * 1.2, 0.0, 0.0, 0.55)
-    if part is None:
-        return {}
-    box, cov, h, n, t = part
-    y0, y1, x0, x1 = box
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    dx = np.clip((xx - cuff[0]) / r_cuff, -1.0, 1.0)
-    lip = 0.12 * r_cuff * np.sqrt(1.0 - dx * dx)
-    cov = cov * np.clip(yy - cuff[1] - lip + 0.5, 0.0, 1.0)
-    surf.add(_SLEEVE, box, cov, h - 0.01 * S, n, t)
-    inside = np.zeros(shape, np.float64)
-    inside[y0:y1, x0:x1] = np.clip(1.0 - (yy - cuff[1] - lip) / (0.05 * r_cuff), 0.0, 1.0) * (cov > 0)
-    along = np.zeros(shape, np.float64)
-    along[y0:y1, x0:x1] = (yy - cuff[1]) / S
-    folds = 0.5 + 0.5 * np.sin(along * rng.uniform(18, 30) + rng.uniform(0, 2 * math.pi)
-                               + 2.0 * fbm(rng, shape, 40 * _SS, 2))
-    weave = fbm(rng, shape, 1.5 * _SS, 2)
-    shade = lambert(surf.normal, _LIGHT, 0.5) * (0.9 + 0.1 * folds) * (0.97 + 0.06 * weave)
-    col = fabric * shade[..., None] * (1.0 - 0.6 * inside)[..., None]
-    return {_SLEEVE: np.clip(col, 0, 1)}
 
 
 def _upright(n: np.ndarray) -> np.ndarray:
@@ -673,9 +637,6 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     labelled.sort(key=lambda x: x[1].z)
     surf = _hand_surface(shape, fr, view, joints, labelled)
     colours = _held_parts(surf, fr, obj, view) if obj is not None else {}
-    sleeve = str(rng.choice(list(SLEEVES))) if rng.random() < _SLEEVE_CHANCE else None
-    if sleeve is not None:
-        colours.update(_sleeve(surf, fr, srgb(SLEEVES[sleeve]) * rng.uniform(0.85, 1.05), rng))
     segs_by = {lab: sg for lab, sg, _, _ in labelled}
     rgb = _shade(surf, _albedo(surf, fr, view, base, palm_col, joints, segs_by, rng), S, rng)
     _relief(rgb, surf, fr, view, segs_by, {lab: (a, b) for lab, _, a, b in labelled}, base, rng)
@@ -703,7 +664,7 @@ def make_hand(rng: np.random.Generator, subtype: str, tone: str, view: str, mirr
     if obj is not None:  # what goes to the mouth: a cup's rim, a microphone's grille
         anchors["object"] = apx(tf(np.array([obj["cx"], obj["mouth"]])))
     info = {"hand_length_px": float(hand_px), "joints": [apx(tf(j)) for j in joints],
-            "held": None if obj is None else obj["kind"], "sleeve": sleeve}
+            "held": None if obj is None else obj["kind"]}
     return rgba, anchors, info
 
 
@@ -728,8 +689,7 @@ def generate(rng: np.random.Generator, index: int, subtype: str) -> tuple[dict, 
         "scale": {"measure": "face_height", "length": hand_px, "range": list(rng_scale)},
         "rotation": [-15.0, 15.0], "mirror": True, "zones": [], "layer": 40,
         "tags": {"skin_tone": tone, "view": view, "pose": pose_name, "handedness": "left" if mirror_x else "right",
-                 "skeleton_21": info["joints"],
-                 **{k: info[k] for k in ("held", "sleeve") if info[k] is not None}},
+                 "skeleton_21": info["joints"], **({"held": info["held"]} if info["held"] else {})},
         "exit_edge": "bottom",
     }
     return meta, rgba
