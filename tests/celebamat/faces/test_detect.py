@@ -126,7 +126,7 @@ def test_a_face_behind_hands_over_both_eyes_is_framed_from_keypoints(hands_over_
     assert faces[0].found_by in ("mesh", "keypoints")
     lm, ref = faces[0].landmarks, clean_landmarks
     # With both eyes covered YuNet guesses where they are: the face lands within about a third of an inter-ocular
-    # distance of the clean one (0.31 with these two bundled hands).
+    # distance of the clean one (0.29 with these two bundled hands; 0.31 with the same hands in a library tried).
     assert np.linalg.norm(lm.mean(axis=0) - ref.mean(axis=0)) < 0.4 * _iod(ref)
     assert abs(np.ptp(lm[:, 0]) / np.ptp(ref[:, 0]) - 1) < 0.25  # about the right size
     # Without keypoint faces the finder gives nothing where the mesh cannot fit.
