@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from celebamat.occluders.generators.hands import (_FINGERS, _OBJECT, POSES, SUBTYPES, _capsule_part, _crease, _cup,
-                                                  _Frame, _skeleton, generate)
+                                                  _Frame, _nail, _skeleton, generate)
 from celebamat.occluders.materials import mesh_ball
 from celebamat.occluders.surface import Surface, shade_skin, wrap_diffuse
 
@@ -198,3 +198,25 @@ def test_a_held_cup_is_open_at_its_rim_and_carries_its_printed_band():
     assert not on[at(0.0, top + front + 0.02)] and not on[at(0.0, bottom - front - 0.02)]
     assert on[at(0.0, bottom - 0.6 * front)] and not on[at(0.13, bottom - 0.6 * front)]
 
+
+
+def test_a_nail_is_a_paler_plate_with_a_nearly_white_tip_and_a_darker_fold():
+    base = np.array([0.7, 0.5, 0.4])
+    rgb = np.broadcast_to(base, (60, 40, 3)).copy()
+    a, u, v = np.array([20.0, 55.0]), np.array([0.0, -1.0]), np.array([1.0, 0.0])  # the phalanx points up
+    _nail(rgb, np.ones((60, 40)), a, u, v, 50.0, 12.0, base, 300.0)
+    lum = rgb.mean(-1)
+    at = lambda t, s=0.0: tuple(int(round(c)) for c in (a + u * t * 50.0 + v * s)[::-1])  # noqa: E731
+    plate, tip = rgb[at(0.6)], rgb[at(0.93)]
+    assert plate.mean() > base.mean() + 0.03 and plate[1] / plate[0] > base[1] / base[0]  # paler, less saturated
+    assert tip.mean() > plate.mean() + 0.05 and np.ptp(tip) < np.ptp(plate)  # the free edge: whiter still
+    assert lum[at(0.6, 9.5)] < base.mean() - 0.01  # the fold beside the plate
+    assert np.allclose(rgb[at(0.1)], base)  # the rest of the finger is untouched
+
+
+def test_a_held_object_is_named_in_the_tags():
+    for index in range(4):
+        meta, _ = generate(np.random.default_rng(index), index, "holding")
+        assert meta["tags"]["held"] in ("cup", "mic"), meta["tags"]
+    meta, _ = generate(np.random.default_rng(0), 0, "on_cheek")
+    assert "held" not in meta["tags"]
