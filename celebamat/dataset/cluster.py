@@ -125,7 +125,9 @@ def _local_dask_client(workers: int) -> Any:
     held = _LOCAL_DASK
     if held and held["workers"] == workers:
         try:
-            if len(held["client"].scheduler_info()["workers"]) == workers:
+            # nthreads() asks the scheduler; scheduler_info() reads a cache that the client's periodic update
+            # overwrites with a worker-less summary, so it can report no workers on a healthy cluster.
+            if len(held["client"].nthreads()) == workers:
                 return held["client"]
         except Exception:  # a cluster that broke down is replaced below
             pass

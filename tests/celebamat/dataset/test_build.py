@@ -79,16 +79,23 @@ def test_same_bytes_for_two_workers_and_dask(tmp_path, tiny_recipe, reference):
     two = tmp_path / "two"
     build_dataset(load_recipe(tiny_recipe), two, workers=2, progress=False)
     assert digest(two) == digest(ref)
-    dask_out = tmp_path / "dask"
-    build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
-    assert digest(dask_out) == digest(ref)
-    # The local cluster is kept for the next build in this process, like loky's workers.
+    import dask
+    import distributed  # noqa: F401  (loads distributed's config keys)
+
     from celebamat.dataset import cluster
 
-    client = cluster._LOCAL_DASK["client"]
-    again = tmp_path / "dask-again"
-    build_dataset(load_recipe(tiny_recipe), again, workers=2, backend="dask", progress=False)
-    assert cluster._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
+    # The client refreshes its cached scheduler summary every millisecond here (2 s by default), so a reuse check
+    # that read that cache would see a worker-less cluster and start another one.
+    with dask.config.set({"distributed.client.scheduler-info-interval": "1ms"}):
+        dask_out = tmp_path / "dask"
+        build_dataset(load_recipe(tiny_recipe), dask_out, workers=2, backend="dask", progress=False)
+        assert digest(dask_out) == digest(ref)
+        # The local cluster is kept for the next build in this process, like loky's workers.
+        client = cluster._LOCAL_DASK["client"]
+        again = tmp_path / "dask-again"
+        build_dataset(load_recipe(tiny_recipe), again, workers=2, backend="dask", progress=False)
+        assert cluster._LOCAL_DASK["client"] is client and digest(again) == digest(ref)
+        assert all(cluster._local_dask_client(2) is client for _ in range(100))
     cluster._close_local_dask()
     assert "client" not in cluster._LOCAL_DASK
 
