@@ -478,17 +478,22 @@ def _held(rng: np.random.Generator) -> dict:
     """What a gripping hand holds, in hand units (centre ``cx, cy``, width ``w``, height ``h``): a cup or can
     (about 6 cm across), or a handheld microphone (a 3.5 cm handle through the fist, a 5 cm grille above it)."""
     if rng.random() < 0.5:
-        w, h = rng.uniform(0.26, 0.34), rng.uniform(0.55, 0.75)
-        colours = [[0.85, 0.2, 0.2], [0.92, 0.92, 0.9], [0.2, 0.45, 0.8], [0.95, 0.75, 0.2], [0.3, 0.65, 0.4],
-                   [0.55, 0.38, 0.25], [0.12, 0.12, 0.13]]
+        # A paper cup or a mug, about 8 cm across and 9 cm high, held round its middle: most are white, cream,
+        # kraft brown or black, some a muted colour; many carry a band (a sleeve, a printed stripe).
+        w, h = rng.uniform(0.36, 0.44), rng.uniform(0.40, 0.50)
+        colours = [[0.93, 0.92, 0.89], [0.93, 0.92, 0.89], [0.88, 0.84, 0.74], [0.60, 0.46, 0.32],
+                   [0.13, 0.13, 0.14], [0.62, 0.24, 0.21], [0.30, 0.44, 0.34], [0.26, 0.34, 0.48],
+                   [0.62, 0.62, 0.60]]
         pick = rng.choice(len(colours), 2, replace=False)
         # Seen from a little above: the rim is an ellipse this deep (share of the width) showing the inside.
         tilt = rng.uniform(0.08, 0.2)
         # A printed band (a paper cup's sleeve, a mug's stripe) on some: from, to (share of the height).
-        band = (rng.uniform(0.25, 0.45), rng.uniform(0.55, 0.8)) if rng.random() < 0.6 else None
-        return {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": 0.62, "mouth": 0.62 + 0.35 * h,
-                "color": np.array(colours[pick[0]]) * rng.uniform(0.85, 1.0), "tilt": tilt, "band": band,
-                "band_color": np.array(colours[pick[1]]) * rng.uniform(0.8, 1.0)}
+        band = (rng.uniform(0.2, 0.4), rng.uniform(0.55, 0.75)) if rng.random() < 0.5 else None
+        # The rim over the index finger by about 3 cm; paper cups narrow towards the base, mugs barely.
+        cy = rng.uniform(0.86, 0.9) - h / 2
+        return {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": cy, "mouth": cy + 0.35 * h,
+                "color": np.array(colours[pick[0]]) * rng.uniform(0.9, 1.0), "tilt": tilt, "band": band,
+                "band_color": np.array(colours[pick[1]]) * rng.uniform(0.85, 1.0), "taper": rng.uniform(0.76, 0.95)}
     r = rng.uniform(0.13, 0.15)
     top = rng.uniform(0.92, 1.0)  # the handle's top, where the grille sits
     h = top + 2 * r - 0.12
@@ -559,11 +564,14 @@ def _cup(surf: Surface, fr: _Frame, obj: dict, side: float) -> dict[int, np.ndar
     cos_sin = np.array([(math.cos(a), math.sin(a)) for a in np.linspace(0.0, math.pi, 24).tolist()])
     # Outline: up the left side, over the back of the rim, down the right side, round the front of the base.
     rim = np.stack([-cos_sin[:, 0] * ow / 2, top + cos_sin[:, 1] * tilt * ow / 2], -1)
-    base = np.stack([cos_sin[:, 0] * ow / 2 * 0.9, bottom - cos_sin[:, 1] * tilt * ow / 2 * 0.9], -1)
+    taper = obj["taper"]
+    base = np.stack([cos_sin[:, 0] * ow / 2 * taper, bottom - cos_sin[:, 1] * tilt * ow / 2 * taper], -1)
     outline = np.concatenate([rim, base])
     keep = poly_mask(shape, fr.px(np.array([fr.tf(p) for p in outline])))
-    _held_cylinder(surf, fr, side, _OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * 0.9, ow / 2, 0.0,
-                   keep)
+    # Seen from the palm, the cup sits in the hollow of the hand, so the curled fingers come round in front of it.
+    sink = -0.5 * ow / 2 if side > 0 else 0.0
+    _held_cylinder(surf, fr, side, _OBJECT, bottom - tilt * ow / 2, top + tilt * ow / 2, ow / 2 * taper, ow / 2,
+                   sink, keep)
     n = _upright(surf.normal)
     body = np.broadcast_to(obj["color"], (*shape, 3)).copy()
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)

@@ -173,13 +173,14 @@ def test_a_crease_is_a_fine_dark_fold_with_a_lit_lip_only_where_its_part_is_on_t
     assert np.allclose(other, 0.6)
 
 
-def test_a_held_cup_is_open_at_its_rim_and_carries_its_printed_band():
+def test_a_held_cup_is_open_at_its_rim_narrows_to_its_base_and_carries_its_printed_band():
     S = 200.0
     fr = _Frame(np.eye(2), False, -0.5, 1.5, S)
     surf = Surface((int(1.6 * S), int(S)))
     w, h, cy, tilt = 0.3, 0.6, 0.62, 0.15
     obj = {"kind": "cup", "w": w, "h": h, "cx": 0.0, "cy": cy, "mouth": cy + 0.35 * h, "tilt": tilt,
-           "color": np.array([0.9, 0.9, 0.88]), "band": (0.3, 0.6), "band_color": np.array([0.2, 0.45, 0.8])}
+           "color": np.array([0.9, 0.9, 0.88]), "band": (0.3, 0.6), "band_color": np.array([0.2, 0.45, 0.8]),
+           "taper": 0.8}
     col = _cup(surf, fr, obj, 1.0)[_OBJECT]
     top, bottom, front = cy + h / 2, cy - h / 2, tilt * w / 2
 
@@ -197,6 +198,8 @@ def test_a_held_cup_is_open_at_its_rim_and_carries_its_printed_band():
     # front curve sits lower in the middle than at the sides.
     assert not on[at(0.0, top + front + 0.02)] and not on[at(0.0, bottom - front - 0.02)]
     assert on[at(0.0, bottom - 0.6 * front)] and not on[at(0.13, bottom - 0.6 * front)]
+    # A paper cup: as wide as its rim near the top, a fifth narrower at the base.
+    assert on[at(0.9 * w / 2, top - 0.1 * h)] and not on[at(0.9 * w / 2, bottom + 0.1 * h)]
 
 
 
