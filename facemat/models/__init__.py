@@ -3,7 +3,9 @@
 ``student``: MobileNetV3-Small-style encoder, LR-ASPP, depthwise-separable skip decoder; about 0.9 M
 parameters (0.27 GFLOPs at 256 px), real-time on a CPU. ``teacher``: MobileNetV3-Large-style encoder (1.25x wide), full-conv decoder,
 alpha and log-scale (uncertainty) heads. Any keyword of :class:`MattingNet` overrides the preset, e.g.
-``create_model("teacher", encoder="timm:resnet34")`` where timm is installed.
+``create_model("student", encoder="mobilenetv2")`` (the bundled model: a MobileNetV2 encoder started from
+MODNet's portrait backbone, 2.4 M parameters) or ``create_model("teacher", encoder="timm:resnet34")`` where timm
+is installed.
 """
 
 from __future__ import annotations

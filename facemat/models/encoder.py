@@ -1,5 +1,6 @@
 """MobileNetV3-style encoders (plain torch; from scratch or from timm-layout ImageNet weights, see
-:mod:`facemat.models.pretrained`) and an optional timm backbone."""
+:mod:`facemat.models.pretrained`), a MobileNetV2 encoder for pretrained ONNX weights
+(:mod:`facemat.models.portrait_weights`) and an optional timm backbone."""
 
 from __future__ import annotations
 
@@ -117,8 +118,78 @@ class TimmEncoder(nn.Module):
         return list(self.body((x - self.mean) / self.std))
 
 
+#: MobileNetV2 rows (expansion, out channels, repeats, stride of the first), as in the MobileNetV2 paper.
+MOBILENETV2: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+)
+
+
+def _conv_act(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1,
+              act: bool = True) -> nn.Sequential:
+    """Conv with bias (a folded batch norm), then ReLU6 unless ``act`` is false."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=True)]
+    if act:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class _V2Block(nn.Module):
+    """MobileNetV2 inverted residual with its batch norms folded into the convs' biases."""
+
+    def __init__(self, cin: int, expand: int, cout: int, stride: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        layers = [] if expand == 1 else [_conv_act(cin, hidden)]
+        layers += [_conv_act(hidden, hidden, 3, stride, hidden), _conv_act(hidden, cout, act=False)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2Encoder(nn.Module):
+    """MobileNetV2 (width 1.0) with folded batch norms, meant to start from pretrained weights
+    (:func:`facemat.models.portrait_weights.load_onnx_mobilenetv2`): features at strides 2, 4, 8, 16 (16, 24, 32, 96
+    channels) and 32 (the 1280-channel head conv). Input ``(B, C, H, W)`` in [0, 1], normalised to [-1, 1]."""
+
+    arch = "mobilenetv2"
+
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+        if in_channels < 3:
+            raise ValueError(f"in_channels must be >= 3 (RGB first), got {in_channels}")
+        self.stem = _conv_act(in_channels, 32, 3, 2)
+        blocks, cin = [], 32
+        for expand, cout, repeats, stride in MOBILENETV2:
+            for i in range(repeats):
+                blocks.append(_V2Block(cin, expand, cout, stride if i == 0 else 1))
+                cin = cout
+        self.blocks = nn.ModuleList(blocks)
+        self.head = _conv_act(cin, 1280)
+        self._taps = {0, 2, 5, 12}
+        self.channels = [16, 24, 32, 96, 1280]
+        self.register_buffer("mean", torch.full((1, in_channels, 1, 1), 0.5), persistent=False)
+        self.register_buffer("std", torch.full((1, in_channels, 1, 1), 0.5), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem((x - self.mean) / self.std)
+        feats = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self._taps:
+                feats.append(x)
+        feats.append(self.head(x))
+        return feats
+
+
 def build_encoder(encoder: str, width: float = 1.0, in_channels: int = 3) -> nn.Module:
-    """``mobilenetv3_small``, ``mobilenetv3_large`` or ``timm:<model name>`` (RGB only)."""
+    """``mobilenetv3_small``, ``mobilenetv3_large``, ``mobilenetv2`` or ``timm:<model name>`` (RGB only)."""
+    if encoder == "mobilenetv2":
+        if width != 1.0:
+            raise ValueError(f"encoder mobilenetv2 has width 1.0 only (its pretrained weights), got width={width}")
+        return MobileNetV2Encoder(in_channels)
     if encoder.startswith("timm:"):
         if in_channels != 3:
             raise ValueError(f"timm encoders take RGB only; in_channels={in_channels} needs a MobileNetV3 encoder")

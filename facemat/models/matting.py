@@ -13,7 +13,8 @@ class MattingNet(nn.Module):
     """Trimap-free matting network.
 
     Args:
-        encoder: ``mobilenetv3_small`` / ``mobilenetv3_large`` / ``timm:<name>``.
+        encoder: ``mobilenetv3_small`` / ``mobilenetv3_large`` / ``mobilenetv2`` (batch norms folded: start it
+            from pretrained weights, :mod:`facemat.models.portrait_weights`) / ``timm:<name>``.
         width: encoder width multiplier (MobileNetV3 encoders only).
         context: LR-ASPP output channels at stride 32.
         decoder: decoder channels at strides 16, 8, 4, 2 (and the last one again at full resolution).

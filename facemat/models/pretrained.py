@@ -13,7 +13,8 @@ encoder tensor to its timm name and copies it, with a strict check:
 
 Sources (``encoder_weights`` in a training recipe): ``hf-hub:<repo id>`` (downloaded once with
 ``huggingface_hub`` into its cache; ``model.safetensors``, else ``pytorch_model.bin``), or a local
-``.safetensors`` / ``.pth`` / ``.pt`` / ``.bin`` file.
+``.safetensors`` / ``.pth`` / ``.pt`` / ``.bin`` file. The MobileNetV2 encoder takes ONNX weights instead
+(:mod:`facemat.models.portrait_weights`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .encoder import STAGES, MobileNetV3Encoder
+from .encoder import STAGES, MobileNetV2Encoder, MobileNetV3Encoder
 
 HUB_PREFIX = "hf-hub:"
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -65,8 +66,9 @@ def resolve_source(source: str) -> Path:
         )
     path = Path(source)
     if not path.is_file():
-        raise PretrainedWeightsError(f"encoder weights file {path} does not exist (give a .safetensors or .pth "
-                                     f"file, or {HUB_PREFIX}<repo id>)")
+        raise PretrainedWeightsError(f"encoder weights file {path} does not exist (give a .safetensors or .pth file "
+                                     f"or {HUB_PREFIX}<repo id>; for encoder mobilenetv2, an .onnx file or "
+                                     "modnet-portrait)")
     return path
 
 
@@ -158,9 +160,19 @@ def load_timm_weights(encoder: MobileNetV3Encoder, state: dict[str, torch.Tensor
 
 
 def load_encoder_weights(model: nn.Module, source: str) -> LoadedWeights:
-    """Load ``source`` (``hf-hub:<repo>`` or a file) into ``model.encoder`` (a FaceMat model) or ``model``
-    (a bare :class:`MobileNetV3Encoder`)."""
+    """Load ``source`` into ``model.encoder`` (a FaceMat model) or ``model`` (a bare encoder): for a
+    :class:`MobileNetV3Encoder`, ``hf-hub:<repo>`` or a file in timm's layout; for a :class:`MobileNetV2Encoder`,
+    a named source (``modnet-portrait``, :mod:`facemat.models.portrait_weights`) or an ONNX file."""
     encoder = getattr(model, "encoder", model)
+    if isinstance(encoder, MobileNetV2Encoder):
+        from . import portrait_weights
+
+        if source in portrait_weights.NAMED:
+            path = portrait_weights.fetch_named(source, PretrainedWeightsError)
+        else:
+            path = resolve_source(source)
+        copied = portrait_weights.load_onnx_mobilenetv2(encoder, path, PretrainedWeightsError)
+        return LoadedWeights(source, str(path), hashlib.sha256(path.read_bytes()).hexdigest(), copied, 0)
     if not isinstance(encoder, MobileNetV3Encoder):
         raise PretrainedWeightsError(f"encoder_weights needs a MobileNetV3 encoder, not {type(encoder).__name__}")
     path = resolve_source(source)
