@@ -105,3 +105,36 @@ def test_a_named_source_that_cannot_be_fetched_says_how_to_place_it(tmp_path, mo
     with pytest.raises(PretrainedWeightsError, match=r"cannot fetch encoder weights 'modnet-portrait'.*copy a/b.onnx"):
         load_encoder_weights(net, "modnet-portrait")
     assert not list((tmp_path / "cache" / "encoders").iterdir())  # nothing half-written
+
+
+@pytest.mark.slow
+def test_the_bundled_models_recipe_starts_from_the_named_weights(tmp_path, tiny_dataset, monkeypatch):
+    from facemat.checkpoint import read_checkpoint
+    from facemat.config import load_config
+    from facemat.train import train
+
+    torch.manual_seed(7)
+    backbone = MobileNetV2Encoder(in_channels=3)
+    _export(backbone, tmp_path / "m.onnx")
+    data = (tmp_path / "m.onnx").read_bytes()
+    monkeypatch.setenv("FACEMAT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(pw.NAMED, "modnet-portrait", pw.NamedWeights(
+        "no-such-package==0", "m.onnx", hashlib.sha256(data).hexdigest(), "test"))
+    (tmp_path / "cache" / "encoders").mkdir(parents=True)
+    (tmp_path / "cache" / "encoders" / "modnet-portrait.onnx").write_bytes(data)
+    from facemat.checkpoint import save_checkpoint
+
+    teacher = save_checkpoint(tmp_path / "teacher.safetensors", create_model("student", uncertainty=True),
+                              {"model": "student", "model_kwargs": {"uncertainty": True}, "input_size": 64,
+                               "role": "teacher"})
+    cfg = load_config("recipes/facemat-student-hands.toml", {
+        "teacher": str(teacher), "input_size": 64, "out": str(tmp_path / "run"), "data.path": str(tiny_dataset),
+        "optim.max_steps": 1,
+        "optim.batch_size": 2, "data.num_workers": 0, "log.val_every": 0, "data.val_samples": 2, "optim.lr": 1e-5,
+        "hand_prior": False})
+    assert cfg["model_kwargs"]["encoder"] == "mobilenetv2" and cfg["encoder_weights"] == "modnet-portrait"
+    run = train(cfg)
+    state, config, _ = read_checkpoint(run / "model.safetensors")
+    # one small AdamW step: the trained encoder is the backbone's, not a random one
+    assert (state["encoder.blocks.5.body.1.0.weight"] - backbone.blocks[5].body[1][0].weight).abs().max() < 1e-3
+    assert config["encoder_weights_sha256"] == hashlib.sha256(data).hexdigest()
