@@ -9,3 +9,8 @@ class RuntimeSetupError(ValueError):
 
 class PretrainedError(RuntimeSetupError):
     """A pretrained model that cannot be found, downloaded or packaged; the message says what to do."""
+
+
+class PretrainedWeightsError(ValueError):
+    """Pretrained encoder weights that cannot be found, read or mapped; the message names the source and the
+    tensor (:mod:`facemat.models.pretrained`, :mod:`facemat.models.portrait_weights`)."""

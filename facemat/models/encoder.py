@@ -161,15 +161,18 @@ class MobileNetV2Encoder(nn.Module):
         if in_channels < 3:
             raise ValueError(f"in_channels must be >= 3 (RGB first), got {in_channels}")
         self.stem = _conv_act(in_channels, 32, 3, 2)
-        blocks, cin = [], 32
+        blocks, cin, strides, s = [], 32, [], 2
         for expand, cout, repeats, stride in MOBILENETV2:
             for i in range(repeats):
                 blocks.append(_V2Block(cin, expand, cout, stride if i == 0 else 1))
+                s *= stride if i == 0 else 1
+                strides.append((s, cout))
                 cin = cout
         self.blocks = nn.ModuleList(blocks)
         self.head = _conv_act(cin, 1280)
-        self._taps = {0, 2, 5, 12}
-        self.channels = [16, 24, 32, 96, 1280]
+        # The feature at strides 2 to 16 is the last block's at that stride; at 32, the head conv's.
+        self._taps = {max(i for i, (st, _) in enumerate(strides) if st == target) for target in (2, 4, 8, 16)}
+        self.channels = [strides[i][1] for i in sorted(self._taps)] + [1280]
         self.register_buffer("mean", torch.full((1, in_channels, 1, 1), 0.5), persistent=False)
         self.register_buffer("std", torch.full((1, in_channels, 1, 1), 0.5), persistent=False)
 

@@ -26,15 +26,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import PretrainedWeightsError  # noqa: F401 (public here)
+from . import portrait_weights
 from .encoder import STAGES, MobileNetV2Encoder, MobileNetV3Encoder
 
 HUB_PREFIX = "hf-hub:"
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
-
-
-class PretrainedWeightsError(ValueError):
-    """Pretrained weights that cannot be found, read or mapped; the message names the source and the tensor."""
 
 
 @dataclass(frozen=True)
@@ -165,13 +163,8 @@ def load_encoder_weights(model: nn.Module, source: str) -> LoadedWeights:
     a named source (``modnet-portrait``, :mod:`facemat.models.portrait_weights`) or an ONNX file."""
     encoder = getattr(model, "encoder", model)
     if isinstance(encoder, MobileNetV2Encoder):
-        from . import portrait_weights
-
-        if source in portrait_weights.NAMED:
-            path = portrait_weights.fetch_named(source, PretrainedWeightsError)
-        else:
-            path = resolve_source(source)
-        copied = portrait_weights.load_onnx_mobilenetv2(encoder, path, PretrainedWeightsError)
+        path = portrait_weights.fetch_named(source) if source in portrait_weights.NAMED else resolve_source(source)
+        copied = portrait_weights.load_onnx_mobilenetv2(encoder, path)
         return LoadedWeights(source, str(path), hashlib.sha256(path.read_bytes()).hexdigest(), copied, 0)
     if not isinstance(encoder, MobileNetV3Encoder):
         raise PretrainedWeightsError(f"encoder_weights needs a MobileNetV3 encoder, not {type(encoder).__name__}")

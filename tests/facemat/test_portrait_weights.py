@@ -67,6 +67,13 @@ def test_onnx_weights_of_another_network_are_refused_by_name(tmp_path):
     _export(MobileNetV3Encoder("mobilenetv3_large").eval(), tmp_path / "large.onnx")
     with pytest.raises(PretrainedWeightsError, match=r"convolution 0 .* shape \(16, 3, 3, 3\).* \(32, 3, 3, 3\)"):
         load_encoder_weights(net, str(tmp_path / "large.onnx"))
+    # A graph that agrees up to its last convolution: nothing is copied either.
+    other = MobileNetV2Encoder(in_channels=3)
+    other.head = torch.nn.Sequential(torch.nn.Conv2d(320, 640, 1))
+    _export(other, tmp_path / "head.onnx")
+    with pytest.raises(PretrainedWeightsError, match=r"convolution 51 .* \(640, 320, 1, 1\).* \(1280, 320, 1, 1\)"):
+        load_encoder_weights(net, str(tmp_path / "head.onnx"))
+    assert torch.equal(net.encoder.stem[0].weight, before)
     _export(MobileNetV3Encoder("mobilenetv3_small").eval(), tmp_path / "small.onnx")
     with pytest.raises(PretrainedWeightsError, match="small.onnx has 51 convolutions .* needs 52"):
         load_encoder_weights(net, str(tmp_path / "small.onnx"))
