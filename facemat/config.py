@@ -80,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
         "cpu_bf16": False,  # bfloat16 autocast on CPU (helps only on CPUs with fast bf16 kernels: measure)
         "channels_last": True,  # NHWC memory format for model and batches (faster convs on CPU and GPU)
         "teacher_bf16": "auto",  # a student's frozen teacher in bf16 on CPU; auto = where the CPU has native bf16
+        # Training batches over which the batch norms' running statistics are recomputed before each validation
+        # and the final save (facemat.batchnorm; 0 = keep the moving average training kept).
+        "precise_bn": 32,
     },
     "loss": {
         # teacher

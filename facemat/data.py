@@ -11,6 +11,7 @@ streaming data.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from typing import Any, Iterator
 
@@ -206,11 +207,16 @@ class EpochSampler(Sampler[int]):
 
 
 def make_loader(dataset: Dataset, batch_size: int, num_workers: int, sampler: Sampler | None = None,
-                drop_last: bool = True) -> DataLoader:
+                drop_last: bool = True, fork_safe: bool = False) -> DataLoader:
     """A DataLoader with worker prefetching and pinned memory where a GPU is present.
 
-    Workers are not persistent, so each epoch's iterator sees the dataset's current epoch.
+    Workers are not persistent, so each epoch's iterator sees the dataset's current epoch. ``fork_safe``: start
+    workers from a clean server process, not by forking this one. Needed once this process has run mediapipe
+    (the hand prior, at validation): its threads do not survive a fork, and the next epoch's worker aborted.
     """
+    context = None
+    if fork_safe and num_workers > 0:
+        context = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -220,4 +226,5 @@ def make_loader(dataset: Dataset, batch_size: int, num_workers: int, sampler: Sa
         pin_memory=torch.cuda.is_available(),
         prefetch_factor=4 if num_workers > 0 else None,
         persistent_workers=False,
+        multiprocessing_context=context,
     )

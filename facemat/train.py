@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .batchnorm import calibration_batches, recalibrate_batchnorm
 from .checkpoint import load_model, read_checkpoint, save_checkpoint, unwrap
 from .config import ConfigError, save_config
 from .data import EpochSampler, MattingDataset, StreamingMattingDataset, load_split, make_loader, model_input
@@ -126,7 +127,8 @@ class _Data:
         if total is not None and self.steps_per_epoch == 0:
             raise ConfigError(f"train split has {total} rows: too few for batch size {bs} on "
                               f"{info.world_size} process(es); lower --batch-size")
-        self.loader = make_loader(self.dataset, bs, config["data"]["num_workers"], self.sampler)
+        self.loader = make_loader(self.dataset, bs, config["data"]["num_workers"], self.sampler,
+                                  fork_safe=bool(config["hand_prior"]))
         self.batch_size = bs
 
     def epoch(self, epoch: int, start_step: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -317,6 +319,15 @@ def _save_run(run: Path, model, config, optimizer, scaler, position: tuple[int, 
         save_checkpoint(run / "model.safetensors", model, config)
 
 
+def _precise_bn(model, data: _Data, config, device, memory_format) -> None:
+    """Recompute the batch norms' running statistics over ``optim.precise_bn`` training batches
+    (:mod:`facemat.batchnorm`); the training loader and its order are left alone."""
+    batches = int(config["optim"]["precise_bn"])
+    if batches > 0:
+        inputs = calibration_batches(data.dataset, batches, data.batch_size, config["seed"], memory_format)
+        recalibrate_batchnorm(unwrap(model), inputs, device)
+
+
 def _validate_and_log(run: Path, model, val, device, config, optimizer, position: tuple[int, int], loss_mean: float,
                       speed: float) -> None:
     """Score the validation set, append the record to ``metrics.jsonl`` and write the step's sheet."""
@@ -354,8 +365,7 @@ def _train(config, info, resume, on_step) -> Path:
         if info.is_main:
             tqdm.write(f"resuming {run} from {resume_from} at step {step} (epoch {epoch})")
     if info.enabled:
-        ddp_ids = [device.index] if device.type == "cuda" else None
-        model = nn.parallel.DistributedDataParallel(model, device_ids=ddp_ids)
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     data, total = _data_and_steps(config, info)
     val = _validation_set(config) if info.is_main else None
@@ -368,6 +378,7 @@ def _train(config, info, resume, on_step) -> Path:
 
     def run_validation(loss_mean: float, speed: float) -> None:
         if info.is_main:
+            _precise_bn(model, data, config, device, memory_format)
             _validate_and_log(run, model, val, device, config, optimizer, (step, epoch), loss_mean, speed)
 
     model.train()
