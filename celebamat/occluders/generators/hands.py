@@ -121,6 +121,10 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         a = math.radians(ang * spread + extra + rng.normal(0, 1.5))
         base = 5 + 4 * fi
         curled = sum(flex) > 150
+        if view == "palm" and curled:
+            # Seen from the palm, a curled finger's tip rests on the palm below its middle phalanx with the nail
+            # towards the viewer; bent as far as from behind, the tip would hide under the middle phalanx.
+            flex[2] -= 22.0
         # A clenched hand draws its knuckles together about the middle finger's.
         p = np.array([0.05 + (mx - 0.05) * (0.92 if curled else 1.0), my])
         z = 0.0
@@ -139,6 +143,7 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
                              z, zq))
             p, z = q, zq
             joints[base + 1 + k], depth[base + 1 + k] = p, z
+    any_curled = any(sum(pose[name][1]) > 150 for name in _FINGERS)
     t_ang, t_flex, *t_turn = pose["thumb"]
     a = math.radians(t_ang + rng.normal(0, 3))
     flex = np.asarray(t_flex, float) + rng.normal(0, 3, 3)
@@ -153,7 +158,9 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         q = p + seg_len * d
         zq = z + s * seg_len * math.sin(phi * 0.6) + 0.01
         lift = 0.04 if k else 0.0
-        segs.append(_Seg(p.copy(), q.copy(), r0, r1, (z + zq) / 2 + lift, "thumb", k, 0.0, z + lift, zq + lift))
+        # A thumb that holds curled fingers down lies over them with its pad on them: from the palm, its nail shows.
+        shown = math.pi if view == "palm" and any_curled else 0.0
+        segs.append(_Seg(p.copy(), q.copy(), r0, r1, (z + zq) / 2 + lift, "thumb", k, shown, z + lift, zq + lift))
         p, z = q, zq
         joints[2 + k], depth[2 + k] = p, z
     return joints, segs, depth

@@ -130,6 +130,25 @@ def test_a_fist_has_its_thumb_across_pressed_fingers():
                 assert gap < middle[f].r0 + middle[g].r0, (seed, view, f, g)  # curled fingers touch
 
 
+@pytest.mark.parametrize("pose", ["fist", "point", "peace"])
+def test_seen_from_the_palm_curled_fingertips_and_the_thumb_show_their_nails(pose):
+    for seed in range(5):
+        _, segs, _ = _skeleton(POSES[pose], "palm", np.random.default_rng(seed))
+        by = {(sg.finger, sg.index): sg for sg in segs}
+        for finger in _FINGERS:
+            tip, mid = by[(finger, 2)], by[(finger, 1)]
+            if sum(POSES[pose][finger][1]) <= 150:
+                continue
+            # the tip reaches out below its middle phalanx, far enough for the relief to draw its nail
+            # (_relief skips parts shorter than 0.35 (r0 + r1)), and shows its back (past 95 degrees)
+            assert np.linalg.norm(tip.p1 - tip.p0) >= 0.35 * (tip.r0 + tip.r1), (pose, seed, finger)
+            assert tip.p1[1] < mid.p1[1] and tip.phi > np.radians(95), (pose, seed, finger)
+        # the thumb holding the curled fingers down lies on them pad first: its nail side faces the viewer
+        assert all(by[("thumb", k)].phi > np.radians(95) for k in range(3)), (pose, seed)
+    _, back, _ = _skeleton(POSES[pose], "back", np.random.default_rng(0))
+    assert all(sg.phi == 0.0 for sg in back if sg.finger == "thumb")  # from behind, the thumb is unchanged
+
+
 @pytest.mark.parametrize("subtype", sorted(SUBTYPES))
 def test_hand_is_one_opaque_body_with_a_soft_outline(subtype):
     meta, rgba = generate(np.random.default_rng(3), 3, subtype)
