@@ -115,9 +115,10 @@ def _skeleton(pose: dict, view: str, rng: np.random.Generator) -> tuple[np.ndarr
         extra, flex = pose[name]
         flex = np.asarray(flex, float) + rng.normal(0, 4, 3)
         if view == "back" and flex[0] > 75:
-            # Seen from behind, a curled finger's first phalanx slopes down out of sight behind its knuckle
-            # (a fist's fingers tuck under); less than 90 degrees would lift its far joint over the knuckles.
-            flex[0] = max(flex[0], 96.0)
+            # A fist held up to a face is seen from behind and a little from above: each curled finger's first
+            # phalanx rises from its knuckle, foreshortened, to the middle joint, and the rest folds out of sight
+            # behind it (at 90 degrees or more the fingers shrank to a row of round caps, a mitten).
+            flex[0] = 72.0 + rng.normal(0, 3)
         a = math.radians(ang * spread + extra + rng.normal(0, 1.5))
         base = 5 + 4 * fi
         curled = sum(flex) > 150

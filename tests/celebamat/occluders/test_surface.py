@@ -124,10 +124,16 @@ def test_a_fist_has_its_thumb_across_pressed_fingers():
             # its last phalanx crosswise (not pointing up).
             assert tip[0] < _FINGERS["middle"][0] < joints[1][0] and 0.25 < tip[1] < 0.55, (seed, view, tip)
             assert abs(last[0]) > 2 * abs(last[1]), (seed, view, last)
-            middle = {sg.finger: sg for sg in segs if sg.index == 1}
+            # the phalanges in sight touch: from the palm the middle ones, from behind the first ones, which rise
+            # from the knuckles (the fist seen a little from above) while the rest folds out of sight behind them
+            shown = {sg.finger: sg for sg in segs if sg.index == (1 if view == "palm" else 0)}
             for f, g in (("index", "middle"), ("middle", "ring"), ("ring", "pinky")):
-                gap = np.linalg.norm(0.5 * (middle[f].p0 + middle[f].p1) - 0.5 * (middle[g].p0 + middle[g].p1))
-                assert gap < middle[f].r0 + middle[g].r0, (seed, view, f, g)  # curled fingers touch
+                gap = np.linalg.norm(0.5 * (shown[f].p0 + shown[f].p1) - 0.5 * (shown[g].p0 + shown[g].p1))
+                assert gap < shown[f].r0 + shown[g].r0, (seed, view, f, g)  # curled fingers touch
+            if view == "back":
+                rise = [sg.p1[1] - sg.p0[1] for sg in shown.values() if sg.finger != "thumb"]
+                assert all(0.02 < r < 0.12 for r in rise), (seed, rise)  # foreshortened, pointing up
+                assert all(sg.z < shown[sg.finger].z for sg in segs if sg.finger in _FINGERS and sg.index > 0)
 
 
 @pytest.mark.parametrize("pose", ["fist", "point", "peace"])
