@@ -13,7 +13,7 @@ SPLITS = ("train", "validation", "test")
 #: Bump it in any change that alters the bytes of a sample for the same recipe, faces and library; it is part
 #: of the build key, so a resume never mixes shards of two versions. tests/celebamat/synth/test_golden.py
 #: fails when sample bytes change and this number does not.
-SAMPLE_FORMAT_VERSION = 8
+SAMPLE_FORMAT_VERSION = 9
 
 #: Edges of the occluded-fraction histogram kept per shard (for the card's statistics).
 OCCLUSION_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0001)
@@ -38,7 +38,7 @@ COLUMNS: dict[str, str] = {
     "identity": "Person id where the source knows it (identity-disjoint splits), else empty.",
     "source": "Face source kind: demo, folder or celebamask-hq.",
     "skin_source": "What made `skin`: `annotation:...` (true masks: CelebAMask-HQ parts, a sidecar mask) or "
-    "`estimate:...` (an estimator: `estimate:landmarks-v6`, or `estimate:facemat:<checkpoint>:<sha256 prefix>`).",
+    "`estimate:...` (an estimator: `estimate:landmarks-v7`, or `estimate:facemat:<checkpoint>:<sha256 prefix>`).",
     "seed": "Seed of this sample: SeedSequence([recipe seed, sample index]) drew every random choice.",
     "split": "train, validation or test.",
     "params": "The full sampled CompositeParams as JSON: rendering it again gives this row's image and mattes.",

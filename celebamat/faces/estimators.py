@@ -23,7 +23,7 @@ import numpy as np
 from celebamat.errors import CelebAMatError
 
 #: ``skin_source`` of the landmark estimator; the suffix changes whenever its output changes.
-LANDMARK_ESTIMATOR = "estimate:landmarks-v6"
+LANDMARK_ESTIMATOR = "estimate:landmarks-v7"
 
 
 class SkinEstimator(Protocol):

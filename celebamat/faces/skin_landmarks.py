@@ -1,4 +1,4 @@
-"""The landmark skin estimator (``estimate:landmarks-v6``): the skin matte of a photo without annotation,
+"""The landmark skin estimator (``estimate:landmarks-v7``): the skin matte of a photo without annotation,
 meeting the skin definition of ``docs/faces.md``, from its face-mesh landmarks, colour, texture and person
 mask. See :func:`landmark_skin`.
 """
@@ -19,7 +19,8 @@ from celebamat.faces.face_zones import (
     nose_hull,
     under_eyes,
 )
-from celebamat.faces.skin_colour import local_texture, skin_distance
+from celebamat.faces.skin_colour import lab_skin_distance, local_texture
+from celebamat.faces.skin_hair import HAIR_SIDE, hair_side, scalp_colour, to_lab
 from celebamat.landmarks import BROW_LEFT, BROW_RIGHT, EYE_LEFT_RING, EYE_RIGHT_RING
 
 
@@ -253,15 +254,17 @@ def landmark_skin(
     x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
     x1, y1 = min(w, box[0] + box[2] + pad), min(h, box[1] + box[3] + pad)
     out = np.zeros((h, w), np.float32)
+    # The hair's colour, from above the hairline on the person (without a person mask, background could pass).
+    hair = None if p is None else scalp_colour(image, pts, p)
     if x1 > x0 and y1 > y0:
         crop = _refined_skin(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), pts - (x0, y0),
-                             None if p is None else p[y0:y1, x0:x1], (h, w), tolerance)
+                             None if p is None else p[y0:y1, x0:x1], (h, w), tolerance, hair)
         out[y0:y1, x0:x1] = crop
     return out
 
 
 def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full_shape: tuple[int, int],
-                  tolerance: float) -> np.ndarray:
+                  tolerance: float, hair: np.ndarray | None = None) -> np.ndarray:
     """:func:`landmark_skin` with ``refine`` on a crop: ``image`` ``(h, w, 3)``, ``pts`` ``(478, 2)`` in the
     crop, ``p`` the person weight ``(h, w)`` in [0, 1] or ``None``; sizes relative to ``full_shape``."""
     h, w = image.shape[:2]
@@ -271,7 +274,8 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     up, _, iod = face_axes(pts)
     ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
     # Features: eyes with lids, lashes and make-up; brows; lips with the mouth and teeth.
-    dist, dark, hue = skin_distance(image, pts)
+    lab = to_lab(image)
+    dist, dark, hue, med = lab_skin_distance(lab, pts, hair)
     foreign = hue == 2
     # Lips of a hue skin never has are under something (a face mask, a hand in a blue glove): not kept.
     lip_px = reg["lips"] > 0.5
@@ -281,9 +285,18 @@ def _refined_skin(image: np.ndarray, pts: np.ndarray, p: np.ndarray | None, full
     # The oval and the nose: a face turned aside shows its nose past the mesh's oval.
     inside = (np.maximum(reg["oval"], nose_hull(pts, (h, w))) > 0.5).astype(np.uint8)
     gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    tex = local_texture(gray, max(3, int(round(0.012 * side)) | 1))
+    k_tex = max(3, int(round(0.012 * side)) | 1)
+    tex = local_texture(gray, k_tex)
     near = (inside > 0) & (dist < tolerance) & (kept < 0.5)
     smooth = tex < max(3.0, 2.0 * float(np.median(tex[near])) if near.any() else 3.0)
+    towards_hair = None if med is None else hair_side(lab, med, hair)
+    if towards_hair is not None:
+        # Rough pixels of the hair's own colour are hair, however near the skin's a shadow would be; smooth ones
+        # may be shaded skin and are left to the skin model, and so are the deep, wrinkled sockets around the eyes.
+        # Roughness is judged over twice the texture window: inside one strand a small window sees none.
+        rough = cv2.dilate((~smooth).astype(np.uint8), np.ones((k_tex, k_tex), np.uint8)) > 0
+        hairy = (towards_hair > HAIR_SIDE) & rough & (kept < 0.5) & (glasses == 0)
+        dist = np.where(hairy, np.maximum(dist, tolerance), dist)
     person_hard = np.ones((h, w), bool) if p is None else p > 0.5
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     brow = (pts[list(BROW_LEFT)].mean(0) + pts[list(BROW_RIGHT)].mean(0)) / 2

@@ -30,7 +30,7 @@ def synthetic_rows(n: int) -> list[dict]:
             "clean": {"bytes": rgb, "path": None} if i % 2 else None,
             "landmarks": rng.random((478, 2), dtype=np.float32), "occluders": occ,
             "occluded_fraction": i / 1000, "face_id": f"f{i}", "identity": "", "source": "demo",
-            "skin_source": "estimate:landmarks-v6",
+            "skin_source": "estimate:landmarks-v7",
             "seed": 2**40 + i, "split": "train", "params": "{}",
         })
     return out

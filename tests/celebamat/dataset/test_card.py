@@ -64,10 +64,10 @@ def test_skin_provenance_says_annotated_or_estimated_and_by_what():
     exact = skin_provenance({"source": "celebamask-hq:/data/CelebAMask-HQ", "options": {}})
     assert "exact" in exact and "estimated" not in exact and "annotation:celebamask-hq" in exact
     demo = skin_provenance({"source": "demo", "options": {"variants": ["m0"]}})
-    assert "**estimated**" in demo and "estimate:landmarks-v6" in demo and "sidecar" not in demo
+    assert "**estimated**" in demo and "estimate:landmarks-v7" in demo and "sidecar" not in demo
     folder = skin_provenance({"source": "folder:photos", "options": {}})  # folder photos: the bundled network
-    assert "sidecar mask" in folder and "bundled model (`bundled`" in folder and "landmarks-v6" not in folder
+    assert "sidecar mask" in folder and "bundled model (`bundled`" in folder and "landmarks-v7" not in folder
     hand_written = skin_provenance({"source": "folder:photos", "options": {"skin_model": "landmarks"}})
-    assert "estimate:landmarks-v6" in hand_written and "FaceMat" not in hand_written
+    assert "estimate:landmarks-v7" in hand_written and "FaceMat" not in hand_written
     learned = skin_provenance({"source": "folder:photos", "options": {"skin_model": "runs/t/teacher.safetensors"}})
-    assert "FaceMat checkpoint (`runs/t/teacher.safetensors`" in learned and "landmarks-v6" not in learned
+    assert "FaceMat checkpoint (`runs/t/teacher.safetensors`" in learned and "landmarks-v7" not in learned

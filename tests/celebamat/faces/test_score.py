@@ -53,7 +53,7 @@ def test_score_skin_against_known_truth(layout):
     # The landmark estimator meets this truth closely: same oval and features, hair above the forehead. It also
     # finds skin the generator calls hair (the mesh oval's edge is not the skin's), so not perfectly.
     est = score_skin(src, tile=0)
-    assert est.estimator == "estimate:landmarks-v6" and not est.tiles
+    assert est.estimator == "estimate:landmarks-v7" and not est.tiles
     m = est.mean()
     assert m.iou > 0.75 and m.recall > 0.9
     assert "mean (2 faces)" in est.table() and "worst IoU" in est.table()
@@ -62,8 +62,8 @@ def test_score_skin_against_known_truth(layout):
 def test_score_skin_skips_estimated_faces():
     report = score_skin(open_source("demo", size=128, variants=["m0"]), _Everything(), tile=0)
     assert not report.rows and dict(report.skipped) == {
-        "demo:astronaut-m0": "no true skin (estimate:landmarks-v6)",
-        "demo:grace_hopper-m0": "no true skin (estimate:landmarks-v6+traced-glasses)",
+        "demo:astronaut-m0": "no true skin (estimate:landmarks-v7)",
+        "demo:grace_hopper-m0": "no true skin (estimate:landmarks-v7+traced-glasses)",
     }
 
 

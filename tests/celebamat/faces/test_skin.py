@@ -402,3 +402,60 @@ def test_grey_brown_hair_over_half_the_probes_of_a_pale_face_is_cut(demo_faces):
     assert min(m.sum() for m in body) > 0.01 * size * size
     assert s[body[0]].mean() < 0.1 and s[body[1]].mean() < 0.4
     assert s[int(cr[1]), int(cr[0])] > 0.95 and s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
+
+
+def _stranded_hair(rng: np.random.Generator, shape: tuple[int, int], rgb, contrast: float = 16.0) -> np.ndarray:
+    """Hair of colour ``rgb``: vertical strands, 3 px apart, ``contrast`` grey levels between light and dark."""
+    cols = np.arange(shape[1])[None, :, None]
+    strands = np.where((cols // 3) % 2 == 0, contrast / 2, -contrast / 2)
+    return np.asarray(rgb, np.float32) + strands + rng.normal(0, 2.0, (*shape, 3))
+
+
+def test_a_fringe_nearly_the_skins_colour_is_cut_when_the_hair_above_shows_it(demo_faces):
+    """v7: a grey-brown fringe, 30 L units darker than a pale skin and nearly grey like it, is within the
+    lightness a shadow is allowed (v6 kept it as skin). The head above the hairline shows the same hair, so the
+    fringe's rough pixels of that colour are hair: cut out, while the bare face stays skin."""
+    rec = demo_faces["grace_hopper"]
+    rng = np.random.default_rng(11)
+    img = _painted_face(rec, rng, skin_rgb=(200, 188, 180), noise=2.0).astype(np.float32)
+    size = img.shape[0]
+    reg = face_regions(rec.landmarks, (size, size))
+    a = face_anchors(rec.landmarks)
+    rows = np.arange(size)[:, None]
+    brow_top = int(np.nonzero(reg["brows"].max(axis=1) > 0.5)[0][0])
+    xs = np.nonzero(reg["oval"].max(axis=0) > 0.5)[0]
+    head = (rows < brow_top - 4) & (np.arange(size)[None, :] >= xs[0] - 10) & (np.arange(size)[None, :] <= xs[-1] + 10)
+    hair = _stranded_hair(rng, (size, size), (118, 110, 104))
+    img[head] = hair[head]
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).astype(float)
+    cr = a["cheek_right"]
+    fringe = head & (reg["oval"] > 0.5)
+    gap = (lab[int(cr[1]), int(cr[0]), 0] - np.median(lab[fringe][:, 0])) * 100 / 255
+    assert 25 < gap < 35  # within what the skin model lets through as shadow
+    person = np.ones((size, size), np.float32)
+    s = landmark_skin(img, rec.landmarks, person)
+    body = cv2.erode(fringe.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert body.sum() > 0.01 * size * size
+    assert s[body].mean() < 0.1
+    assert s[int(cr[1]), int(cr[0])] > 0.95 and s[int(a["nose_tip"][1]), int(a["nose_tip"][0])] > 0.95
+    # Without a person mask the band above the hairline could be background: no hair colour is read.
+    assert landmark_skin(img, rec.landmarks)[body].mean() > 0.5
+
+
+def test_hair_side_and_scalp_colour(demo_faces):
+    from celebamat.faces.skin_hair import MIN_DARKER, hair_side, scalp_colour, to_lab
+
+    skin, hair = np.float32([75, 10, 14]), np.float32([40, 6, 8])
+    lab = np.stack([skin, hair, (skin + hair) / 2, skin + (skin - hair)])
+    assert hair_side(lab, skin, hair) == pytest.approx([0.0, 1.0, 0.5, -1.0], abs=1e-5)
+    assert hair_side(lab, skin, None) is None
+    assert hair_side(lab, skin, skin - np.float32([MIN_DARKER - 1, 0, 0])) is None  # barely darker: no hair
+    assert hair_side(lab, skin, skin + np.float32([30, 0, 0])) is None  # lighter hair: the hue tells it apart
+    rec = demo_faces["grace_hopper"]
+    size = rec.image.shape[0]
+    img = np.full((size, size, 3), (200, 60, 40), np.uint8)
+    person = np.ones((size, size), np.float32)
+    got = scalp_colour(img, rec.landmarks, person)
+    assert got == pytest.approx(to_lab(img[:1, :1])[0, 0], abs=0.5)
+    assert scalp_colour(img, rec.landmarks, np.zeros((size, size), np.float32)) is None  # no person up there
