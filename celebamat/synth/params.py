@@ -31,7 +31,7 @@ class OccluderParams:
         transform: 2 x 3 affine, row-major, from asset pixels (of the unmirrored asset) to image pixels;
             a mirrored placement has a negative determinant.
         mirrored: whether the transform mirrors the asset.
-        extend: asset border that is extended by edge replication (a forearm, a handle), or ``""``.
+        extend: asset border that is extended to the image border (a forearm, a handle), or ``""``.
         opacity: multiplier of the asset's alpha, in [0, 1].
         depth: stacking order (bigger is on top).
         tone_transfer: strength in [0, 1] of the shift of the asset's colours towards the face's skin colour.

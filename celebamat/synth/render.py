@@ -34,9 +34,9 @@ from celebamat.landmarks import face_anchors, face_frame
 from celebamat.synth import camera, hair_colour, lighting, realism, skin_texture
 from celebamat.synth.face_memo import face_memo
 from celebamat.synth.params import CompositeParams, OccluderParams
+from celebamat.synth.extend import extend_limb
 from celebamat.synth.placement import compose
 
-_MAX_EXTEND = 4096
 
 Box = tuple[int, int, int, int]
 
@@ -139,16 +139,6 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0)
 
 
-def _extend(rgba: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Extend an asset beyond ``edge`` by replicating its border pixels so a limb reaches the image border."""
-    scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
-    pad = int(min(_MAX_EXTEND, math.ceil(1.5 * size / max(scale, 1e-3))))
-    top, bottom, left, right = (pad if edge == e else 0 for e in ("top", "bottom", "left", "right"))
-    out = cv2.copyMakeBorder(rgba, top, bottom, left, right, cv2.BORDER_REPLICATE)
-    shift = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
-    return out, compose(m, shift)
-
-
 def _bbox(m: np.ndarray, w: int, h: int, margin: float, size: int) -> tuple[int, int, int, int]:
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64) @ m[:, :2].T + m[:, 2]
     x0, y0 = np.floor(corners.min(0) - margin).astype(int)
@@ -192,7 +182,7 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
     """
     m = op.matrix
     if op.extend:
-        prem, m = _extend(prem, op.extend, m, size)
+        prem, m = extend_limb(prem, op.extend, m, size)
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     if scale < 0.5:
         # Shrink first with an area filter: bilinear warping alone would alias thin strands and frames.

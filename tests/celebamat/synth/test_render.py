@@ -152,6 +152,39 @@ def test_forearm_reaches_the_image_border(synth_faces, tiny_library):
     assert arm.exit_edge == "bottom"
 
 
+@pytest.mark.parametrize("edge", ["bottom", "top", "left", "right"])
+def test_an_extended_limb_goes_on_without_streaks(edge):
+    """A forearm drawn out past its cut keeps the cut's outline and the limb's colour profile across, averaged
+    over its last stretch: the pixel noise of the last line is not drawn out into streaks (sample format 9;
+    before, the last line was repeated). The asset's own pixels are untouched and sit where the matrix says."""
+    from celebamat.synth.extend import _EXTEND_BAND, _TURNS, extend_limb
+
+    rng = np.random.default_rng(3)
+    n, w = 50, 20
+    arm = np.zeros((n, w, 4), np.float32)  # an arm along the rows, cut at the bottom; shaded across, noisy
+    arm[:, 4:16, 3] = 1.0
+    arm[..., 3][:, 3] = arm[..., 3][:, 16] = 0.5  # soft sides
+    shade = np.linspace(0.4, 0.8, w, dtype=np.float32)[None, :, None]
+    arm[..., :3] = np.clip(shade + rng.normal(0, 0.08, (n, w, 3)), 0, 1) * arm[..., 3:]
+    turn, back = _TURNS[edge]
+    prem = np.ascontiguousarray(back(arm))
+    m = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 7.0]])
+    out, m2 = extend_limb(prem, edge, m, 64)
+    np.testing.assert_allclose(m2[:, :2], m[:, :2])
+    dx, dy = int(round(m[0, 2] - m2[0, 2])), int(round(m[1, 2] - m2[1, 2]))  # where the asset's origin went
+    np.testing.assert_array_equal(out[dy:dy + prem.shape[0], dx:dx + prem.shape[1]], prem)
+    ext = turn(out)[n:]  # the drawn-out part, as rows beyond the cut
+    assert len(ext) >= 1.5 * 64  # 1.5 image sides at this scale
+    np.testing.assert_array_equal(ext[..., 3], np.broadcast_to(arm[-1, :, 3], ext.shape[:2]))
+    band = int(round(_EXTEND_BAND * n))
+    inside = slice(4, 16)
+    profile = (arm[n - band:, inside, :3] / arm[n - band:, inside, 3:]).mean(0)
+    np.testing.assert_allclose(ext[:, inside, :3], np.broadcast_to(profile, ext[:, inside, :3].shape), atol=1e-5)
+    # Streaks were the last line's noise: the extension is far smoother across than that line.
+    roughness = [np.abs(np.diff(line[inside, :3], axis=0)).mean() for line in (ext[0], arm[-1])]
+    assert roughness[0] < 0.5 * roughness[1]
+
+
 def test_blur_applies_to_colour_and_alpha_alike(synth_faces, tiny_library):
     face, blob = synth_faces[0], tiny_library.get("blob-train")
     sharp = _one(face, blob)
