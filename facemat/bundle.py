@@ -2,7 +2,8 @@
 
 ``facemat-bundle RUN`` (and ``facemat-push RUN``) call :func:`bundle_run`; the folder's layout is described in
 :mod:`facemat.pretrained`. The half-precision weights are checked against the run's own mattes
-(:data:`facemat.pretrained.FP16_MAX_ABS`); the card says what the weights were trained on and under which terms.
+(:data:`facemat.pretrained.FP16_MAX_ABS`), and the few tensors whose rounding would move them stay float32
+(:mod:`facemat.halfpack`); the card says what the weights were trained on and under which terms.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .card import load_scores, model_card, training_sources
+from .halfpack import PrecisionCheck, pack_half
 from .pretrained import (
-    FP16_MAX_ABS,
-    FP16_MEAN_ABS,
     MODEL_FILES,
     PretrainedError,
     _sha256,
@@ -38,55 +38,6 @@ def run_checkpoint(run: str | os.PathLike) -> Path:
         hint = f" (an unfinished run: pass {last} to bundle its last checkpoint)" if last.is_file() else ""
         raise PretrainedError(f"run folder {p} holds no model.safetensors{hint}")
     raise PretrainedError(f"{p} does not exist: pass a run folder of facemat-train or a checkpoint file")
-
-
-def half_state(state: dict[str, Any]) -> dict[str, Any]:
-    """Floating tensors as float16 (integer buffers such as BatchNorm's step counters unchanged)."""
-    import torch
-
-    out = {}
-    for k, v in state.items():
-        if v.is_floating_point():
-            if v.numel() and v.abs().max().item() > 65504:
-                raise PretrainedError(f"tensor {k} holds values beyond float16's range; bundle with --dtype float32")
-            v = v.to(torch.float16)
-        out[k] = v.contiguous()
-    return out
-
-
-@dataclass(frozen=True)
-class PrecisionCheck:
-    """Mattes of the packed weights against the run's float32 weights on the same random crops."""
-
-    max_abs: float
-    mean_abs: float
-    tolerance: tuple[float, float] = (FP16_MAX_ABS, FP16_MEAN_ABS)
-
-    @property
-    def ok(self) -> bool:
-        return self.max_abs <= self.tolerance[0] and self.mean_abs <= self.tolerance[1]
-
-
-def compare_mattes(reference: Any, packed: Any, size: int, batch: int = 4, seed: int = 0) -> PrecisionCheck:
-    """Max and mean |alpha difference| of two torch models on ``batch`` random ``size`` px crops (smooth noise,
-    so that the crops are not pure noise)."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    rng = np.random.default_rng(seed)
-    low = torch.from_numpy(rng.random((batch, 3, max(2, size // 16), max(2, size // 16)), dtype=np.float32))
-    x = F.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
-    x = (x + 0.05 * torch.from_numpy(rng.standard_normal((batch, 3, size, size), dtype=np.float32))).clamp(0, 1)
-    if getattr(reference, "in_channels", 3) == 4:  # a hand-prior model: the same prior channel for both
-        from .handprior import with_hand_prior_torch
-
-        x = with_hand_prior_torch(x)
-    with torch.inference_mode():
-        a = reference.eval()(x)["alpha"].float()
-        b = packed.eval()(x)["alpha"].float()
-    d = (a - b).abs()
-    return PrecisionCheck(float(d.max()), float(d.mean()))
 
 
 def write_safetensors(tensors: dict[str, Any], path: Path, metadata: dict[str, str]) -> None:
@@ -154,24 +105,23 @@ def _card_info(card_info: str | os.PathLike | dict[str, Any] | None) -> dict[str
 
 
 def _pack(state: dict[str, Any], config: dict[str, Any], dtype: str):
-    """The weights as they will be stored (half precision or not), loaded into a network, and the check of
-    their mattes against the run's (``None`` for float32). Raises when half precision moves them too much."""
+    """The weights as they will be stored (half precision, with float32 where it would move the mattes, or
+    float32), loaded into a network; the check of their mattes against the run's (``None`` for float32); and
+    the names of the tensors kept in float32 in a half-precision bundle. Raises when half precision moves the
+    mattes too much whatever is kept (:func:`facemat.halfpack.pack_half`)."""
     from .models import create_model
 
     reference = create_model(config["model"], **config.get("model_kwargs", {}))
     reference.load_state_dict(state, strict=True)
-    packed_state = half_state(state) if dtype == "float16" else {k: v.contiguous() for k, v in state.items()}
+    check, kept = None, ()
+    if dtype == "float16":
+        half = pack_half(reference, state, int(config.get("input_size", 256)))
+        packed_state, check, kept = half.state, half.check, half.float32_names
+    else:
+        packed_state = {k: v.contiguous() for k, v in state.items()}
     packed = create_model(config["model"], **config.get("model_kwargs", {}))
     packed.load_state_dict(packed_state, strict=True)  # widened to float32: what every loader of the file does
-    check = None
-    if dtype == "float16":
-        check = compare_mattes(reference, packed, int(config.get("input_size", 256)))
-        if not check.ok:
-            raise PretrainedError(
-                f"half-precision weights move the mattes too much (max |diff| {check.max_abs:.4f} > {FP16_MAX_ABS} or "
-                f"mean {check.mean_abs:.5f} > {FP16_MEAN_ABS}); bundle with --dtype float32"
-            )
-    return packed, packed_state, check
+    return packed, packed_state, check, kept
 
 
 def bundle_run(run: str | os.PathLike, out_dir: str | os.PathLike, name: str | None = None,
@@ -186,8 +136,9 @@ def bundle_run(run: str | os.PathLike, out_dir: str | os.PathLike, name: str | N
         name: the model's name in the card (default: ``out_dir``'s name).
         scores: ``facemat-eval`` JSON results for the card's table (:func:`load_scores`).
         card_info: JSON file (or dict) of card fields (:func:`model_card`).
-        dtype: ``"float16"`` (default; refused when the mattes move by more than :data:`FP16_MAX_ABS` max or
-            :data:`FP16_MEAN_ABS` mean) or ``"float32"``.
+        dtype: ``"float16"`` (default; the tensors whose rounding would move the mattes by more than
+            :data:`FP16_MAX_ABS` max or :data:`FP16_MEAN_ABS` mean stay float32, :func:`facemat.halfpack.pack_half`)
+            or ``"float32"``.
         commit: the code commit named in the card (default: this source tree's ``git rev-parse HEAD``).
         onnx: also write ``model.onnx`` (checked against torch).
 
@@ -206,7 +157,7 @@ def bundle_run(run: str | os.PathLike, out_dir: str | os.PathLike, name: str | N
     name = name or out.resolve().name
     docs = load_scores(list(scores or []))
     info = _card_info(card_info)
-    packed, packed_state, check = _pack(state, config, dtype)
+    packed, packed_state, check, kept = _pack(state, config, dtype)
     size = int(config.get("input_size", 256))
 
     model_config = {
@@ -216,6 +167,7 @@ def bundle_run(run: str | os.PathLike, out_dir: str | os.PathLike, name: str | N
         "input_size": size,
         "role": config.get("role", ""),
         "dtype": dtype,
+        "float32_tensors": list(kept),
         "commit": commit if commit is not None else git_commit(),
         "source_checkpoint_sha256": _sha256(ckpt),
         "training": config,
@@ -234,7 +186,7 @@ def bundle_run(run: str | os.PathLike, out_dir: str | os.PathLike, name: str | N
                 raise PretrainedError(f"the ONNX graph disagrees with torch (max |diff| {verdict.max_abs_diff:.2e})")
             onnx_diff = float(f"{verdict.max_abs_diff:.2e}")
         card = model_card(name, config, training_sources(config, run_dir), docs, model_config["commit"], info,
-                          dtype, check, onnx_diff)
+                          dtype, check, onnx_diff, kept)
         card.save(tmp / "README.md")
         files = [f for f in MODEL_FILES if (tmp / f).is_file()]
         out.mkdir(parents=True, exist_ok=True)

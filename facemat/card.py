@@ -16,7 +16,7 @@ from .errors import PretrainedError
 from .pretrained import FP16_MAX_ABS, RESEARCH_LICENSE_NAME, RESEARCH_ONLY
 
 if TYPE_CHECKING:
-    from .bundle import PrecisionCheck
+    from .halfpack import PrecisionCheck
 
 
 def _run_root(run: Path, config: dict[str, Any]) -> Path:
@@ -263,12 +263,14 @@ def _card_texts(name: str, config: dict[str, Any], sources: list[dict[str, str]]
 
 def model_card(name: str, config: dict[str, Any], sources: list[dict[str, str]], scores: list[dict[str, Any]],
                commit: str, info: dict[str, Any] | None = None, dtype: str = "float16",
-               check: "PrecisionCheck | None" = None, onnx_diff: float | None = None):
+               check: "PrecisionCheck | None" = None, onnx_diff: float | None = None,
+               float32_tensors: tuple[str, ...] = ()):
     """The model card (:class:`huggingface_hub.ModelCard`): YAML metadata the Hub reads, then the text.
 
     ``info`` (``--card-info`` JSON) may set: ``description``, ``reproduce`` (the command that retrains the
     weights), ``training_data`` (a list of ``{name, licence, restrictive}`` replacing the sources found),
     ``datasets`` (Hub dataset ids), ``limitations`` and ``intended_use`` (lists of sentences).
+    ``float32_tensors``: the tensors a half-precision bundle keeps in float32 (named in the card).
     """
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -297,6 +299,8 @@ def model_card(name: str, config: dict[str, Any], sources: list[dict[str, str]],
     recipe = json.dumps(config, indent=2, sort_keys=True)
     check_line = (f"Half-precision mattes vs the float32 run: max |diff| {check.max_abs:.4f}, mean "
                   f"{check.mean_abs:.5f}. " if check is not None else "")
+    if float32_tensors:
+        check_line += (f"Kept in float32, as half precision would move the mattes: {', '.join(float32_tensors)}. ")
     onnx_line = f"ONNX Runtime vs torch: max |diff| {onnx_diff:.1e}." if onnx_diff is not None else ""
     body = _CARD_BODY.format(
         name=name, desc=desc, dtype=dtype, why=why, reproduce=reproduce, recipe=recipe, check_line=check_line,
