@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="facemat-bundle",
         description="Package a facemat-train run as a model folder: model.safetensors (float16 unless --dtype "
         "float32; the few tensors whose rounding would move the mattes by more than 0.05 anywhere or 0.002 on "
-        "average stay float32, refused past 10 %% of the weights), config.json, "
+        "average stay float32, refused past 10 % of the weights), config.json, "
         "model.onnx (checked against torch) and README.md, a Hub model card (training data and licences, recipe, "
         "commit, scores, limitations, intended use). Without --out it replaces the bundled default model "
         f"(facemat/weights/{DEFAULT_MODEL}), the one facemat-predict uses without --checkpoint.",
