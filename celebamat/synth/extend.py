@@ -17,12 +17,12 @@ _MAX_EXTEND = 4096
 #: Share of an asset's length over which an extended limb's colour profile is averaged.
 _EXTEND_BAND = 0.12
 
-#: Per edge: how to turn an ``(h, w, c)`` asset so that edge is at the bottom, and how to turn it back.
+#: Per edge: a view of an ``(h, w, c)`` asset turned so that edge is at the bottom.
 _TURNS = {
-    "bottom": (lambda a: a, lambda a: a),
-    "top": (lambda a: a[::-1], lambda a: a[::-1]),
-    "right": (lambda a: a.transpose(1, 0, 2), lambda a: a.transpose(1, 0, 2)),
-    "left": (lambda a: a.transpose(1, 0, 2)[::-1], lambda a: a[::-1].transpose(1, 0, 2)),
+    "bottom": lambda a: a,
+    "top": lambda a: a[::-1],
+    "right": lambda a: a.transpose(1, 0, 2),
+    "left": lambda a: a.transpose(1, 0, 2)[::-1],
 }
 
 
@@ -34,9 +34,8 @@ def extend_limb(prem: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[
     while the pixel noise of one line is not drawn out into streaks."""
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     pad = int(min(_MAX_EXTEND, math.ceil(1.5 * size / max(scale, 1e-3))))
-    # Work on the bottom edge: turn the asset so that ``edge`` is at the bottom, and back.
-    turn, back = _TURNS[edge]
-    a = turn(prem)
+    # The profile is read with the edge turned to the bottom (a view, no copy).
+    a = _TURNS[edge](prem)
     n = a.shape[0]
     band = int(min(n, max(2, round(_EXTEND_BAND * n))))
     alpha = a[n - 1, :, 3]
@@ -45,10 +44,19 @@ def extend_limb(prem: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[
     weight = held.astype(np.float32)[..., None]
     profile = (colour * weight).sum(0) / np.maximum(weight.sum(0), 1.0)
     profile = np.where(weight.sum(0) > 0, profile, colour[-1])
-    ext = np.empty((pad, a.shape[1], 4), np.float32)
-    ext[..., :3] = (profile * alpha[:, None])[None]
-    ext[..., 3] = alpha[None, :]
-    out = np.ascontiguousarray(back(np.concatenate([a, ext])))
+    line = np.empty((a.shape[1], 4), np.float32)  # the extension's one line, premultiplied
+    line[:, :3] = profile * alpha[:, None]
+    line[:, 3] = alpha
+    # Written straight into the asset's own layout: one copy of the asset and one broadcast of the line.
+    h, w = prem.shape[:2]
+    if edge in ("top", "bottom"):
+        out = np.empty((h + pad, w, 4), np.float32)
+        keep, fill = (slice(pad, None), slice(0, pad)) if edge == "top" else (slice(0, h), slice(h, None))
+        out[keep], out[fill] = prem, line[None]
+    else:
+        out = np.empty((h, w + pad, 4), np.float32)
+        keep, fill = (slice(pad, None), slice(0, pad)) if edge == "left" else (slice(0, w), slice(w, None))
+        out[:, keep], out[:, fill] = prem, line[:, None]
     top, left = (pad if edge == "top" else 0), (pad if edge == "left" else 0)
     shift = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
     return out, compose(m, shift)

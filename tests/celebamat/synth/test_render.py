@@ -166,7 +166,9 @@ def test_an_extended_limb_goes_on_without_streaks(edge):
     arm[..., 3][:, 3] = arm[..., 3][:, 16] = 0.5  # soft sides
     shade = np.linspace(0.4, 0.8, w, dtype=np.float32)[None, :, None]
     arm[..., :3] = np.clip(shade + rng.normal(0, 0.08, (n, w, 3)), 0, 1) * arm[..., 3:]
-    turn, back = _TURNS[edge]
+    turn = _TURNS[edge]  # the asset's view with the cut at the bottom; its inverse makes the asset from the arm
+    back = {"bottom": lambda a: a, "top": lambda a: a[::-1], "right": lambda a: a.transpose(1, 0, 2),
+            "left": lambda a: a[::-1].transpose(1, 0, 2)}[edge]
     prem = np.ascontiguousarray(back(arm))
     m = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 7.0]])
     out, m2 = extend_limb(prem, edge, m, 64)
