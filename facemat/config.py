@@ -83,6 +83,8 @@ DEFAULTS: dict[str, Any] = {
         # Training batches over which the batch norms' running statistics are recomputed before each validation
         # and the final save (facemat.batchnorm; 0 = keep the moving average training kept).
         "precise_bn": 32,
+        # The encoder's learning rate as a share of optim.lr (below 1: a pretrained encoder moves less).
+        "encoder_lr_scale": 1.0,
     },
     "loss": {
         # teacher
@@ -221,6 +223,8 @@ def validate(config: dict[str, Any]) -> None:
         section, name = key.split(".")
         if not config[section][name] > 0:
             raise ConfigError(f"--lr / {key} must be above 0, got {config[section][name]!r}")
+    if not 0 < config["optim"]["encoder_lr_scale"] <= 1:
+        raise ConfigError(f"optim.encoder_lr_scale must be in (0, 1], got {config['optim']['encoder_lr_scale']!r}")
     for key in ("weight_decay", "grad_clip"):
         if config["optim"][key] < 0:
             raise ConfigError(f"optim.{key} must be >= 0, got {config['optim'][key]!r}")

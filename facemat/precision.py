@@ -71,6 +71,17 @@ def make_optimizer(params, lr: float, weight_decay: float, device: torch.device)
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
+def param_groups(model: torch.nn.Module, encoder_lr_scale: float = 1.0) -> list[dict]:
+    """The model's parameters for the optimizer: one group, or with ``encoder_lr_scale`` below 1 the encoder's
+    (``model.encoder``) apart, its ``lr_scale`` the share of the learning rate it trains at."""
+    encoder = getattr(model, "encoder", None)
+    if encoder_lr_scale == 1.0 or encoder is None:
+        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    own = {id(p) for p in encoder.parameters()}
+    return [{"params": list(encoder.parameters()), "lr_scale": float(encoder_lr_scale)},
+            {"params": [p for p in model.parameters() if id(p) not in own], "lr_scale": 1.0}]
+
+
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
     """Load ``state`` into ``optimizer`` with every per-parameter tensor in its parameter's memory layout.
 

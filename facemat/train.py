@@ -33,7 +33,14 @@ from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distr
 from .losses import student_loss, teacher_loss
 from .metrics import image_metrics
 from .models import create_model
-from .precision import load_optimizer_state, make_optimizer, resolve_teacher_bf16, teacher_autocast, training_autocast
+from .precision import (
+    load_optimizer_state,
+    make_optimizer,
+    param_groups,
+    resolve_teacher_bf16,
+    teacher_autocast,
+    training_autocast,
+)
 from .sheet import save_sheet
 
 
@@ -264,7 +271,7 @@ def _optimise(model, teacher, inputs, target, lr: float, optimizer, scaler, auto
     ocfg, lcfg = config["optim"], config["loss"]
     net_in, image = inputs
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
     with autocast:
         out = model(net_in)
         if teacher is not None:
@@ -334,7 +341,7 @@ def _validate_and_log(run: Path, model, val, device, config, optimizer, position
     step, epoch = position
     means, shown = validate(unwrap(model), val, device, config["optim"]["batch_size"], config["log"]["sheet_rows"])
     record = {"step": step, "epoch": epoch, "train_loss": loss_mean,
-              "lr": optimizer.param_groups[0]["lr"], "images_per_s": speed, **means}
+              "lr": optimizer.param_groups[-1]["lr"], "images_per_s": speed, **means}
     with open(run / "metrics.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
     save_sheet(run / "sheets" / f"step-{step:07d}.png", shown)
@@ -353,7 +360,8 @@ def _train(config, info, resume, on_step) -> Path:
     memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
     model = _initial_model(config, info, device, resume_from).to(memory_format=memory_format)
     teacher = _teacher_for(config, model, device, memory_format)
-    optimizer = make_optimizer(model.parameters(), ocfg["lr"], ocfg["weight_decay"], device)
+    optimizer = make_optimizer(param_groups(model, ocfg["encoder_lr_scale"]), ocfg["lr"], ocfg["weight_decay"],
+                               device)
     autocast, scaler = training_autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
     # the resolved choice is saved with the config, so a resume on another CPU keeps the run's precision
     ocfg["teacher_bf16"] = teacher is not None and resolve_teacher_bf16(ocfg["teacher_bf16"], device)

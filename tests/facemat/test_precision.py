@@ -81,3 +81,23 @@ def test_fused_adamw_resumes_exactly_on_channels_last_weights():
         _step(resumed, resumed_opt, x)
     for a, b in zip(ref.parameters(), resumed.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_encoder_lr_scale_groups_the_encoder_apart():
+    from facemat.precision import param_groups
+
+    torch.manual_seed(0)
+    model = create_model("student")
+    (whole,) = param_groups(model)
+    assert len(whole["params"]) == len(list(model.parameters())) and whole["lr_scale"] == 1.0
+    enc, rest = param_groups(model, 0.1)
+    assert enc["lr_scale"] == 0.1 and rest["lr_scale"] == 1.0
+    assert {id(p) for p in enc["params"]} == {id(p) for p in model.encoder.parameters()}
+    assert len(enc["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    assert not {id(p) for p in enc["params"]} & {id(p) for p in rest["params"]}
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.5])
+def test_config_rejects_an_encoder_lr_scale_outside_0_1(value):
+    with pytest.raises(ConfigError, match="optim.encoder_lr_scale"):
+        load_config(None, {"optim.encoder_lr_scale": value})
