@@ -360,8 +360,7 @@ def _train(config, info, resume, on_step) -> Path:
     memory_format = torch.channels_last if ocfg["channels_last"] else torch.contiguous_format
     model = _initial_model(config, info, device, resume_from).to(memory_format=memory_format)
     teacher = _teacher_for(config, model, device, memory_format)
-    optimizer = make_optimizer(param_groups(model, ocfg["encoder_lr_scale"]), ocfg["lr"], ocfg["weight_decay"],
-                               device)
+    optimizer = make_optimizer(param_groups(model, ocfg["encoder_lr_scale"]), ocfg["lr"], ocfg["weight_decay"], device)
     autocast, scaler = training_autocast(device, ocfg["amp"], ocfg["cpu_bf16"])
     # the resolved choice is saved with the config, so a resume on another CPU keeps the run's precision
     ocfg["teacher_bf16"] = teacher is not None and resolve_teacher_bf16(ocfg["teacher_bf16"], device)
