@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from celebamat.synth.placement import compose
@@ -16,6 +17,8 @@ _MAX_EXTEND = 4096
 
 #: Share of an asset's length over which an extended limb's colour profile is averaged.
 _EXTEND_BAND = 0.12
+#: Most lines of that stretch the average reads (spread over it): enough to average the pixel noise away.
+_PROFILE_LINES = 16
 
 #: Per edge: a view of an ``(h, w, c)`` asset turned so that edge is at the bottom.
 _TURNS = {
@@ -30,8 +33,8 @@ def extend_limb(prem: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[
     """Extend a premultiplied asset beyond ``edge`` so a limb (a forearm, a handle) reaches the image border.
 
     The outline goes on straight (the edge's alpha repeated); the colour is the limb's profile across, averaged
-    over its last stretch (:data:`_EXTEND_BAND` of the asset's length): the shading across the arm goes on,
-    while the pixel noise of one line is not drawn out into streaks."""
+    (weighted by alpha) over its last stretch (:data:`_EXTEND_BAND` of the asset's length): the shading across
+    the arm goes on, while the pixel noise of one line is not drawn out into streaks."""
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     pad = int(min(_MAX_EXTEND, math.ceil(1.5 * size / max(scale, 1e-3))))
     # The profile is read with the edge turned to the bottom (a view, no copy).
@@ -39,24 +42,20 @@ def extend_limb(prem: np.ndarray, edge: str, m: np.ndarray, size: int) -> tuple[
     n = a.shape[0]
     band = int(min(n, max(2, round(_EXTEND_BAND * n))))
     alpha = a[n - 1, :, 3]
-    colour = a[n - band:, :, :3] / np.maximum(a[n - band:, :, 3:], 1e-6)
-    held = a[n - band:, :, 3] > 0.5 * np.maximum(alpha[None, :], 1e-6)
-    weight = held.astype(np.float32)[..., None]
-    profile = (colour * weight).sum(0) / np.maximum(weight.sum(0), 1.0)
-    profile = np.where(weight.sum(0) > 0, profile, colour[-1])
+    # The colour along the band, weighted by alpha (premultiplied sums over alpha sums, so where the limb narrows
+    # up the band its missing pixels weigh nothing), from at most _PROFILE_LINES lines spread over it.
+    lines = np.unique(np.linspace(n - band, n - 1, min(band, _PROFILE_LINES)).round().astype(np.intp))
+    sums = a[lines].sum(axis=0, dtype=np.float64)
     line = np.empty((a.shape[1], 4), np.float32)  # the extension's one line, premultiplied
-    line[:, :3] = profile * alpha[:, None]
+    line[:, :3] = sums[:, :3] / np.maximum(sums[:, 3:], 1e-6) * alpha[:, None]
     line[:, 3] = alpha
-    # Written straight into the asset's own layout: one copy of the asset and one broadcast of the line.
-    h, w = prem.shape[:2]
-    if edge in ("top", "bottom"):
-        out = np.empty((h + pad, w, 4), np.float32)
-        keep, fill = (slice(pad, None), slice(0, pad)) if edge == "top" else (slice(0, h), slice(h, None))
-        out[keep], out[fill] = prem, line[None]
-    else:
-        out = np.empty((h, w + pad, 4), np.float32)
-        keep, fill = (slice(pad, None), slice(0, pad)) if edge == "left" else (slice(0, w), slice(w, None))
-        out[:, keep], out[:, fill] = prem, line[:, None]
+    # The asset with that line beyond its edge, drawn out by OpenCV's replication: one pass writes the output.
+    parts = {"bottom": ([prem, line[None]], 0), "top": ([line[None], prem], 0),
+             "right": ([prem, line[:, None]], 1), "left": ([line[:, None], prem], 1)}[edge]
+    src = np.concatenate(*parts)
+    more = pad - 1
+    out = cv2.copyMakeBorder(src, more if edge == "top" else 0, more if edge == "bottom" else 0,
+                             more if edge == "left" else 0, more if edge == "right" else 0, cv2.BORDER_REPLICATE)
     top, left = (pad if edge == "top" else 0), (pad if edge == "left" else 0)
     shift = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
     return out, compose(m, shift)
