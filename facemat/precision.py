@@ -82,6 +82,13 @@ def param_groups(model: torch.nn.Module, encoder_lr_scale: float = 1.0) -> list[
             {"params": [p for p in model.parameters() if id(p) not in own], "lr_scale": 1.0}]
 
 
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every group of ``optimizer`` to ``lr`` times its ``lr_scale`` (1 when absent:
+    groups of an optimizer state saved before scales existed)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
     """Load ``state`` into ``optimizer`` with every per-parameter tensor in its parameter's memory layout.
 

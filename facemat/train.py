@@ -38,6 +38,7 @@ from .precision import (
     make_optimizer,
     param_groups,
     resolve_teacher_bf16,
+    set_learning_rate,
     teacher_autocast,
     training_autocast,
 )
@@ -270,8 +271,7 @@ def _optimise(model, teacher, inputs, target, lr: float, optimizer, scaler, auto
     takes the hand-prior channel)."""
     ocfg, lcfg = config["optim"], config["loss"]
     net_in, image = inputs
-    for group in optimizer.param_groups:
-        group["lr"] = lr * group.get("lr_scale", 1.0)
+    set_learning_rate(optimizer, lr)
     with autocast:
         out = model(net_in)
         if teacher is not None:

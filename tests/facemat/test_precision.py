@@ -97,6 +97,18 @@ def test_encoder_lr_scale_groups_the_encoder_apart():
     assert not {id(p) for p in enc["params"]} & {id(p) for p in rest["params"]}
 
 
+def test_the_encoder_trains_at_its_share_of_the_learning_rate():
+    from facemat.precision import param_groups, set_learning_rate
+
+    model = create_model("student")
+    optimizer = make_optimizer(param_groups(model, 0.3), 1e-3, 0.0, CPU)
+    set_learning_rate(optimizer, 2e-3)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([6e-4, 2e-3])
+    legacy = make_optimizer(model.parameters(), 1e-3, 0.0, CPU)  # a group without a scale (an old state)
+    set_learning_rate(legacy, 2e-3)
+    assert legacy.param_groups[0]["lr"] == 2e-3
+
+
 @pytest.mark.parametrize("value", [0, -0.5, 1.5])
 def test_config_rejects_an_encoder_lr_scale_outside_0_1(value):
     with pytest.raises(ConfigError, match="optim.encoder_lr_scale"):

@@ -99,6 +99,7 @@ def test_bundle_stores_half_precision_weights_and_a_config(bundle, tiny_run):
     cfg = json.loads((bundle / "config.json").read_text())
     assert cfg["library"] == "facemat" and cfg["model"] == "student" and cfg["dtype"] == "float16"
     assert cfg["commit"] == "0123abc" and cfg["training"]["data"] == {"path": "data"}
+    assert cfg["float32_tensors"] == []  # a well-conditioned run: nothing kept in float32
     assert (bundle / "model.safetensors").stat().st_size < 0.6 * (tiny_run / "model.safetensors").stat().st_size
 
 
@@ -124,6 +125,15 @@ def test_bundled_onnx_runs_and_agrees_with_torch(bundle):
     x = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
     assert np.abs(onnx(x)["alpha"] - torch_rt(x)["alpha"]).max() <= 1e-4
     assert sorted(p.name for p in bundle.iterdir()) == before
+
+
+def test_card_names_the_tensors_kept_in_float32(bundle):
+    from facemat.card import model_card
+
+    training = json.loads((bundle / "config.json").read_text())["training"]
+    kept = model_card("m", training, [], [], "abc", float32_tensors=("context.branch.0.weight",))
+    assert "Kept in float32, as half precision would move the mattes: context.branch.0.weight." in kept.text
+    assert "Kept in float32" not in model_card("m", training, [], [], "abc").text
 
 
 def test_card_metadata_parses_and_says_what_the_weights_may_be_used_for(bundle):
