@@ -85,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
         "precise_bn": 32,
         # The encoder's learning rate as a share of optim.lr (below 1: a pretrained encoder moves less).
         "encoder_lr_scale": 1.0,
+        # Decay of an exponential moving average of the weights, evaluated and saved instead of the last step's
+        # (facemat.ema; 0 = off, 0.998 averages over about the last 500 steps).
+        "ema": 0.0,
     },
     "loss": {
         # teacher
@@ -223,6 +226,8 @@ def validate(config: dict[str, Any]) -> None:
         section, name = key.split(".")
         if not config[section][name] > 0:
             raise ConfigError(f"--lr / {key} must be above 0, got {config[section][name]!r}")
+    if not 0 <= config["optim"]["ema"] < 1:
+        raise ConfigError(f"optim.ema must be in [0, 1) (0 = off), got {config['optim']['ema']!r}")
     if not 0 < config["optim"]["encoder_lr_scale"] <= 1:
         raise ConfigError(f"optim.encoder_lr_scale must be in (0, 1], got {config['optim']['encoder_lr_scale']!r}")
     for key in ("weight_decay", "grad_clip"):

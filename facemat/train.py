@@ -4,7 +4,8 @@ Run folder layout::
 
     config.toml, config.json        resolved config (config.toml is reusable as --recipe)
     checkpoints/last.safetensors    weights + optimizer/scaler/step state (resume)
-    model.safetensors               final weights only (for facemat-eval / predict / export)
+    model.safetensors               final weights only (for facemat-eval / predict / export; with optim.ema
+                                    the weights' moving average, facemat.ema)
     metrics.jsonl                   one JSON object per validation
     sheets/step-NNNNNNN.png         image | ground truth | prediction | |error| (| uncertainty)
 
@@ -30,6 +31,7 @@ from .checkpoint import load_model, read_checkpoint, save_checkpoint, unwrap
 from .config import ConfigError, save_config
 from .data import EpochSampler, MattingDataset, StreamingMattingDataset, load_split, make_loader, model_input
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
+from .ema import weight_average
 from .losses import student_loss, teacher_loss
 from .metrics import image_metrics
 from .models import create_model
@@ -252,7 +254,7 @@ def _teacher_for(config, model: nn.Module, device, memory_format):
     return None
 
 
-def _resume(resume_from: Path, model: nn.Module, optimizer, scaler) -> tuple[int, int, int]:
+def _resume(resume_from: Path, model: nn.Module, optimizer, scaler, ema) -> tuple[int, int, int]:
     """Load the weights and training state of ``resume_from``; returns ``(step, epoch, epoch_step)``."""
     state, _, extra = read_checkpoint(resume_from)
     model.load_state_dict(state)
@@ -261,14 +263,16 @@ def _resume(resume_from: Path, model: nn.Module, optimizer, scaler) -> tuple[int
     load_optimizer_state(optimizer, extra["optimizer"])
     if scaler is not None and extra.get("scaler"):
         scaler.load_state_dict(extra["scaler"])
+    if ema is not None and extra.get("ema"):  # a run saved without the average starts one at its next step
+        ema.load_state_dict(extra["ema"])
     return extra["step"], extra["epoch"], extra["epoch_step"]
 
 
 def _optimise(model, teacher, inputs, target, lr: float, optimizer, scaler, autocast, teacher_precision,
-              config) -> dict:
-    """One optimisation step on a batch at learning rate ``lr`` (forward, loss, backward, clipping, optimizer);
-    returns the loss terms. ``inputs``: the network's input and the teacher's (RGB; they differ when the network
-    takes the hand-prior channel)."""
+              config, ema=None) -> dict:
+    """One optimisation step on a batch at learning rate ``lr`` (forward, loss, backward, clipping, optimizer,
+    then the weight average ``ema`` when there is one); returns the loss terms. ``inputs``: the network's input
+    and the teacher's (RGB; they differ when the network takes the hand-prior channel)."""
     ocfg, lcfg = config["optim"], config["loss"]
     net_in, image = inputs
     set_learning_rate(optimizer, lr)
@@ -295,7 +299,16 @@ def _optimise(model, teacher, inputs, target, lr: float, optimizer, scaler, auto
         scaler.update()
     else:
         optimizer.step()
+    if ema is not None:
+        ema.update_parameters(unwrap(model))
     return terms
+
+
+def _on_device(batch: dict, device, memory_format) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A training batch on ``device``: the RGB image (the teacher's input), the network's input and the target."""
+    image, net_in = (t.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                     for t in (batch["image"], model_input(batch)))
+    return image, net_in, batch["alpha"].to(device, non_blocking=True)
 
 
 def _finite_loss(terms: dict, info, step: int) -> float:
@@ -315,15 +328,17 @@ def _data_and_steps(config, info) -> tuple[_Data, int]:
     return data, total
 
 
-def _save_run(run: Path, model, config, optimizer, scaler, position: tuple[int, int, int], final: bool) -> None:
+def _save_run(run: Path, model, config, optimizer, scaler, ema, position: tuple[int, int, int],
+              final: bool) -> None:
     """Write the resumable checkpoint (weights and training state at ``position`` = step, epoch, epoch step)
-    and, when ``final``, the run's model."""
+    and, when ``final``, the run's model (the weight average when ``optim.ema`` keeps one)."""
     step, epoch, epoch_step = position
     extra = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "epoch_step": epoch_step,
-             "scaler": scaler.state_dict() if scaler is not None else None}
+             "scaler": scaler.state_dict() if scaler is not None else None,
+             "ema": ema.state_dict() if ema is not None else None}
     save_checkpoint(run / "checkpoints" / "last.safetensors", model, config, extra=extra)
     if final:
-        save_checkpoint(run / "model.safetensors", model, config)
+        save_checkpoint(run / "model.safetensors", ema.module if ema is not None else model, config)
 
 
 def _precise_bn(model, data: _Data, config, device, memory_format) -> None:
@@ -365,10 +380,11 @@ def _train(config, info, resume, on_step) -> Path:
     # the resolved choice is saved with the config, so a resume on another CPU keeps the run's precision
     ocfg["teacher_bf16"] = teacher is not None and resolve_teacher_bf16(ocfg["teacher_bf16"], device)
     teacher_precision = teacher_autocast(ocfg["teacher_bf16"])
+    ema = weight_average(model, ocfg["ema"]) if ocfg["ema"] and info.is_main else None
 
     step, epoch, epoch_step = 0, 0, 0
     if resume_from is not None:
-        step, epoch, epoch_step = _resume(resume_from, model, optimizer, scaler)
+        step, epoch, epoch_step = _resume(resume_from, model, optimizer, scaler, ema)
         if info.is_main:
             tqdm.write(f"resuming {run} from {resume_from} at step {step} (epoch {epoch})")
     if info.enabled:
@@ -381,12 +397,13 @@ def _train(config, info, resume, on_step) -> Path:
 
     def save(final: bool = False) -> None:
         if info.is_main:
-            _save_run(run, model, config, optimizer, scaler, (step, epoch, epoch_step), final)
+            _save_run(run, model, config, optimizer, scaler, ema, (step, epoch, epoch_step), final)
 
     def run_validation(loss_mean: float, speed: float) -> None:
         if info.is_main:
-            _precise_bn(model, data, config, device, memory_format)
-            _validate_and_log(run, model, val, device, config, optimizer, (step, epoch), loss_mean, speed)
+            scored = ema.module if ema is not None else model
+            _precise_bn(scored, data, config, device, memory_format)
+            _validate_and_log(run, scored, val, device, config, optimizer, (step, epoch), loss_mean, speed)
 
     model.train()
     bar = tqdm(total=total, initial=step, disable=not info.is_main, desc=f"facemat {config['role']}",
@@ -396,12 +413,10 @@ def _train(config, info, resume, on_step) -> Path:
     val_every, ckpt_every = config["log"]["val_every"], config["log"]["ckpt_every"]
     while step < total:
         for batch in data.epoch(epoch, epoch_step):
-            image, net_in = (t.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-                             for t in (batch["image"], model_input(batch)))  # RGB (teacher), network input
-            target = batch["alpha"].to(device, non_blocking=True)
+            image, net_in, target = _on_device(batch, device, memory_format)
             lr = learning_rate(step, total, ocfg["lr"], ocfg["warmup_steps"])
             terms = _optimise(model, teacher, (net_in, image), target, lr, optimizer, scaler, autocast,
-                              teacher_precision, config)
+                              teacher_precision, config, ema)
             step += 1
             epoch_step += 1
             loss = _finite_loss(terms, info, step)
