@@ -27,6 +27,8 @@ PAIR_FOLDERS = (("fg", "alpha"), ("images", "masks"), ("image", "alpha"), ("imag
 PAIR_SUFFIXES = (("_image", "_alpha"), ("_fg", "_alpha"), ("", "_alpha"), ("", "_mask"))
 _LAYERS = {"hand": 40, "hair": 10, "accessory": 35, "translucent": 20, "texture": 25}
 _EDGE_EXIT = {"bottom": "exit_down", "top": "exit_up", "left": "exit_left", "right": "exit_right"}
+#: Quarter turns (``np.rot90``'s ``k``, counter-clockwise) that bring an arm cut by this border to the bottom one.
+_TURNS_TO_BOTTOM = {"top": 2, "left": 1, "right": -1}
 
 
 #: Longest part of an asset id taken from a file name: ids name files (``<id>.json``), which most file systems
@@ -205,6 +207,14 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     if rgba[..., 3].max() == 0:
         raise AssetError(f"{source}: empty alpha (every pixel transparent)")
     edge = _touching_edge(rgba[..., 3])
+    turned = 0
+    if kind == "hand" and edge in _TURNS_TO_BOTTOM:
+        # A hand over a face is the person's own: its arm comes up from below the frame. A hand photographed
+        # with its arm cut by the top or a side border (11k Hands' fingers point down) would hang from the top
+        # of the frame, a pose real occluded faces hardly show; turned, it enters from the bottom (placed with
+        # its +-20 degrees and mirroring like every hand).
+        rgba = np.ascontiguousarray(np.rot90(rgba, _TURNS_TO_BOTTOM[edge]))
+        turned, edge = 90 * _TURNS_TO_BOTTOM[edge] % 360, "bottom"
     if kind == "hair" and edge is not None:
         # A hair matte cut by its photo's frame is a head of hair, not an occluder entering the frame: its cut
         # ends thin out like strand tips, and it hangs from the head like any other hair (below).
@@ -217,6 +227,8 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     targets: dict[str, str] = {}
     zones: list[str] = ["face"]
     tags: dict = {"imported": True, "original": name, **(tags or {})}
+    if turned:
+        tags["turned_ccw"] = turned  # degrees counter-clockwise from the source photo
     scale = {"measure": "face_width", "length": float(max(h, w)), "range": [0.4, 0.9]}
     if kind == "hand" and use_mediapipe:
         lm = _hand_landmarks(rgba)

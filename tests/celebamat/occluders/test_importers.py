@@ -48,6 +48,20 @@ def test_import_rgba_folder_hand_landmarks_and_shape_anchors(tmp_path, synthetic
     assert a[0].max() == 0 and a[-1].max() == 0 and a[:, 0].max() == 0
 
 
+@pytest.mark.parametrize("k, edge", [(2, "top"), (1, "right"), (-1, "left")])
+def test_imported_hand_cut_by_the_top_or_a_side_is_turned_to_enter_from_below(tmp_path, synthetic_hand, k, edge):
+    # The synthetic hand's arm is cut by the bottom border; turned by k quarter turns it is cut by `edge`.
+    for name, pixels in (("upright", synthetic_hand), (f"cut-{edge}", np.rot90(synthetic_hand, k))):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(tmp_path / name / "hand.png")
+    (upright,), _ = import_rgba_folder("hand", tmp_path / "upright", tmp_path / "a")
+    (turned,), _ = import_rgba_folder("hand", tmp_path / f"cut-{edge}", tmp_path / "b")
+    assert turned.exit_edge == "bottom" and turned.targets["entry"] == "exit_down"
+    assert turned.tags["turned_ccw"] == (-90 * k) % 360 and "turned_ccw" not in upright.tags
+    assert np.array_equal(turned.rgba(), upright.rgba())  # the same asset as the upright photo's
+    assert turned.anchors == upright.anchors
+
+
 def test_import_pairs_folders_soften_binary_masks(tmp_path):
     for d in ("images", "masks"):
         (tmp_path / "src" / d).mkdir(parents=True)
