@@ -36,11 +36,15 @@ def weight_average(model: nn.Module, decay: float) -> AveragedModel:
     if not 0.0 < decay < 1.0:
         raise ValueError(f"EMA decay must be in (0, 1), got {decay!r}")
 
-    def avg_fn(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        if not averaged.is_floating_point():
-            return current
-        d = ema_decay(int(n), decay)
-        return averaged * d + current * (1.0 - d)
+    def multi_avg_fn(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        # Called once per step for every tensor of one dtype: the decay is read once, not per tensor.
+        if not averaged[0].is_floating_point():  # integer buffers (num_batches_tracked) follow the live model
+            for a, c in zip(averaged, current):
+                a.copy_(c)
+            return
+        w = 1.0 - ema_decay(int(n), decay)
+        for a, c in zip(averaged, current):
+            a.lerp_(c, w)
 
     # The average must not record autograd history or take the optimizer's gradients.
-    return AveragedModel(model, avg_fn=avg_fn, use_buffers=True).requires_grad_(False)
+    return AveragedModel(model, multi_avg_fn=multi_avg_fn, use_buffers=True).requires_grad_(False)
