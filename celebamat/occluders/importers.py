@@ -210,9 +210,9 @@ def _write_imported(rgba: np.ndarray, name: str, kind: str, subtype: str, out_di
     turned = 0
     if kind == "hand" and edge in _TURNS_TO_BOTTOM:
         # A hand over a face is the person's own: its arm comes up from below the frame. A hand photographed
-        # with its arm cut by the top or a side border (11k Hands' fingers point down) would hang from the top
-        # of the frame, a pose real occluded faces hardly show; turned, it enters from the bottom (placed with
-        # its +-20 degrees and mirroring like every hand).
+        # with its arm cut by the top or a side border (most 11k Hands photos point the fingers down) would
+        # hang from the top of the frame, a pose real occluded faces hardly show; turned, it enters from the
+        # bottom (placed with its +-20 degrees and mirroring like every hand).
         rgba = np.ascontiguousarray(np.rot90(rgba, _TURNS_TO_BOTTOM[edge]))
         turned, edge = 90 * _TURNS_TO_BOTTOM[edge] % 360, "bottom"
     if kind == "hair" and edge is not None:
