@@ -39,6 +39,9 @@ bundled = false
 extra_libraries = ["{library}"]
 count = [0.0, 0.4, 0.4, 0.2]
 kinds = {{ hand = 0.3, hair = 0.25, accessory = 0.25, translucent = 0.2 }}
+[realism]
+# Up to 15 px at 192 px: both paths of realism.motion_blur (one direct call up to 11 px, blocks above).
+motion_blur = {{ probability = 0.3, range = [10.0, 40.0] }}
 [output]
 image_format = "jpeg"
 jpeg_quality = 95

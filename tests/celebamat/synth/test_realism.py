@@ -36,6 +36,22 @@ def test_motion_kernel_is_normalised_and_oriented():
     assert k[k.shape[0] // 2].sum() == pytest.approx(1.0)  # horizontal: all weight on the middle row
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 4), (3, 2, 4), (9, 70, 4), (70, 9), (64, 48, 4)])
+@pytest.mark.parametrize("length, angle", [(4.0, 30.0), (11.0, 90.0), (12.0, 0.0), (17.3, 45.0), (33.0, 133.0)])
+def test_motion_blur_is_the_whole_kernel_convolved_with_reflected_borders(shape, length, angle):
+    img = np.random.default_rng(3).random(shape, dtype=np.float32)
+    kernel = realism.motion_kernel(length, angle)
+    out = realism.motion_blur(img, length, angle)
+    assert out.shape == img.shape and out.dtype == np.float32
+    # Against the exact (float64) convolution of the whole kernel: long kernels run as blocks of at most
+    # 11 x 11, which must add up to it, borders included.
+    exact = cv2.filter2D(img.astype(np.float64), -1, kernel.astype(np.float64), borderType=cv2.BORDER_REFLECT101)
+    np.testing.assert_allclose(out, exact, atol=1e-6)
+    if kernel.shape[0] <= realism.DIRECT_KERNEL_SIDE:  # short kernels: one direct call, bytes as before
+        np.testing.assert_array_equal(out, cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT101))
+    assert realism.motion_blur(img, 0.0, angle) is img
+
+
 def test_cast_shadow_is_offset_soft_and_bounded():
     a = np.zeros((40, 40), np.float32)
     a[10:20, 10:20] = 1.0
