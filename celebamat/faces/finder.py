@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from celebamat.faces.align import align_image
@@ -34,6 +35,15 @@ SAME_FACE_IOU = 0.4
 #: any meshed face's box (a second, looser box around a face already found is not another face).
 KEYPOINT_FACE_MAX_OVERLAP = 0.3
 
+#: Borders (fractions of the photo's long side, tried in order) around a photo in which no face was found: a
+#: face that fills a tight crop and runs off it (a masked face cut at the brows and the chin) is larger than
+#: the detectors and the mesh's own detector look for, and is found once framed smaller (docs/faces.md).
+BORDER_RETRIES = (0.25, 0.5)
+#: A face found only inside a border is kept when the face mesh fitted it and its landmarks span at least this
+#: fraction of the photo's short side: what the retry looks for, a face that fills the frame. Smaller finds
+#: there were false faces (the back of a head, a light bulb) or keypoint faces off the face.
+BORDER_MIN_SIDE = 0.5
+
 #: How each face was found, as reported in ``predictions.json`` and the benchmark tables.
 FOUND_BY = ("mesh", "keypoints", "held")
 
@@ -43,16 +53,20 @@ class FoundFace:
     """A face found in a frame: ``landmarks`` ``(478, 2)`` float32 px, ``found_by`` (one of :data:`FOUND_BY`:
     the face mesh, the mesh template placed on a detector's keypoints, or held from an earlier video frame) and
     ``detector`` (``"yunet"``, ``"blazeface"``, ``"mesh"`` for the mesh's own detector on the whole frame, or
-    ``"track"``)."""
+    ``"track"``); ``border`` is the border (a fraction of the photo's long side, :data:`BORDER_RETRIES`) the
+    photo was framed in when it was found only so, else 0."""
 
     landmarks: np.ndarray
     found_by: str = "mesh"
     detector: str = "mesh"
+    border: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         x0, y0, x1, y1 = _box_of(self.landmarks)
-        return {"box": [round(v, 1) for v in (x0, y0, x1, y1)], "found_by": self.found_by,
-                "detector": self.detector}
+        out = {"box": [round(v, 1) for v in (x0, y0, x1, y1)], "found_by": self.found_by, "detector": self.detector}
+        if self.border:
+            out["border"] = self.border
+        return out
 
 
 def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
@@ -167,9 +181,30 @@ class FaceFinder:
                 return pts
         return None
 
-    def find_faces(self, image: np.ndarray) -> list[FoundFace]:
-        """Every face in a photo, with how it was found (see :meth:`find`)."""
+    def find_faces(self, image: np.ndarray, border_retries: Sequence[float] = BORDER_RETRIES) -> list[FoundFace]:
+        """Every face in a photo, with how it was found (see :meth:`find`).
+
+        When none is found, the photo is searched again inside a black border of each of ``border_retries``
+        (fractions of its long side) in turn, until a face that fills the frame is (:data:`BORDER_MIN_SIDE`);
+        its landmarks are given in the photo's pixels.
+        """
         self.stats["detect"] += 1
+        found = self._find_in(image)
+        h, w = image.shape[:2]
+        for share in border_retries:
+            if found:
+                break
+            pad = int(round(share * max(h, w)))
+            framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            found = [FoundFace(f.landmarks - np.float32(pad), f.found_by, f.detector, float(share))
+                     for f in self._find_in(framed)
+                     if f.found_by == "mesh" and np.ptp(f.landmarks, axis=0).max() >= BORDER_MIN_SIDE * min(h, w)]
+        self.last = found
+        return list(found)
+
+    def _find_in(self, image: np.ndarray) -> list[FoundFace]:
+        """The faces of ``image`` as it is: detectors, the mesh around their boxes, keypoint faces, the mesh's own
+        detector when nothing else finds one; largest first, at most ``max_faces``."""
         found: list[FoundFace] = []
         unmeshed: list[FaceBox] = []
         for box in detect_faces(image, self.landmarker):
@@ -193,8 +228,7 @@ class FaceFinder:
             for pts in self.landmarker.mesh(image)[: self.max_faces]:
                 self._add(found, FoundFace(pts, "mesh", "mesh"))
         found.sort(key=lambda f: -float(np.ptp(f.landmarks[:, 0]) * np.ptp(f.landmarks[:, 1])))
-        self.last = found[: self.max_faces]
-        return list(self.last)
+        return found[: self.max_faces]
 
     def find(self, image: np.ndarray) -> list[np.ndarray]:
         """Every face in a photo: YuNet and BlazeFace boxes, then the face mesh on a crop around each box.
@@ -232,7 +266,8 @@ class FaceFinder:
                 self._since_detect += 1
                 self.last = list(found)
                 return list(found)
-        found = self.find_faces(frame)
+        # No border retries: they would cost every faceless frame a second and third search.
+        found = self.find_faces(frame, border_retries=())
         held, lost = self._hold_lost(found)
         self._tracked = (found + held)[: self.max_faces]
         self._lost = ([0] * len(found) + lost)[: self.max_faces]

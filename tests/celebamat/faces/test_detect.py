@@ -6,6 +6,7 @@ pasted over its mouth or both eyes, as a hand over a face hides it from BlazeFac
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hand_photos import paste_hand
@@ -21,7 +22,7 @@ from celebamat.faces.detect import (
     merge_boxes,
     mesh_template,
 )
-from celebamat.faces.finder import FaceFinder
+from celebamat.faces.finder import BORDER_RETRIES, FaceFinder
 from celebamat.faces.photo import locate_face
 
 
@@ -138,3 +139,30 @@ def test_no_false_face_on_a_clean_photo_with_a_hand_beside_it(astronaut):
     # A hand alone on the background (beside the face) is not a second face.
     photo = _paste_hand(astronaut, "hand-on_cheek-000", np.array([420.0, 300.0]), 150.0)
     assert len(FaceFinder().find(photo)) == 1
+
+
+def test_a_face_that_fills_a_tight_crop_is_found_inside_a_border(astronaut, clean_landmarks):
+    # A crop from the brows to the chin, narrower than the cheeks, enlarged 4x: a masked-face photo's framing,
+    # a face larger than the detectors look for.
+    lm = clean_landmarks
+    (x0, y0), (x1, y1) = lm.min(axis=0), lm.max(axis=0)
+    w, h = x1 - x0, y1 - y0
+    cx0, cy0 = int(x0 + 0.2 * w), int(y0 + 0.25 * h)
+    crop = np.ascontiguousarray(astronaut[cy0 : int(y1 - 0.05 * h), cx0 : int(x1 - 0.2 * w)])
+    photo = cv2.resize(crop, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    finder = FaceFinder()
+    assert finder.find_faces(photo, border_retries=()) == []
+    faces = finder.find_faces(photo)
+    assert len(faces) == 1 and faces[0].border == BORDER_RETRIES[0] and faces[0].found_by == "mesh"
+    assert faces[0].summary()["border"] == BORDER_RETRIES[0]
+    # In the photo's own pixels, on the face: within a tenth of an inter-ocular distance of the uncropped mesh.
+    expected = (lm - (cx0, cy0)) * 4
+    assert np.abs(faces[0].landmarks - expected).mean() < 0.1 * _iod(expected)
+    # Video frames get no retries (each faceless frame would pay for them).
+    assert FaceFinder().track_faces(photo) == []
+
+
+def test_no_face_is_found_in_noise_with_or_without_a_border():
+    noise = np.random.default_rng(0).integers(0, 256, (300, 240, 3), dtype=np.uint8)
+    finder = FaceFinder()
+    assert finder.find_faces(noise) == [] and finder.find_faces(noise, border_retries=(0.25, 0.5, 1.0)) == []
