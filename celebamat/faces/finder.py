@@ -5,8 +5,9 @@ The public face-crop API that prediction uses (``facemat.predict``) beside the f
 
 A face is kept when the face mesh fits on a crop around a detector's box. When the mesh cannot fit (hands over
 most of the face), a YuNet box with its five keypoints still gives a face: the mesh template placed on the
-keypoints (:func:`celebamat.faces.detect.landmarks_from_keypoints`). In a video, a tracked face whose mesh and
-detectors both fail is held at its last landmarks for a few frames (a hand passing over the face).
+keypoints (:func:`celebamat.faces.detect.landmarks_from_keypoints`). A photo in which nothing is found is searched
+again inside a black border (a face that fills a tight crop; :data:`BORDER_RETRIES`). In a video, a tracked face
+whose mesh and detectors both fail is held at its last landmarks for a few frames (a hand passing over the face).
 """
 
 from __future__ import annotations
