@@ -105,7 +105,8 @@ def library_digest(library: Any) -> str:
 
 
 #: Libraries whose versions shape the bytes of a sample (decoding, resampling, landmarks, encoding, parquet).
-BYTE_SHAPING_PACKAGES = ("numpy", "opencv-contrib-python", "pillow", "mediapipe", "scipy", "pyarrow", "datasets")
+BYTE_SHAPING_PACKAGES = ("numpy", "opencv-contrib-python", "pillow", "zlib-ng", "mediapipe", "scipy", "pyarrow",
+                         "datasets")
 
 
 def build_key_parts(recipe: Recipe, lib_digest: str) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "image": {"bytes": s.image_jpeg if out.image_format == "jpeg" and s.image_jpeg else enc(s.image),
                   "path": None},
         "alpha": {"bytes": encode_png(s.alpha), "path": None},
-        "skin": {"bytes": encode_png(s.skin), "path": None},
+        "skin": {"bytes": _skin_png(face, s.skin), "path": None},
         "occluder_alpha": {"bytes": encode_png(s.occluder_alpha), "path": None},
         "clean": {"bytes": _clean_bytes(face, s.clean, out, enc), "path": None} if out.store_clean else None,
         "landmarks": landmarks,
@@ -113,6 +113,17 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "params": params.to_json(),
     }
     return row_dict, params
+
+
+def _skin_png(face: Any, skin: np.ndarray) -> bytes:
+    """The PNG of the face's skin matte (``render``'s ``skin``, a pure function of the face): encoded once per
+    face and kept in its memo, since every composite on a face stores the same one."""
+    from celebamat.synth.face_memo import face_memo
+
+    memo = face_memo(face)
+    if "skin_png" not in memo:
+        memo["skin_png"] = encode_png(skin)
+    return memo["skin_png"]
 
 
 def _clean_bytes(face: Any, clean: np.ndarray, out: Any, enc: Any) -> bytes:
