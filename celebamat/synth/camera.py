@@ -92,9 +92,10 @@ def grain_sigma(image: np.ndarray, skin: np.ndarray, box: tuple[int, int, int, i
         return 0.0
     g = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float64)
     b = (1.0, 4.0, 6.0, 4.0, 1.0)
-    rows = sum(w * g[:, i : g.shape[1] - 4 + i] for i, w in enumerate(b))
-    blur = sum(w * rows[i : rows.shape[0] - 4 + i] for i, w in enumerate(b)) / 256.0
-    fine = (g[2:-2, 2:-2] - blur)[::2, ::2]  # every other pixel: the same median, 4x cheaper
+    # Every other pixel in both directions (the same median, 4x cheaper), and only there is the blur computed.
+    rows = sum(w * g[:, i : g.shape[1] - 4 + i : 2] for i, w in enumerate(b))
+    blur = sum(w * rows[i : rows.shape[0] - 4 + i : 2] for i, w in enumerate(b)) / 256.0
+    fine = g[2:-2:2, 2:-2:2] - blur
     sel = np.asarray(skin[y0 + 2 : y1 - 2 : 2, x0 + 2 : x1 - 2 : 2]) > 0.95
     if int(sel.sum()) < 50:
         return 0.0

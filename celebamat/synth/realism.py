@@ -288,19 +288,21 @@ def noise_tile(side: int) -> np.ndarray:
     return np.random.default_rng(_NOISE_TILE_SEED).standard_normal((side, side, 3), dtype=np.float32)
 
 
-def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows.
+#: Rows of a frame per pass of :func:`add_noise`: the pass's temporaries stay in the core's cache (element-wise
+#: arithmetic, so the same values as one pass over the frame).
+NOISE_STRIP_ROWS = 64
 
-    The noise field is a window of the fixed tile (:func:`noise_tile`), at an offset drawn from ``rng``:
-    statistically the same as fresh noise for one image, at a fraction of the cost. ``image`` is ``(H, W, 3)``
-    float32 in [0, 1]; returns a new one.
-    """
-    if sigma <= 0:
-        return image
-    h, w = image.shape[:2]
+
+def _noise_field(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """The window of the fixed noise tile (:func:`noise_tile`) a frame of ``shape`` reads, at an offset from ``rng``."""
+    h, w = shape[:2]
     side = tile_side(max(h, w))
     oy, ox = (int(v) for v in rng.integers(0, side - max(h, w) + 1, size=2))
-    noise = noise_tile(side)[oy : oy + h, ox : ox + w]
+    return noise_tile(side)[oy : oy + h, ox : ox + w]
+
+
+def _noisy(image: np.ndarray, noise: np.ndarray, sigma: float) -> np.ndarray:
+    """``image + noise * sigma(image)``, clipped to [0, 1]: a new float32 array (see :func:`add_noise`)."""
     # OpenCV's element-wise ops on 3-channel float images are several times faster than NumPy broadcasting.
     dark = cv2.transform(image, np.full((1, 3), -1.0 / 3.0, np.float32))  # -mean(R, G, B)
     dark += 1.0
@@ -310,6 +312,25 @@ def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.n
     out = cv2.multiply(noise, cv2.merge([scale, scale, scale]))
     cv2.add(out, image, dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, to_uint8: bool = False) -> np.ndarray:
+    """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows.
+
+    The noise field is a window of the fixed tile (:func:`noise_tile`), at an offset drawn from ``rng``:
+    statistically the same as fresh noise for one image, at a fraction of the cost. ``image`` is ``(H, W, 3)``
+    float32 in [0, 1]; returns a new one, or with ``to_uint8`` the 8-bit image ``rint(255 x)`` of it (made strip
+    by strip with the noise, without the float frame). Without noise (``sigma <= 0``) the float result is
+    ``image`` itself.
+    """
+    if sigma <= 0:
+        return cv2.convertScaleAbs(image, alpha=255.0) if to_uint8 else image
+    noise = _noise_field(image.shape, rng)
+    out = np.empty(image.shape, np.uint8 if to_uint8 else np.float32)
+    for y in range(0, image.shape[0], NOISE_STRIP_ROWS):
+        strip = _noisy(image[y : y + NOISE_STRIP_ROWS], noise[y : y + NOISE_STRIP_ROWS], sigma)
+        out[y : y + NOISE_STRIP_ROWS] = cv2.convertScaleAbs(strip, alpha=255.0) if to_uint8 else strip
+    return out
 
 
 def encode_jpeg_bytes(image_u8: np.ndarray, quality: int) -> bytes:

@@ -460,8 +460,7 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
         alpha_q[y0:y1, x0:x1] = _quantize_in_place(alpha)
         occ_q[y0:y1, x0:x1] = _quantize_in_place(occ)
     if params.noise_sigma > 0:
-        image = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]))
-        image_u8 = to_uint8(image)
+        image_u8 = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]), to_uint8=True)
     else:
         # Outside the region the composite is the clean face, whose 8-bit values round-trip exactly.
         image_u8 = face.image.copy()
