@@ -1,10 +1,12 @@
 """Where a row's time goes: every stage of one build row timed on one core, at 512 and 1024 px.
 
-    python benchmarks/profile_row.py [--sizes 512 1024] [--rows 48] [--recipe NAME] [--json OUT.json]
+    python benchmarks/profile_row.py [--sizes 512 1024] [--rows 48] [--rows-per-shard 16] [--recipe NAME]
+                                     [--json OUT.json]
 
 Rows are made the way ``benchmarks/bench_build.py`` makes them (a CelebAMask-HQ-shaped folder of the demo faces,
 one composite per face, as in the paper-scale build): each row loads its face (decode the 1024 px photo and the
-part masks, resize, face mesh), samples its params, renders, checks, encodes and is written to a parquet shard by
+part masks, resize, face mesh), samples its params, renders, checks, encodes and is written to parquet shards
+of ``--rows-per-shard`` rows (the table built and written when a shard closes, ``write: parquet``) by
 the build's own functions (``load_usable``, ``render_face_row``, ``ShardWriter``), under a build worker's process
 settings. The functions of each stage are wrapped with timers (``--clock cpu``, the default: the process's CPU
 time, ``time.process_time``, which a busy shared machine disturbs far less than the wall clock, since time spent
@@ -135,10 +137,13 @@ def instrument(prof: Profiler) -> None:
         w(rows, name, "encode: cells (together)")
     w(rows, "render_face_row", "row: rest (row dict)")
     w(ShardWriter, "write", "write: parquet")
+    w(ShardWriter, "close", "write: parquet")
 
 
-def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Path) -> dict[str, Any]:
-    """Time ``rows`` rows at ``size``; returns ``{"size", "rows", "ms_per_row", "stages": {label: [ms, calls]}}``."""
+def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Path,
+            rows_per_shard: int = 16) -> dict[str, Any]:
+    """Time ``rows`` rows at ``size``, written to shards of ``rows_per_shard`` rows as a build writes them;
+    returns ``{"size", "rows", "ms_per_row", "stages": {label: [ms, calls]}}``."""
     from celebamat.dataset.parquet import ShardWriter
     from celebamat.dataset.recipe import load_recipe, recipe_from_dict
     from celebamat.dataset.schema import features
@@ -175,12 +180,15 @@ def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Pa
     prof.reset()
     t0 = prof.clock()
     out.mkdir(parents=True, exist_ok=True)
-    with ShardWriter(out / f"profile-{size}.parquet", feats) as writer:
-        for i in range(rows):
-            face = source.load_usable(keys[i % len(keys)])  # a fresh face object each row: nothing memoised
-            row, _ = render_face_row(recipe, library, face, "train", i, i)
-            writer.write(row)
-            del face
+    # One writer per shard, closed (table built, file written) when full: a table's first allocations cost
+    # more than later ones, so one shard of every row would overstate the writing.
+    for start in range(0, rows, rows_per_shard):
+        with ShardWriter(out / f"profile-{size}-{start}.parquet", feats) as writer:
+            for i in range(start, min(rows, start + rows_per_shard)):
+                face = source.load_usable(keys[i % len(keys)])  # a fresh face object each row: nothing memoised
+                row, _ = render_face_row(recipe, library, face, "train", i, i)
+                writer.write(row)
+                del face
     total = prof.clock() - t0
     stages = {k: [1e3 * v / rows, prof.calls[k] / rows] for k, v in prof.seconds.items()}
     stages["unwrapped (loop, gc, ...)"] = [1e3 * (total - sum(prof.seconds.values())) / rows, 1.0]
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=48, help="rows per size (one composite per face)")
     ap.add_argument("--recipe", help="take the occluder and realism settings from this recipe (default: the "
                     "defaults, as bench_build.py)")
+    ap.add_argument("--rows-per-shard", type=int, default=16, help="rows per shard (default: as bench_build.py)")
     ap.add_argument("--layout", help="an existing CelebAMask-HQ-shaped folder (default: write one of --rows faces)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
@@ -227,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             from celebamat.faces.celebamask_layout import write_celebamask_layout
 
             layout = write_celebamask_layout(Path(tmp) / "layout", args.rows)
-        results = [profile(s, args.rows, args.recipe, layout, Path(tmp) / "out") for s in args.sizes]
+        results = [profile(s, args.rows, args.recipe, layout, Path(tmp) / "out", args.rows_per_shard)
+                   for s in args.sizes]
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
