@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 
 from celebamat.dataset.recipe import Recipe
@@ -74,8 +75,8 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
                              + "; ".join(f"[{k}] {m}" for k, m in faults) + "; please report this bug")
     out = recipe.output
     enc = (lambda im: encode_jpeg(im, out.jpeg_quality)) if out.image_format == "jpeg" else encode_png
-    skin_sum = int(s.skin.sum(dtype=np.int64))  # exact integer sums of the 8-bit mattes
-    frac = 1.0 - int(s.alpha.sum(dtype=np.int64)) / skin_sum if skin_sum > 0 else 0.0
+    skin_sum = _matte_sum(s.skin)
+    frac = 1.0 - _matte_sum(s.alpha) / skin_sum if skin_sum > 0 else 0.0
     row_dict = {
         "id": f"{split}-{row:07d}",
         # A sample compressed by its params keeps those JPEG bytes: a second compression would only lose more.
@@ -113,6 +114,12 @@ def render_face_row(recipe: Recipe, library: Any, face: Any, split: str, row: in
         "params": params.to_json(),
     }
     return row_dict, params
+
+
+def _matte_sum(matte: np.ndarray) -> int:
+    """The exact sum of an 8-bit matte (OpenCV's SIMD sum: integer blocks gathered in a double, exact far beyond
+    any image's 255 * H * W; NumPy's int64 sum of uint8 is fifty times slower)."""
+    return int(cv2.sumElems(matte)[0])
 
 
 def _skin_png(face: Any, skin: np.ndarray) -> bytes:

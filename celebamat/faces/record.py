@@ -56,8 +56,8 @@ def vet_skin(record: FaceRecord) -> FaceRecord:
     of the image (summed matte). Every face a build or a preview uses passes through here, so a build
     never writes a row whose skin matte ``celebamat verify`` would call empty.
     """
-    skin = np.asarray(record.skin, np.float64)
-    share = float(skin.sum()) / max(skin.size, 1)
+    skin = np.asarray(record.skin)
+    share = float(skin.sum(dtype=np.float64)) / max(skin.size, 1)  # no float64 copy of a frame
     if float(skin.max(initial=0.0)) < 0.5 or share < MIN_SKIN_FRACTION:
         origin = record.provenance.get("mask_path") or record.provenance.get("skin") or record.source
         raise FaceSkipped(record.face_id, "no skin",

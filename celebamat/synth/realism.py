@@ -324,7 +324,7 @@ def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, to_uint
     ``image`` itself.
     """
     if sigma <= 0:
-        return cv2.convertScaleAbs(image, alpha=255.0) if to_uint8 else image
+        return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0) if to_uint8 else image
     noise = _noise_field(image.shape, rng)
     out = np.empty(image.shape, np.uint8 if to_uint8 else np.float32)
     for y in range(0, image.shape[0], NOISE_STRIP_ROWS):

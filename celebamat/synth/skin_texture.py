@@ -76,16 +76,21 @@ def skin_detail(image: np.ndarray, box: tuple[int, int, int, int], sigma: float)
     return cv2.merge([*cv2.split(ratio), np.ones(ratio.shape[:2], np.float32)])
 
 
+def _mirrored_index(n: int, start: int, period: int) -> np.ndarray:
+    """Indices ``start .. start + n - 1`` into a length ``period`` mirrored at its ends: ``0 .. period - 1`` then
+    back down, repeating every ``2 * period``."""
+    i = (start + np.arange(n)) % (2 * period)
+    return np.where(i < period, i, 2 * period - 1 - i)
+
+
 def mirrored_tile(detail: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
     """Cover ``shape = (h, w)`` with ``detail`` (``(ph, pw, c)``) mirrored at its borders (no visible seams),
-    starting ``offset = (oy, ox)`` pixels into the mirrored period. Returns ``(h, w, c)`` float32."""
-    block = np.concatenate([detail, detail[:, ::-1]], 1)
-    block = np.concatenate([block, block[::-1]], 0)
-    ph, pw = block.shape[:2]
+    starting ``offset = (oy, ox)`` pixels into the mirrored period (``2 ph`` by ``2 pw``). Returns ``(h, w, c)``
+    float32, gathered row by row and column by column (no tiled copy larger than the result)."""
     h, w = shape
-    oy, ox = offset[0] % ph, offset[1] % pw
-    reps = (-(-(h + oy) // ph), -(-(w + ox) // pw), 1)
-    return np.ascontiguousarray(np.tile(block, reps)[oy : oy + h, ox : ox + w])
+    rows = _mirrored_index(h, offset[0], detail.shape[0])
+    cols = _mirrored_index(w, offset[1], detail.shape[1])
+    return detail.take(rows, axis=0).take(cols, axis=1)
 
 
 def apply_skin_detail(rgba: np.ndarray, detail: np.ndarray, offset: tuple[int, int], strength: float) -> np.ndarray:

@@ -22,3 +22,21 @@ def test_clean_keeps_the_source_jpeg_only_in_a_jpeg_dataset(tmp_path, recipe_fac
     png = load_recipe(recipe_factory(tmp_path / "p.toml", tiny_library_dir, extra='image_format = "png"'))
     row, _ = render_face_row(png, library, dataclasses.replace(face, encoded=source_bytes), "train", 0, 0)
     assert row["clean"]["bytes"] != source_bytes and row["clean"]["bytes"][:4] == b"\x89PNG"
+
+
+def test_the_occluded_fraction_is_the_share_of_skin_the_occluders_hide(tmp_path, recipe_factory, tiny_library_dir):
+    import numpy as np
+
+    from celebamat.utils.images import decode_image
+
+    recipe = load_recipe(recipe_factory(tmp_path / "r.toml", tiny_library_dir))
+    library, source = library_for(recipe), source_for(recipe)
+    face = source.load_usable(source.keys()[0])
+    fractions = []
+    for i in range(6):
+        row, params = render_face_row(recipe, library, face, "train", i, i)
+        alpha, skin = (decode_image(row[c]["bytes"], gray=True).astype(np.int64) for c in ("alpha", "skin"))
+        fractions.append(row["occluded_fraction"])
+        assert row["occluded_fraction"] == max(0.0, 1.0 - alpha.sum() / skin.sum())
+        assert (row["occluded_fraction"] > 0) == (alpha != skin).any()
+    assert max(fractions) > 0.01  # some of these samples are occluded

@@ -69,6 +69,20 @@ def test_skin_detail_is_mean_one_and_tiles_without_seams():
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])  # the alpha is never touched
 
 
+@pytest.mark.parametrize("patch", [(7, 5), (32, 40), (1, 1)])
+@pytest.mark.parametrize("offset", [(0, 0), (13, 999), (-5, 7), (10**6, 3)])
+def test_mirrored_tile_is_the_mirrored_period_tiled_from_the_offset(patch, offset):
+    d = np.random.default_rng(1).random(patch + (4,)).astype(np.float32)
+    period = np.concatenate([d, d[:, ::-1]], 1)
+    period = np.concatenate([period, period[::-1]], 0)
+    ph, pw = period.shape[:2]
+    oy, ox = offset[0] % ph, offset[1] % pw
+    tiled = np.tile(period, (-(-(90 + oy) // ph), -(-(70 + ox) // pw), 1))[oy : oy + 90, ox : ox + 70]
+    t = skin_texture.mirrored_tile(d, (90, 70), offset)
+    assert t.dtype == np.float32 and t.flags.c_contiguous
+    np.testing.assert_array_equal(t, tiled)
+
+
 def test_skin_patch_is_pure_skin_or_none(synth_faces):
     from celebamat.landmarks import face_anchors, face_frame
 
