@@ -168,18 +168,20 @@ def profile(size: int, rows: int, recipe_name: str | None, layout: Path, out: Pa
     source, library = source_for(recipe), library_for(recipe)
     keys = source.keys()
     feats = features()
-    # Warm-up: the mesh model, the library's assets, the noise tiles (a build worker pays these once).
+    # Warm-up: the mesh model, the library's assets, the noise tiles, a first shard (a worker's first table costs
+    # about ten times the next ones): what a build worker pays once, in its first shard.
     for asset in library:
         asset.rgba()
     face = source.load_usable(keys[0])
-    for i in range(4):
-        render_face_row(recipe, library, face, "train", i, 10_000 + i)
+    out.mkdir(parents=True, exist_ok=True)
+    with ShardWriter(out / f"warm-up-{size}.parquet", feats) as writer:
+        for i in range(rows_per_shard):
+            writer.write(render_face_row(recipe, library, face, "train", i, 10_000 + i)[0])
     del face
     gc.collect()
     prof = PROF
     prof.reset()
     t0 = prof.clock()
-    out.mkdir(parents=True, exist_ok=True)
     # One writer per shard, closed (table built, file written) when full: a table's first allocations cost
     # more than later ones, so one shard of every row would overstate the writing.
     for start in range(0, rows, rows_per_shard):
