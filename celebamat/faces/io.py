@@ -222,6 +222,8 @@ def read_mask_u8(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(im.convert("L"))
     if im.mode == "L":
         return np.asarray(im)
+    if im.mode in ("RGB", "RGBA", "LA"):  # the first band as it is (no RGB copy of the whole mask first)
+        return np.asarray(im.getchannel(0))
     return np.ascontiguousarray(np.asarray(im.convert("RGB"))[..., 0])
 
 

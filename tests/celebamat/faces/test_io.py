@@ -104,6 +104,22 @@ def test_read_mask(tmp_path):
     assert out[5].min() == 1.0 and out[0].max() == 0.0
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA", "P", "1"])
+def test_a_colour_mask_reads_as_its_first_channel(tmp_path, mode):
+    from celebamat.faces.io import read_mask_u8
+
+    rng = np.random.default_rng(2)
+    planes = (rng.random((20, 30, 4)) * 255).astype(np.uint8)
+    planes[..., 0] = np.where(planes[..., 0] > 127, 255, 0)  # CelebAMask-HQ's part masks: 0/255, in RGB files
+    im = Image.fromarray(planes, "RGBA")
+    im = im.convert("RGB").convert(mode) if mode in ("P", "1") else Image.fromarray(planes[..., : len(mode)], mode)
+    im.save(tmp_path / "m.png")
+    expected = np.asarray(Image.open(tmp_path / "m.png").convert("RGB"))[..., 0]
+    got = read_mask_u8(tmp_path / "m.png")
+    assert got.shape == (20, 30) and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_plain_files_take_opencvs_decoder_and_give_pillows_pixels(tmp_path, astronaut):
     import cv2
 
