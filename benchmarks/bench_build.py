@@ -1,10 +1,12 @@
 """Build benchmark: throughput per worker, scaling, I/O floor, memory per worker, loky against Dask.
 
     python benchmarks/bench_build.py [--samples 2048] [--workers 2] [--size 512] [--skip-dask]
-                                     [--cluster-workers N] [--only-cluster]
+                                     [--cluster-workers N] [--only-cluster] [--layout CELEBAMASK_HQ_DIR]
 
 Works on a synthetic CelebAMask-HQ layout made from the demo faces (1024 px JPEGs and 512 px part masks, one
-composite per face, as in the paper-scale build), so it needs nothing downloaded. Every timed build is a whole
+composite per face, as in the paper-scale build), so it needs nothing downloaded; ``--layout`` times your own copy
+of CelebAMask-HQ instead (at least twice ``--samples`` photos; its part masks may cost far more to decode than the
+synthetic layout's five grayscale ones, see docs/building.md). Every timed build is a whole
 build (face scan included) in a fresh Python process, so it pays what a user's ``celebamat build`` pays:
 imports, the face mesh model, the occluder library, worker start-up. Prints one JSON object:
 
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time a build at a Dask cluster of N worker processes started as on N machines")
     ap.add_argument("--only-cluster", action="store_true",
                     help="only the --cluster-workers part (and the loky build it is compared with)")
+    ap.add_argument("--layout", help="a CelebAMask-HQ folder to build from (default: a synthetic one of the demo "
+                    "faces); it needs at least twice --samples photos")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -289,7 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="celebamat-bench-"))
     n, rps = args.workers, args.rows_per_shard
     try:
-        layout = make_layout(tmp / "layout", 2 * args.samples)  # the same layout in both modes
+        if args.layout:
+            layout = Path(args.layout)
+            photos = len(list((layout / "CelebA-HQ-img").glob("*.jpg")))
+            if photos < 2 * args.samples:
+                ap.error(f"--layout {layout} has {photos} photos in CelebA-HQ-img; the builds need "
+                         f"{2 * args.samples} (twice --samples, one composite per face)")
+        else:
+            layout = make_layout(tmp / "layout", 2 * args.samples)  # the same layout in both modes
         if args.only_cluster:
             result = {"size": args.size, "samples": args.samples, "cpu_count": os.cpu_count(),
                       **external_dask(layout, args.samples, args.size, rps, tmp, args.cluster_workers)}
