@@ -221,16 +221,22 @@ class CelebAMaskHQSource(FaceSource):
     def check(self, key: str) -> str | None:
         """Vet a face for the build plan without decoding its photo or meshing it.
 
-        Checks what decides which faces a split gets: the part masks (decoded only when the occlusion filter
-        is on) and the photo's presence. A photo that later fails to decode, or in which the mesh finds no
-        face, is replaced by the build with another face of its split and reported; on CelebAMask-HQ that is
-        rare, and checking it here would cost a second full pass over every face.
+        Checks what decides which faces a split gets: the skin mask's presence, the occlusion filter and the
+        photo's presence. The part masks are decoded only when the filter is on and the face has a mask of an
+        occlusion part (glasses, hat): without one nothing of the face is occluded, whatever the other parts
+        hold, so the filter passes it (most faces; the row decodes their masks once, not twice). A photo or
+        mask that later fails to decode, or a photo in which the mesh finds no face, is replaced by the build
+        with another face of its split and reported; on CelebAMask-HQ that is rare, and checking it here would
+        cost a second full pass over every face.
         """
         n = self.index(key)
-        if self.occlusion_filter is not None:
-            self._filtered_parts(key)
-        elif not self._present(self._part_names(n)[0], f"{n:05d}_skin.png"):
+        folder, names = self._part_names(n)
+        if not self._present(folder, f"{n:05d}_skin.png"):
             self._parts(key)  # raises the same "mask missing" as load
+        if self.occlusion_filter is not None and any(
+            self._present(folder, name) for part, name in names if part in self.occlusion_parts
+        ):
+            self._filtered_parts(key)
         path = self.root / IMAGE_DIR / f"{n}.jpg"
         try:
             size = path.stat().st_size

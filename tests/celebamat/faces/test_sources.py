@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -266,6 +267,34 @@ def test_celebamask_occlusion_filter_and_missing_mask(celebamask_root):
     with pytest.raises(FaceSkipped) as e:
         src.load("celebamask-hq:00002")
     assert e.value.reason == "mask missing" and "00002_skin.png" in str(e.value)
+
+
+def test_the_scan_decodes_part_masks_only_for_faces_with_an_occlusion_part(celebamask_root, monkeypatch):
+    import celebamat.faces.celebamask as celebamask
+
+    root, _ = celebamask_root
+    src = open_source(f"celebamask-hq:{root}", size=128, occlusion_filter=0.02)
+    decoded = []
+    read = celebamask.read_mask_u8
+    monkeypatch.setattr(celebamask, "read_mask_u8", lambda p: decoded.append(Path(p).name) or read(p))
+    assert src.check("celebamask-hq:00000") == src.identity("celebamask-hq:00000")
+    assert decoded == []  # no glasses or hat mask: nothing of the face can be occluded, so nothing is decoded
+    with pytest.raises(FaceSkipped) as e:
+        src.check("celebamask-hq:00001")  # glasses: its masks are decoded and the filter refuses it
+    assert e.value.reason == "already occluded" and "00001_eye_g.png" in decoded
+    with pytest.raises(FaceSkipped) as e:
+        src.check("celebamask-hq:00002")
+    assert e.value.reason == "mask missing" and "00002_skin.png" in str(e.value)
+
+
+def test_a_bad_part_mask_of_a_face_without_occlusion_parts_fails_at_load(celebamask_root):
+    root, _ = celebamask_root
+    (root / "CelebAMask-HQ-mask-anno" / "0" / "00000_l_eye.png").write_bytes(b"not a png")
+    src = open_source(f"celebamask-hq:{root}", size=128, occlusion_filter=0.02)
+    src.check("celebamask-hq:00000")  # the scan does not decode it (the build replaces the face when it fails)
+    with pytest.raises(FaceSkipped) as e:
+        src.load("celebamask-hq:00000")
+    assert e.value.reason == "mask missing" and "00000_l_eye.png" in str(e.value)
 
 
 def test_celebamask_without_identity_file_warns(celebamask_root, tmp_path):
