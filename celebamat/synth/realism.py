@@ -314,22 +314,26 @@ def _noisy(image: np.ndarray, noise: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, to_uint8: bool = False) -> np.ndarray:
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float32 image in [0, 1] to uint8, ``rint(x * 255)`` (round half to even) in one OpenCV pass."""
+    return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0)
+
+
+def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, as_uint8: bool = False) -> np.ndarray:
     """Signal-dependent sensor noise: Gaussian with ``sigma`` 8-bit levels at mid-grey, more in the shadows.
 
     The noise field is a window of the fixed tile (:func:`noise_tile`), at an offset drawn from ``rng``:
     statistically the same as fresh noise for one image, at a fraction of the cost. ``image`` is ``(H, W, 3)``
-    float32 in [0, 1]; returns a new one, or with ``to_uint8`` the 8-bit image ``rint(255 x)`` of it (made strip
-    by strip with the noise, without the float frame). Without noise (``sigma <= 0``) the float result is
-    ``image`` itself.
+    float32 in [0, 1]; returns a new one, or with ``as_uint8`` its :func:`to_uint8` (made strip by strip with
+    the noise, without the float frame). Without noise (``sigma <= 0``) the float result is ``image`` itself.
     """
     if sigma <= 0:
-        return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0) if to_uint8 else image
+        return to_uint8(image) if as_uint8 else image
     noise = _noise_field(image.shape, rng)
-    out = np.empty(image.shape, np.uint8 if to_uint8 else np.float32)
+    out = np.empty(image.shape, np.uint8 if as_uint8 else np.float32)
     for y in range(0, image.shape[0], NOISE_STRIP_ROWS):
         strip = _noisy(image[y : y + NOISE_STRIP_ROWS], noise[y : y + NOISE_STRIP_ROWS], sigma)
-        out[y : y + NOISE_STRIP_ROWS] = cv2.convertScaleAbs(strip, alpha=255.0) if to_uint8 else strip
+        out[y : y + NOISE_STRIP_ROWS] = to_uint8(strip) if as_uint8 else strip
     return out
 
 

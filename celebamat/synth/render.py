@@ -134,9 +134,7 @@ def _per_channel(x: np.ndarray) -> np.ndarray:
     return cv2.merge([x, x, x])
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float32 image in [0, 1] to uint8, ``rint(x * 255)`` (round half to even) in one OpenCV pass."""
-    return cv2.convertScaleAbs(np.ascontiguousarray(image), alpha=255.0)
+to_uint8 = realism.to_uint8  # float32 in [0, 1] to uint8, rint(255 x)
 
 
 def _bbox(m: np.ndarray, w: int, h: int, margin: float, size: int) -> tuple[int, int, int, int]:
@@ -460,7 +458,7 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
         alpha_q[y0:y1, x0:x1] = _quantize_in_place(alpha)
         occ_q[y0:y1, x0:x1] = _quantize_in_place(occ)
     if params.noise_sigma > 0:
-        image_u8 = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]), to_uint8=True)
+        image_u8 = realism.add_noise(clean, params.noise_sigma, np.random.default_rng([params.seed, 1]), as_uint8=True)
     else:
         # Outside the region the composite is the clean face, whose 8-bit values round-trip exactly.
         image_u8 = face.image.copy()

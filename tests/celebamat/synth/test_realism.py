@@ -22,13 +22,13 @@ def test_noise_is_seeded_unbiased_and_scaled():
 def test_noise_in_strips_equals_one_pass_and_its_8_bit_form(monkeypatch, shape):
     img = np.random.default_rng(3).random(shape).astype(np.float32)
     strips = realism.add_noise(img, 6.0, np.random.default_rng([4, 1]))
-    strips_u8 = realism.add_noise(img, 6.0, np.random.default_rng([4, 1]), to_uint8=True)
+    strips_u8 = realism.add_noise(img, 6.0, np.random.default_rng([4, 1]), as_uint8=True)
     monkeypatch.setattr(realism, "NOISE_STRIP_ROWS", shape[0])  # the whole frame in one pass
     whole = realism.add_noise(img, 6.0, np.random.default_rng([4, 1]))
     np.testing.assert_array_equal(strips, whole)
     assert strips_u8.dtype == np.uint8
     np.testing.assert_array_equal(strips_u8, np.rint(np.float32(255.0) * whole).astype(np.uint8))
-    np.testing.assert_array_equal(realism.add_noise(img, 0.0, np.random.default_rng(0), to_uint8=True),
+    np.testing.assert_array_equal(realism.add_noise(img, 0.0, np.random.default_rng(0), as_uint8=True),
                                   np.rint(np.float32(255.0) * img).astype(np.uint8))
 
 
