@@ -121,14 +121,18 @@ def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool
     """The pixels of the commonest plain files, decoded by OpenCV, or ``None`` for any other file.
 
     Plain: without ``gray``, a JPEG whose bytes :func:`_verbatim_jpeg` would pass and that ends with its
-    end-of-image marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit grayscale PNG without
-    EXIF. Either below :data:`LARGE_IMAGE_PIXELS`. OpenCV decodes these to the same pixels as Pillow (both use
-    libjpeg-turbo's exact integer decoder; PNG is lossless) in about two thirds of the time, which a 1024 px
-    build pays on every face (docs/building.md). Returns ``(pixels, verbatim)``: ``(H, W, 3)`` RGB or
-    ``(H, W)`` uint8, and whether the file's bytes can stand for them (:func:`_verbatim_jpeg`).
+    end-of-image marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit PNG without
+    EXIF, of which the first band is returned (:func:`celebamat.utils.png.decode_png`, or OpenCV for a
+    grayscale one that it leaves). Either below :data:`LARGE_IMAGE_PIXELS`. OpenCV decodes these to the same
+    pixels as Pillow (both use libjpeg-turbo's exact integer decoder; PNG is lossless) in about two thirds of the
+    time, and ``decode_png`` a mask in a fifth of OpenCV's, which a build pays on every face (docs/building.md).
+    Returns ``(pixels, verbatim)``: ``(H, W, 3)`` RGB or ``(H, W)`` uint8, and whether the file's bytes can stand
+    for them (:func:`_verbatim_jpeg`).
     """
     import cv2
     from PIL import Image
+
+    from celebamat.utils.png import decode_png, png_size
 
     try:
         with open(path, "rb") as f:
@@ -138,6 +142,11 @@ def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool
             data = head + f.read()
     except OSError:
         return None  # Pillow's path names the error
+    if gray:
+        size = png_size(data)
+        pixels = decode_png(data, band=0) if size and size[0] * size[1] <= LARGE_IMAGE_PIXELS else None
+        if pixels is not None:
+            return pixels, False
     if (b"eXIf" in data) if gray else (data[-2:] != b"\xff\xd9"):
         return None
     try:

@@ -138,6 +138,13 @@ def test_plain_files_take_opencvs_decoder_and_give_pillows_pixels(tmp_path, astr
     Image.fromarray(mask).save(tmp_path / "m.png")
     assert _plain_pixels(tmp_path / "m.png", gray=True) is not None
     np.testing.assert_array_equal(read_mask_u8(tmp_path / "m.png"), mask)
+    # A colour mask as CelebAMask-HQ ships them (white parts on black, RGB, Pillow's filters): its first band.
+    parts = np.zeros((64, 48, 3), np.uint8)
+    cv2.ellipse(parts, (24, 30), (15, 20), 0, 0, 360, (255, 255, 255), -1)
+    parts[..., 1] = 7  # the first band is read, not a mix of the three
+    Image.fromarray(parts).save(tmp_path / "part.png")
+    assert _plain_pixels(tmp_path / "part.png", gray=True) is not None
+    np.testing.assert_array_equal(read_mask_u8(tmp_path / "part.png"), parts[..., 0])
 
 
 def test_files_that_are_not_plain_go_pillows_way(tmp_path, astronaut):
@@ -156,6 +163,7 @@ def test_files_that_are_not_plain_go_pillows_way(tmp_path, astronaut):
     (tmp_path / "cut.jpg").write_bytes(buf.getvalue()[:-200])
     for name in ("rotated.jpg", "profile.jpg", "gray.jpg", "cmyk.jpg", "rgb.png", "cut.jpg"):
         assert _plain_pixels(tmp_path / name, gray=False) is None, name
-    assert _plain_pixels(tmp_path / "rgb.png", gray=True) is None  # a colour mask: its first channel, by Pillow
+    im.convert("I;16").save(tmp_path / "deep.png")
+    assert _plain_pixels(tmp_path / "deep.png", gray=True) is None  # 16 bits: scaled by Pillow's way
     assert _plain_pixels(tmp_path / "pil.jpg", gray=False) is None  # missing: Pillow's path names the error
     assert read_image(tmp_path / "rotated.jpg").shape == (80, 64, 3)  # the orientation is still applied
