@@ -2,6 +2,7 @@
 
     python benchmarks/bench_build.py [--samples 2048] [--workers 2] [--size 512] [--skip-dask]
                                      [--cluster-workers N] [--only-cluster] [--layout CELEBAMASK_HQ_DIR]
+                                     [--repeat K]
 
 Works on a synthetic CelebAMask-HQ layout made from the demo faces (1024 px JPEGs and 512 px part masks, one
 composite per face, as in the paper-scale build), so it needs nothing downloaded; ``--layout`` times your own copy
@@ -28,6 +29,10 @@ imports, the face mesh model, the occluder library, worker start-up. Prints one 
   (every shard's sha256 equal to the loky build's; the benchmark fails otherwise). ``--only-cluster`` measures
   this part alone (with the floor and the other builds left out).
 
+With ``--repeat K`` the one-worker and the N-worker builds are each timed K times, alternated, and their figures
+are medians (the peak RSS the largest), with every run's throughput and speed-up under ``runs``: on a shared
+machine single builds of the same code differ by 10-30 %.
+
 Each figure also comes ``_steady``: measured after the first wave of shards (one per worker), so without
 start-up; the difference is what a short build pays once.
 """
@@ -41,6 +46,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -268,6 +274,11 @@ def io_floor(layout: Path, samples: int, size: int, rows_per_shard: int, out: Pa
     return time.perf_counter() - t0
 
 
+def median_build(builds: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each figure of several :func:`timed_build` results (the largest peak RSS)."""
+    return {k: (max if k == "rss" else statistics.median)(b[k] for b in builds) for k in builds[0]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=int, default=2048)
@@ -281,11 +292,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the --cluster-workers part (and the loky build it is compared with)")
     ap.add_argument("--layout", help="a CelebAMask-HQ folder to build from (default: a synthetic one of the demo "
                     "faces); it needs at least twice --samples photos")
+    ap.add_argument("--repeat", type=int, default=1, metavar="K",
+                    help="time the one-worker and the N-worker build K times each, alternated, and report each "
+                    "figure's median, every run under 'runs' (a shared machine moves single builds by 10-30 %%)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.only_cluster and args.cluster_workers < 1:
         ap.error("--only-cluster needs --cluster-workers N")
     # SIGTERM (a killed job) unwinds like Ctrl-C, so the cluster's processes and the temporary folder go too.
@@ -310,8 +326,15 @@ def main(argv: list[str] | None = None) -> int:
         # moment of the machine would flatter the ratio.
         floor_n = min(args.samples, 512)
         floors = [io_floor(layout, floor_n, args.size, rps, tmp / "floor-a")]
-        one = timed_build(layout, args.samples, args.size, rps, tmp / "w1", 1)
-        many = timed_build(layout, args.samples, args.size, rps, tmp / "wn", n)
+        ones, manys = [], []
+        for k in range(args.repeat):  # alternated, so a drift of the machine touches both alike
+            last = k == args.repeat - 1
+            ones.append(timed_build(layout, args.samples, args.size, rps, tmp / ("w1" if last else f"w1-{k}"), 1))
+            manys.append(timed_build(layout, args.samples, args.size, rps, tmp / ("wn" if last else f"wn-{k}"), n))
+            if not last:
+                shutil.rmtree(tmp / f"w1-{k}")
+                shutil.rmtree(tmp / f"wn-{k}")
+        one, many = median_build(ones), median_build(manys)
         big = timed_build(layout, 2 * args.samples, args.size, rps, tmp / "big", n)
         floors.append(io_floor(layout, floor_n, args.size, rps, tmp / "floor-b"))
         floor_rate = floor_n / min(floors)
@@ -331,6 +354,14 @@ def main(argv: list[str] | None = None) -> int:
                                        f"{n}_workers_{args.samples}_samples": round(many["rss"], 1),
                                        f"{n}_workers_{2 * args.samples}_samples": round(big["rss"], 1)},
         }
+        if args.repeat > 1:
+            result["runs"] = {
+                "samples_per_s_per_worker": [round(b["rows_per_s"], 2) for b in ones],
+                "samples_per_s_per_worker_steady": [round(b["steady_rows_per_s"], 2) for b in ones],
+                f"speedup_1_to_{n}": [round(a["wall"] / b["wall"], 3) for a, b in zip(ones, manys)],
+                f"speedup_1_to_{n}_steady": [round(b["steady_rows_per_s"] / a["steady_rows_per_s"], 3)
+                                            for a, b in zip(ones, manys)],
+            }
         if not args.skip_dask:
             dask = timed_build(layout, args.samples, args.size, rps, tmp / "dask", n, backend="dask")
             result[f"samples_per_s_dask_{n}_workers"] = round(dask["rows_per_s"], 2)
