@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
                     "figure's median, every run under 'runs' (a shared machine moves single builds by 10-30 %%)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    # The floor and the layout run in this process: they use this repository's celebamat, as the builds do,
+    # whichever one is installed (comparing two versions of the code means running each one's copy of this file).
+    sys.path.insert(0, str(REPO))
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
