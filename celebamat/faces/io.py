@@ -118,7 +118,7 @@ _JPEG_EXTRAS = ("exif", "xmp", "comment", "icc_profile")
 
 
 def _plain_pixels(path: str | os.PathLike, gray: bool) -> tuple[np.ndarray, bool] | None:
-    """The pixels of the commonest plain files, decoded by OpenCV, or ``None`` for any other file.
+    """The pixels of the commonest plain files, decoded by OpenCV or ``decode_png``, or ``None`` for any other file.
 
     Plain: without ``gray``, a JPEG whose bytes :func:`_verbatim_jpeg` would pass and that ends with its
     end-of-image marker (a truncated one is left to Pillow, which refuses it); with ``gray``, an 8-bit PNG without
