@@ -18,10 +18,20 @@ def quarter(image: np.ndarray, skin: np.ndarray | None = None) -> tuple[np.ndarr
     px), area-averaged: the statistics below give the same medians there to a fraction of a level, 16 times
     faster. Computed once per sample and shared by them (``presized=True``)."""
     small = max(32, image.shape[0] // 4)
-    image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+    image = _area_resize(image, small)
     if skin is not None:
-        skin = cv2.resize(skin.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA)
+        skin = _area_resize(skin.astype(np.float32), small)
     return image, skin
+
+
+def _area_resize(x: np.ndarray, side: int) -> np.ndarray:
+    """``x`` (square, float32) area-averaged to ``side``. A reduction by exactly 4 is two bilinear halvings: at
+    a scale of exactly 1/2 bilinear reads halfway between two pixels, so each halving is the 2 x 2 average and the
+    two the 4 x 4 one, to float32 rounding (1 ulp), in under half of OpenCV's ``INTER_AREA`` time at 1024 px."""
+    if x.shape[0] == x.shape[1] == 4 * side:
+        half = cv2.resize(x, (2 * side, 2 * side), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(half, (side, side), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA)
 
 
 def skin_statistics(image: np.ndarray, skin: np.ndarray, presized: bool = False) -> np.ndarray:

@@ -110,6 +110,8 @@ def _quantize_in_place(x: np.ndarray) -> np.ndarray:
     """:func:`quantize` of a float array the caller gives up (clipped, scaled and rounded in place: the same
     values without three frame-sized temporaries)."""
     np.clip(x, 0.0, 1.0, out=x)
+    if x.dtype == np.float32:  # OpenCV's one pass: rint(255 x) in float32, the same values
+        return cv2.convertScaleAbs(x, alpha=255.0)
     x *= 255.0
     return np.rint(x, out=x).astype(np.uint8)
 
@@ -171,14 +173,18 @@ PostWarp = Callable[[np.ndarray, tuple[int, int, int, int]], np.ndarray]
 
 
 def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
-                       before_blur: PostWarp | None = None) -> tuple[tuple[int, int, int, int], np.ndarray,
-                                                                     np.ndarray]:
+                       before_blur: PostWarp | None = None,
+                       origin: tuple[int, int] = (0, 0)) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
     """:func:`warp_occluder` of an asset already premultiplied (``(h, w, 4)`` float32, colour times alpha).
 
     ``before_blur(rgba, box)``, when given, changes the colour of the warped premultiplied ``(h, w, 4)`` RGBA on
     ``box`` before the blur and returns it, its alpha channel unchanged: shading and texture in image space.
+    ``origin`` is the asset pixel ``(x, y)`` that ``prem``'s first pixel is, when ``prem`` is a crop of the asset
+    (:func:`visible_box`).
     """
     m = op.matrix
+    if origin != (0, 0):
+        m = compose(m, np.array([[1.0, 0.0, origin[0]], [0.0, 1.0, origin[1]]]))
     if op.extend:
         prem, m = extend_limb(prem, op.extend, m, size)
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
@@ -212,6 +218,27 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
     alpha = cv2.extractChannel(out, 3)
     color = cv2.min(cv2.cvtColor(out, cv2.COLOR_RGBA2RGB), _per_channel(alpha))
     return box, color, alpha
+
+
+def visible_box(alpha: np.ndarray, keep: str = "") -> Box:
+    """The box ``(x0, y0, x1, y1)`` of an asset's ``(h, w)`` alpha holding every pixel above 0 (the whole asset
+    when none is), reaching the asset's edge ``keep`` (``"top"``, ``"bottom"``, ``"left"``, ``"right"`` or
+    ``""``): an extended limb goes on from that edge as drawn. Assets carry a transparent margin, and a layer's box,
+    with everything that works on it (warp, shading, blur, grain, compositing), follows the asset's outline."""
+    h, w = alpha.shape
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not rows.size:
+        return 0, 0, w, h
+    x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    if keep == "top":
+        y0 = 0
+    elif keep == "bottom":
+        y1 = h
+    elif keep == "left":
+        x0 = 0
+    elif keep == "right":
+        x1 = w
+    return x0, y0, x1, y1
 
 
 def _opaque_lab_median(asset: Any) -> np.ndarray | None:
@@ -305,7 +332,10 @@ def render_layers(
     layers = []
     for index, op in enumerate(params.occluders):
         asset = assets[op.asset_id]
-        rgba = cv2.LUT(asset.rgba(), _ASSET_FLOAT)  # np.multiply(rgba, np.float32(1 / 255)), looked up
+        x0, y0, x1, y1 = asset.memo(f"visible_box:{op.extend}",
+                                    lambda a, keep=op.extend: visible_box(a.rgba()[..., 3], keep))
+        # np.multiply(rgba, np.float32(1 / 255)) of the visible part, looked up
+        rgba = cv2.LUT(asset.rgba()[y0:y1, x0:x1], _ASSET_FLOAT)
         rgb, a = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)
         if op.tone_transfer > 0 and op.kind == "hair":
             # The recipe's hair_recolor (real hair assets): towards the hair above the face's hairline.
@@ -343,7 +373,7 @@ def render_layers(
                     rgba = skin_texture.apply_skin_detail(
                         rgba, detail, (int(op.skin_offset[0]), int(op.skin_offset[1])), op.skin_detail)
                 return rgba
-        box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size, before_blur)
+        box, color, alpha = warp_premultiplied(premultiply(rgb, a), op, size, before_blur, origin=(x0, y0))
         if op.grain > 0 and alpha.size:
             side = realism.tile_side(size)
             tile = realism.noise_tile(side)
@@ -385,11 +415,12 @@ def composite_region(
         region: ``(x0, y0, x1, y1)``.
 
     Returns:
-        ``(alpha, occluder_alpha)`` on ``region``, float64 ``(y1-y0, x1-x0)``: outside it alpha is the skin
+        ``(alpha, occluder_alpha)`` on ``region``, float32 ``(y1-y0, x1-x0)``: outside it alpha is the skin
         and occluder_alpha is 0, exactly.
     """
     rx0, ry0, rx1, ry1 = region
-    keep = np.ones((ry1 - ry0, rx1 - rx0), dtype=np.float64)
+    # float32 like the skin: 8-bit mattes need 1/510, and float32 products of a few alphas are exact to 1e-7.
+    keep = np.ones((ry1 - ry0, rx1 - rx0), dtype=np.float32)
     for layer in layers:
         if layer.shadow_roi is not None:
             x0, y0, x1, y1 = layer.shadow_box
@@ -401,10 +432,11 @@ def composite_region(
         view = canvas[y0:y1, x0:x1]
         cv2.multiply(view, _per_channel(1.0 - layer.alpha_roi), dst=view)
         cv2.add(view, layer.color_roi, dst=view)
-        keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] *= np.subtract(1.0, layer.alpha_roi, dtype=np.float64)
+        keep_view = keep[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+        keep_view *= np.subtract(1.0, layer.alpha_roi, dtype=np.float32)
     inside = canvas[ry0:ry1, rx0:rx1]
     np.clip(inside, 0.0, 1.0, out=inside)
-    alpha = skin[ry0:ry1, rx0:rx1].astype(np.float64)
+    alpha = skin[ry0:ry1, rx0:rx1].astype(np.float32)
     np.clip(alpha, 0.0, 1.0, out=alpha)
     alpha *= keep
     np.subtract(1.0, keep, out=keep)
@@ -415,12 +447,12 @@ def composite(clean: np.ndarray, skin: np.ndarray, layers: list[Layer]) -> tuple
     """Stack ``layers`` over ``clean`` (``(S, S, 3)`` float in [0, 1]); the full-frame form of the equation.
 
     Returns:
-        ``(image, alpha, occluder_alpha)`` in float: image ``(S, S, 3)`` float32, mattes ``(S, S)`` float64.
+        ``(image, alpha, occluder_alpha)``, float32: image ``(S, S, 3)``, mattes ``(S, S)``.
     """
     canvas = clean.astype(np.float32, copy=True)
     np.clip(canvas, 0.0, 1.0, out=canvas)
-    alpha = np.clip(skin.astype(np.float64), 0.0, 1.0)
-    occ = np.zeros(skin.shape, dtype=np.float64)
+    alpha = np.clip(skin.astype(np.float32), 0.0, 1.0)
+    occ = np.zeros(skin.shape, dtype=np.float32)
     region = _union(_layer_boxes(layers))
     if region is not None:
         x0, y0, x1, y1 = region
@@ -447,7 +479,7 @@ def render(face: FaceRecord, assets: Mapping[str, Any], params: CompositeParams)
     # alpha share one precision, so alpha == skin exactly where nothing occludes, bit for bit.
     memo = face_memo(face)
     if "skin_q" not in memo:  # a pure function of the face: once per face
-        memo["skin_q"] = _quantize_in_place(face.skin.astype(np.float64))
+        memo["skin_q"] = _quantize_in_place(face.skin.astype(np.float32))
     skin_q = memo["skin_q"].copy()
     alpha_q = skin_q.copy()
     occ_q = np.zeros_like(skin_q)

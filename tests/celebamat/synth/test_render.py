@@ -8,7 +8,8 @@ import pytest
 from celebamat.landmarks import face_anchors
 from celebamat.synth.config import OccluderConfig, SynthConfig
 from celebamat.synth.params import CompositeParams, OccluderParams
-from celebamat.synth.render import composite, quantize, render, render_layers
+from celebamat.synth.placement import compose
+from celebamat.synth.render import composite, quantize, render, render_layers, visible_box
 from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
 BUSY = SynthConfig(occluders=OccluderConfig(count=(0.0, 0.3, 0.4, 0.3),
@@ -26,10 +27,10 @@ def test_ground_truth_identities_hold_on_many_samples(synth_faces, tiny_library)
         p, assets = _sample(face, tiny_library, i)
         s = render(face, assets, p)
         layers = render_layers(face, assets, p)
-        keep = np.ones(face.skin.shape, np.float64)
+        keep = np.ones(face.skin.shape, np.float32)  # the mattes' precision (float32, as the skin)
         for layer in layers:
-            keep *= 1.0 - layer.alpha.astype(np.float64)
-        skin = face.skin.astype(np.float64)
+            keep *= 1.0 - layer.alpha
+        skin = face.skin.astype(np.float32)
         np.testing.assert_array_equal(s.alpha, quantize(skin * keep))
         np.testing.assert_array_equal(s.occluder_alpha, quantize(1.0 - keep))
         assert (s.alpha <= s.skin).all()
@@ -197,6 +198,38 @@ def test_blur_applies_to_colour_and_alpha_alike(synth_faces, tiny_library):
 
     np.testing.assert_allclose(lb.alpha, np.clip(gaussian(ls.alpha, 3.0), 0, 1), atol=1e-5)
     np.testing.assert_allclose(lb.color, np.minimum(gaussian(ls.color, 3.0), lb.alpha[..., None]), atol=1e-5)
+
+
+def test_visible_box_holds_every_visible_pixel_and_keeps_the_limbs_edge():
+    alpha = np.zeros((40, 30), np.uint8)
+    alpha[5:20, 8:12] = 200
+    alpha[25, 3] = 1  # one faint pixel counts
+    assert visible_box(alpha) == (3, 5, 12, 26)
+    assert visible_box(alpha, "bottom") == (3, 5, 12, 40)
+    assert visible_box(alpha, "top") == (3, 0, 12, 26)
+    assert visible_box(alpha, "left") == (0, 5, 12, 26)
+    assert visible_box(alpha, "right") == (3, 5, 30, 26)
+    assert visible_box(np.zeros((7, 9), np.uint8)) == (0, 0, 9, 7)  # nothing visible: the whole asset
+
+
+def test_a_transparent_margin_around_an_asset_changes_no_layer(synth_faces, tiny_library):
+    """Layers are warped from the asset's visible box: its transparent margin costs nothing and changes nothing."""
+    face, pad, seen = synth_faces[0], 48, 0
+    shift = np.array([[1.0, 0.0, -pad], [0.0, 1.0, -pad]])  # padded asset pixels to the asset's own
+    for i in range(12):
+        p, assets = _sample(face, tiny_library, i)
+        # (an extended limb goes on from the asset's edge as drawn: a margin there is part of the drawing)
+        p = replace(p, occluders=tuple(replace(op, extend="") for op in p.occluders))
+        padded = {k: replace(a, _cache={"rgba": np.pad(a.rgba(), ((pad, pad), (pad, pad), (0, 0)))})
+                  for k, a in assets.items()}
+        moved = replace(p, occluders=tuple(replace(op, transform=tuple(compose(op.matrix, shift).ravel()))
+                                           for op in p.occluders))
+        for a, b in zip(render_layers(face, assets, p), render_layers(face, padded, moved), strict=True):
+            assert a.box == b.box
+            np.testing.assert_allclose(b.alpha_roi, a.alpha_roi, atol=1e-4)
+            np.testing.assert_allclose(b.color_roi, a.color_roi, atol=1e-4)
+            seen += 1
+    assert seen >= 8
 
 
 def test_composite_without_layers_is_the_clean_face(synth_faces):
