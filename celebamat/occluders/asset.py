@@ -209,6 +209,10 @@ class OccluderAsset:
             self._cache[name] = compute(self)
         return self._cache[name]
 
+    def visible_box(self, keep: str = "") -> tuple[int, int, int, int]:
+        """:func:`visible_box` of this asset's alpha, computed on first use and kept."""
+        return self.memo(f"visible_box:{keep}", lambda a: visible_box(a.rgba()[..., 3], keep))
+
     def metadata(self) -> dict[str, Any]:
         """The JSON metadata this asset was loaded from (or would be written as)."""
         meta = {
@@ -234,6 +238,27 @@ class OccluderAsset:
             license=meta["license"], source=meta["source"], tags=dict(meta.get("tags", {})),
             exit_edge=meta.get("exit_edge"),
         )
+
+
+def visible_box(alpha: np.ndarray, keep: str = "") -> tuple[int, int, int, int]:
+    """The box ``(x0, y0, x1, y1)`` of an asset's ``(h, w)`` alpha holding every pixel above 0 (the whole asset
+    when none is), reaching the asset's edge ``keep`` (``"top"``, ``"bottom"``, ``"left"``, ``"right"`` or
+    ``""``): an extended limb goes on from that edge as drawn. Assets carry a transparent margin; rendering
+    starts from this box (:mod:`celebamat.synth.render`), so the margin costs no work."""
+    h, w = alpha.shape
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not rows.size:
+        return 0, 0, w, h
+    x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    if keep == "top":
+        y0 = 0
+    elif keep == "bottom":
+        y1 = h
+    elif keep == "left":
+        x0 = 0
+    elif keep == "right":
+        x1 = w
+    return x0, y0, x1, y1
 
 
 def _read_rgba(path: Path) -> np.ndarray:

@@ -7,13 +7,14 @@ For occluders ``i = 1..n`` (bottom to top) with warped alphas ``a_i`` and premul
     alpha          = skin * prod_i (1 - a_i)
     occluder_alpha = 1 - prod_i (1 - a_i)
 
-computed in float and quantised once (255 = skin). Shadows darken the layers below but never change a matte.
+computed in float32 and quantised once (255 = skin). Shadows darken the layers below but never change a matte.
 Blur of an occluder is applied to its colour and alpha alike, so image and matte cannot disagree. Sensor noise
 and JPEG touch only the final image.
 
-Per occluder, in order: colour towards the face (skin tone for hands, the person's hair colour for hair), the
-scene's white balance, warping into the image, for hands the exposure of the skin they lie on (with the
-strength of the tone transfer), the face's fitted light on normals from the alpha
+Each occluder is taken from the box of its asset's visible pixels (``OccluderAsset.visible_box``). Per
+occluder, in order: colour towards the face (skin tone for hands, the person's hair colour for hair), the
+scene's white balance, warping into the image, for hands the exposure of the skin they lie on (with the strength of the tone
+transfer), the face's fitted light on normals from the alpha
 (:mod:`celebamat.synth.lighting`), the face's own skin detail over hands (:mod:`celebamat.synth.skin_texture`),
 the photo's softness and any defocus or motion blur (colour and alpha alike), the photo's grain (colour only).
 None of these steps reads or writes the alpha except the blur, so the mattes stay exact.
@@ -180,7 +181,7 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
     ``before_blur(rgba, box)``, when given, changes the colour of the warped premultiplied ``(h, w, 4)`` RGBA on
     ``box`` before the blur and returns it, its alpha channel unchanged: shading and texture in image space.
     ``origin`` is the asset pixel ``(x, y)`` that ``prem``'s first pixel is, when ``prem`` is a crop of the asset
-    (:func:`visible_box`).
+    (``OccluderAsset.visible_box``).
     """
     m = op.matrix
     if origin != (0, 0):
@@ -218,27 +219,6 @@ def warp_premultiplied(prem: np.ndarray, op: OccluderParams, size: int,
     alpha = cv2.extractChannel(out, 3)
     color = cv2.min(cv2.cvtColor(out, cv2.COLOR_RGBA2RGB), _per_channel(alpha))
     return box, color, alpha
-
-
-def visible_box(alpha: np.ndarray, keep: str = "") -> Box:
-    """The box ``(x0, y0, x1, y1)`` of an asset's ``(h, w)`` alpha holding every pixel above 0 (the whole asset
-    when none is), reaching the asset's edge ``keep`` (``"top"``, ``"bottom"``, ``"left"``, ``"right"`` or
-    ``""``): an extended limb goes on from that edge as drawn. Assets carry a transparent margin, and a layer's box,
-    with everything that works on it (warp, shading, blur, grain, compositing), follows the asset's outline."""
-    h, w = alpha.shape
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    if not rows.size:
-        return 0, 0, w, h
-    x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-    if keep == "top":
-        y0 = 0
-    elif keep == "bottom":
-        y1 = h
-    elif keep == "left":
-        x0 = 0
-    elif keep == "right":
-        x1 = w
-    return x0, y0, x1, y1
 
 
 def _opaque_lab_median(asset: Any) -> np.ndarray | None:
@@ -332,8 +312,7 @@ def render_layers(
     layers = []
     for index, op in enumerate(params.occluders):
         asset = assets[op.asset_id]
-        x0, y0, x1, y1 = asset.memo(f"visible_box:{op.extend}",
-                                    lambda a, keep=op.extend: visible_box(a.rgba()[..., 3], keep))
+        x0, y0, x1, y1 = asset.visible_box(op.extend)
         # np.multiply(rgba, np.float32(1 / 255)) of the visible part, looked up
         rgba = cv2.LUT(asset.rgba()[y0:y1, x0:x1], _ASSET_FLOAT)
         rgb, a = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), cv2.extractChannel(rgba, 3)

@@ -6,6 +6,7 @@ from PIL import Image
 
 from celebamat.errors import AssetError
 from celebamat.occluders import OccluderLibrary, load_library, validate_metadata, write_asset
+from celebamat.occluders.asset import visible_box
 
 
 def _meta(**kw):
@@ -85,3 +86,23 @@ def test_bad_assets_are_reported_and_rest_loads(tmp_path):
 def test_by_kind_rejects_unknown_kind():
     with pytest.raises(AssetError, match="unknown occluder kind"):
         OccluderLibrary([]).by_kind("hat")
+
+
+def test_visible_box_holds_every_visible_pixel_and_keeps_the_limbs_edge():
+    alpha = np.zeros((40, 30), np.uint8)
+    alpha[5:20, 8:12] = 200
+    alpha[25, 3] = 1  # one faint pixel counts
+    assert visible_box(alpha) == (3, 5, 12, 26)
+    assert visible_box(alpha, "bottom") == (3, 5, 12, 40)
+    assert visible_box(alpha, "top") == (3, 0, 12, 26)
+    assert visible_box(alpha, "left") == (0, 5, 12, 26)
+    assert visible_box(alpha, "right") == (3, 5, 30, 26)
+    assert visible_box(np.zeros((7, 9), np.uint8)) == (0, 0, 9, 7)  # nothing visible: the whole asset
+
+
+def test_an_assets_visible_box_is_kept_per_edge(tiny_library):
+    asset = next(a for a in tiny_library if a.rgba()[..., 3].min() == 0)
+    alpha = asset.rgba()[..., 3]
+    assert asset.visible_box() == visible_box(alpha)
+    assert asset.visible_box("bottom") == visible_box(alpha, "bottom")
+    assert asset.visible_box() is asset.visible_box()  # computed once

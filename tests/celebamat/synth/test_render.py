@@ -9,7 +9,7 @@ from celebamat.landmarks import face_anchors
 from celebamat.synth.config import OccluderConfig, SynthConfig
 from celebamat.synth.params import CompositeParams, OccluderParams
 from celebamat.synth.placement import compose
-from celebamat.synth.render import composite, quantize, render, render_layers, visible_box
+from celebamat.synth.render import composite, quantize, render, render_layers
 from celebamat.synth.sampling import sample_params, sample_rng, sample_seed
 
 BUSY = SynthConfig(occluders=OccluderConfig(count=(0.0, 0.3, 0.4, 0.3),
@@ -198,18 +198,6 @@ def test_blur_applies_to_colour_and_alpha_alike(synth_faces, tiny_library):
 
     np.testing.assert_allclose(lb.alpha, np.clip(gaussian(ls.alpha, 3.0), 0, 1), atol=1e-5)
     np.testing.assert_allclose(lb.color, np.minimum(gaussian(ls.color, 3.0), lb.alpha[..., None]), atol=1e-5)
-
-
-def test_visible_box_holds_every_visible_pixel_and_keeps_the_limbs_edge():
-    alpha = np.zeros((40, 30), np.uint8)
-    alpha[5:20, 8:12] = 200
-    alpha[25, 3] = 1  # one faint pixel counts
-    assert visible_box(alpha) == (3, 5, 12, 26)
-    assert visible_box(alpha, "bottom") == (3, 5, 12, 40)
-    assert visible_box(alpha, "top") == (3, 0, 12, 26)
-    assert visible_box(alpha, "left") == (0, 5, 12, 26)
-    assert visible_box(alpha, "right") == (3, 5, 30, 26)
-    assert visible_box(np.zeros((7, 9), np.uint8)) == (0, 0, 9, 7)  # nothing visible: the whole asset
 
 
 def test_a_transparent_margin_around_an_asset_changes_no_layer(synth_faces, tiny_library):
