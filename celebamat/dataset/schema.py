@@ -13,7 +13,7 @@ SPLITS = ("train", "validation", "test")
 #: Bump it in any change that alters the bytes of a sample for the same recipe, faces and library; it is part
 #: of the build key, so a resume never mixes shards of two versions. tests/celebamat/synth/test_golden.py
 #: fails when sample bytes change and this number does not.
-SAMPLE_FORMAT_VERSION = 12
+SAMPLE_FORMAT_VERSION = 13
 
 #: Edges of the occluded-fraction histogram kept per shard (for the card's statistics).
 OCCLUSION_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0001)

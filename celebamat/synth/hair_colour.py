@@ -23,7 +23,7 @@ def hair_lab(image: np.ndarray, skin: np.ndarray, eyes_center: np.ndarray, down:
 
     Args:
         image: ``(s, s, 3)`` float32 RGB in [0, 1], the photo at any (reduced) resolution, for example
-            :func:`celebamat.synth.realism.quarter`'s.
+            :func:`celebamat.synth.realism.reading_copy`'s.
         skin: ``(s, s)`` float in [0, 1], the skin matte at the same resolution.
         eyes_center: ``(2,)`` point between the eyes, in pixels of ``image``; ``down``: unit ``(2,)``
             forehead-to-chin vector.

@@ -13,24 +13,33 @@ import cv2
 import numpy as np
 
 
-def quarter(image: np.ndarray, skin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """A face photo (``(S, S, 3)`` float32) and its skin matte (``(S, S)``) at a quarter of the side (at least 32
-    px), area-averaged: the statistics below give the same medians there to a fraction of a level, 16 times
-    faster. Computed once per sample and shared by them (``presized=True``)."""
-    small = max(32, image.shape[0] // 4)
+#: Longest side of the copy of a face photo its colour statistics are read from (:func:`reading_copy`).
+READING_SIDE = 128
+
+
+def reading_copy(image: np.ndarray, skin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A face photo (``(S, S, 3)`` float32) and its skin matte (``(S, S)``), area-averaged to a quarter of the
+    side, at most :data:`READING_SIDE` and at least 32 px: the medians and means below move by a fraction of a
+    level there (0.2 Lab units for the skin's colour at 1024 px against a 256 px copy), and every build size reads
+    about the same pixels. Computed once per sample and shared by them (``presized=True``)."""
+    small = max(32, min(READING_SIDE, image.shape[0] // 4))
     image = _area_resize(image, small)
     if skin is not None:
-        skin = _area_resize(skin.astype(np.float32), small)
+        skin = _area_resize(np.asarray(skin, np.float32), small)
     return image, skin
 
 
 def _area_resize(x: np.ndarray, side: int) -> np.ndarray:
-    """``x`` (square, float32) area-averaged to ``side``. A reduction by exactly 4 is two bilinear halvings: at
-    a scale of exactly 1/2 bilinear reads halfway between two pixels, so each halving is the 2 x 2 average and the
-    two the 4 x 4 one, to float32 rounding (1 ulp), in under half of OpenCV's ``INTER_AREA`` time at 1024 px."""
-    if x.shape[0] == x.shape[1] == 4 * side:
-        half = cv2.resize(x, (2 * side, 2 * side), interpolation=cv2.INTER_LINEAR)
-        return cv2.resize(half, (side, side), interpolation=cv2.INTER_LINEAR)
+    """``x`` (square, float32) area-averaged to ``side``. A reduction by 2, 4, 8, ... is that many halvings: at a
+    scale of exactly 1/2 bilinear reads halfway between two pixels, so each halving is the 2 x 2 average and
+    ``k`` of them the ``2**k`` square one, to float32 rounding (1 ulp); under half of OpenCV's ``INTER_AREA``
+    time at 1024 px."""
+    n = x.shape[0]
+    if x.shape[1] == n and n % side == 0 and (n // side) & (n // side - 1) == 0:
+        while x.shape[0] > side:
+            h = x.shape[0] // 2
+            x = cv2.resize(x, (h, h), interpolation=cv2.INTER_LINEAR)
+        return x
     return cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA)
 
 
@@ -40,13 +49,13 @@ def skin_statistics(image: np.ndarray, skin: np.ndarray, presized: bool = False)
     Args:
         image: ``(H, W, 3)`` float32 RGB in [0, 1].
         skin: ``(H, W)`` float32 in [0, 1].
-        presized: the inputs are already :func:`quarter` size.
+        presized: the inputs are already :func:`reading_copy` size.
 
     Returns:
         ``(3,)`` float32 Lab median (L in [0, 100]); of the whole image when the skin is nearly empty.
     """
     if not presized:
-        image, skin = quarter(image, skin)
+        image, skin = reading_copy(image, skin)
     return np.median(cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[_confident(skin)], axis=0).astype(np.float32)
 
 
@@ -57,11 +66,11 @@ def _confident(skin: np.ndarray) -> np.ndarray:
 
 
 def skin_luma(image: np.ndarray, skin: np.ndarray, presized: bool = False) -> float:
-    """Median luma (``cv2.COLOR_RGB2GRAY`` of sRGB, in [0, 1]) of the confident skin (> 0.95) of a face, at a
-    quarter of the resolution (``presized``: the inputs are :func:`quarter` size already); of the whole image
+    """Median luma (``cv2.COLOR_RGB2GRAY`` of sRGB, in [0, 1]) of the confident skin (> 0.95) of a face, on its
+    :func:`reading_copy` (``presized``: the inputs are that copy already); of the whole image
     when the skin is nearly empty. ``image`` ``(H, W, 3)`` float32 RGB in [0, 1]; ``skin`` ``(H, W)``."""
     if not presized:
-        image, skin = quarter(image, skin)
+        image, skin = reading_copy(image, skin)
     return float(np.median(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[_confident(skin)]))
 
 
@@ -155,9 +164,9 @@ def albedo_transfer(rgb: np.ndarray, alpha: np.ndarray, target_lab: np.ndarray, 
 
 def scene_light(image: np.ndarray, presized: bool = False) -> tuple[np.ndarray, float]:
     """Grey-world white balance gains and the median luminance of a photo (``(H, W, 3)`` float32 RGB; at a
-    quarter of its side, or as given when ``presized``)."""
+    :func:`reading_copy`, or as given when ``presized``)."""
     if not presized:
-        image = quarter(image)[0]
+        image = reading_copy(image)[0]
     mean = image.reshape(-1, 3).mean(0) + 1e-6
     gains = mean / mean.mean()
     lum = float(np.median(cv2.transform(image, np.array([[0.299, 0.587, 0.114]], dtype=np.float32))))

@@ -249,8 +249,8 @@ class _FaceReadings:
 
     @property
     def small(self) -> tuple[np.ndarray, np.ndarray]:
-        """The photo and its skin matte at a quarter of the side, shared by the colour statistics."""
-        return self._get("small", lambda: realism.quarter(self.clean, self.face.skin))
+        """The photo and its skin matte, small (:func:`realism.reading_copy`), shared by the colour statistics."""
+        return self._get("small", lambda: realism.reading_copy(self.clean, self.face.skin))
 
     @property
     def skin_lab(self) -> np.ndarray:

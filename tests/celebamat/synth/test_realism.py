@@ -97,16 +97,17 @@ def test_wide_shadow_blur_at_low_resolution_matches_the_full_one():
     assert np.abs(fast - exact).mean() < 0.001
 
 
-@pytest.mark.parametrize("side", [1024, 200, 130])  # a reduction by 4 (two halvings), 4 exactly, and not 4
-def test_quarter_is_the_area_average(side):
+@pytest.mark.parametrize("side", [1024, 512, 200, 130])  # by 8 and by 4 (halvings), and not a power of 2
+def test_reading_copy_is_the_area_average(side):
     rng = np.random.default_rng(side)
     image = rng.random((side, side, 3), dtype=np.float32)
     skin = (rng.random((side, side)) > 0.4).astype(np.float32)
-    small, small_skin = realism.quarter(image, skin)
-    n = max(32, side // 4)
+    small, small_skin = realism.reading_copy(image, skin)
+    n = max(32, min(realism.READING_SIDE, side // 4))
     assert small.shape == (n, n, 3) and small.dtype == np.float32 and small_skin.shape == (n, n)
-    want = cv2.resize(image, (n, n), interpolation=cv2.INTER_AREA)
-    np.testing.assert_allclose(small, want, atol=2e-7)
+    np.testing.assert_allclose(small, cv2.resize(image, (n, n), interpolation=cv2.INTER_AREA), atol=2e-7)
     np.testing.assert_allclose(small_skin, cv2.resize(skin, (n, n), interpolation=cv2.INTER_AREA), atol=2e-7)
-    if side % 4 == 0:  # the 4 x 4 means themselves
-        np.testing.assert_allclose(small, image.reshape(n, 4, n, 4, 3).mean((1, 3)), atol=3e-7)
+    if side % n == 0:  # the k x k means themselves
+        k = side // n
+        np.testing.assert_allclose(small, image.reshape(n, k, n, k, 3).mean((1, 3)), atol=3e-7)
+    assert realism.reading_copy(image)[1] is None
