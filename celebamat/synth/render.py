@@ -13,8 +13,8 @@ and JPEG touch only the final image.
 
 Each occluder is taken from the box of its asset's visible pixels (``OccluderAsset.visible_box``). Per
 occluder, in order: colour towards the face (skin tone for hands, the person's hair colour for hair), the
-scene's white balance, warping into the image, for hands the exposure of the skin they lie on (with the strength of the tone
-transfer), the face's fitted light on normals from the alpha
+scene's white balance, warping into the image, for hands the exposure of the skin they lie on (with the
+strength of the tone transfer), the face's fitted light on normals from the alpha
 (:mod:`celebamat.synth.lighting`), the face's own skin detail over hands (:mod:`celebamat.synth.skin_texture`),
 the photo's softness and any defocus or motion blur (colour and alpha alike), the photo's grain (colour only).
 None of these steps reads or writes the alpha except the blur, so the mattes stay exact.
@@ -398,7 +398,7 @@ def composite_region(
         and occluder_alpha is 0, exactly.
     """
     rx0, ry0, rx1, ry1 = region
-    # float32 like the skin: 8-bit mattes need 1/510, and float32 products of a few alphas are exact to 1e-7.
+    # float32 like the skin: 8-bit mattes need 1/510; float32 products of a few alphas are within 1e-7 of exact.
     keep = np.ones((ry1 - ry0, rx1 - rx0), dtype=np.float32)
     for layer in layers:
         if layer.shadow_roi is not None:
