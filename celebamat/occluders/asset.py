@@ -265,7 +265,12 @@ def _read_rgba(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
             raise AssetError(f"{path}: no alpha channel (mode {im.mode}); save it as an RGBA PNG")
-        return np.asarray(im.convert("RGBA")).copy()
+        return _rgba_pixels(im)
+
+
+def _rgba_pixels(im: Image.Image) -> np.ndarray:
+    """An open image's pixels as a writable ``(h, w, 4)`` uint8 RGBA array."""
+    return np.asarray(im.convert("RGBA")).copy()
 
 
 @dataclass
@@ -327,7 +332,8 @@ def bundled_library_dir() -> Path:
 
 
 def load_asset(json_path: str | Path, check_pixels: bool = True) -> OccluderAsset:
-    """Load and validate one asset from its JSON path; raise :class:`AssetError` naming the fault."""
+    """Load and validate one asset from its JSON path; raise :class:`AssetError` naming the fault. With
+    ``check_pixels`` its image is decoded (an empty alpha is a fault) and kept for :meth:`OccluderAsset.rgba`."""
     json_path = Path(json_path)
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
@@ -345,9 +351,11 @@ def load_asset(json_path: str | Path, check_pixels: bool = True) -> OccluderAsse
         with Image.open(png) as im:
             size = im.size
             has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-            alpha_max = None
+            alpha_max = rgba = None
             if check_pixels and has_alpha:
-                alpha_max = im.convert("RGBA").getchannel("A").getextrema()[1]
+                # decoded as rgba() decodes them, and kept: a build worker would otherwise decode every asset twice
+                rgba = _rgba_pixels(im)
+                alpha_max = int(rgba[..., 3].max())
     except (OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
         raise AssetError(f"{png}: unreadable image ({exc})") from None
     if not has_alpha:
@@ -357,7 +365,10 @@ def load_asset(json_path: str | Path, check_pixels: bool = True) -> OccluderAsse
     faults = validate_metadata(meta, size)
     if faults:
         raise AssetError(f"{json_path}: " + "; ".join(faults))
-    return OccluderAsset.from_metadata(meta, png)
+    asset = OccluderAsset.from_metadata(meta, png)
+    if rgba is not None:
+        asset._cache["rgba"] = rgba
+    return asset
 
 
 def load_library(paths: Sequence[str | Path] | str | Path | None = None, strict: bool = False,
@@ -367,7 +378,8 @@ def load_library(paths: Sequence[str | Path] | str | Path | None = None, strict:
     Args:
         paths: folders (or single JSON files); ``None`` loads the bundled library.
         strict: raise :class:`AssetError` listing every fault instead of skipping bad assets.
-        check_pixels: decode alpha to reject empty-alpha assets (cheap for libraries of this size).
+        check_pixels: decode each image to reject empty-alpha assets, keeping the pixels for
+            :meth:`OccluderAsset.rgba` (cheap for libraries of this size).
 
     Returns:
         An :class:`OccluderLibrary`, assets sorted by id; faulty files are listed in ``.skipped``.

@@ -52,6 +52,17 @@ def test_write_and_load_roundtrip(tmp_path):
         lib.get("nope")
 
 
+def test_checked_pixels_are_kept_and_unchecked_ones_read_on_use(tmp_path):
+    # A checked library has decoded every image already: rgba() must not read the file a second time (a build
+    # worker would decode the whole library twice).
+    write_asset(tmp_path, _meta(), _rgba())
+    checked, lazy = load_library([tmp_path]), load_library([tmp_path], check_pixels=False)
+    (tmp_path / "acc-x-001.png").unlink()
+    assert np.array_equal(checked.get("acc-x-001").rgba(), _rgba())
+    with pytest.raises(FileNotFoundError):
+        lazy.get("acc-x-001").rgba()
+
+
 def test_bad_assets_are_reported_and_rest_loads(tmp_path):
     write_asset(tmp_path, _meta(), _rgba())
     # no alpha channel
