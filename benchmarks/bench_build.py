@@ -29,9 +29,9 @@ imports, the face mesh model, the occluder library, worker start-up. Prints one 
   (every shard's sha256 equal to the loky build's; the benchmark fails otherwise). ``--only-cluster`` measures
   this part alone (with the floor and the other builds left out).
 
-With ``--repeat K`` the one-worker and the N-worker builds are each timed K times, alternated, and their figures
-are medians (the peak RSS the largest), with every run's throughput and speed-up under ``runs``: on a shared
-machine single builds of the same code differ by 10-30 %.
+With ``--repeat K`` the one-worker, the N-worker and the Dask builds are each timed K times, alternated, and their
+figures are medians (the peak RSS the largest), with every run's throughput, speed-up and Dask / loky ratio under
+``runs``: on a shared machine single builds of the same code differ by 10-30 %.
 
 Each figure also comes ``_steady``: measured after the first wave of shards (one per worker), so without
 start-up; the difference is what a short build pays once.
@@ -293,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layout", help="a CelebAMask-HQ folder to build from (default: a synthetic one of the demo "
                     "faces); it needs at least twice --samples photos")
     ap.add_argument("--repeat", type=int, default=1, metavar="K",
-                    help="time the one-worker and the N-worker build K times each, alternated, and report each "
-                    "figure's median, every run under 'runs' (a shared machine moves single builds by 10-30 %%)")
+                    help="time the one-worker, the N-worker and the Dask build K times each, alternated, and "
+                    "report each figure's median, every run under 'runs' (a shared machine moves single builds by "
+                    "10-30 %%)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     # The floor and the layout run in this process: they use this repository's celebamat, as the builds do,
@@ -329,14 +330,16 @@ def main(argv: list[str] | None = None) -> int:
         # moment of the machine would flatter the ratio.
         floor_n = min(args.samples, 512)
         floors = [io_floor(layout, floor_n, args.size, rps, tmp / "floor-a")]
-        ones, manys = [], []
-        for k in range(args.repeat):  # alternated, so a drift of the machine touches both alike
+        ones, manys, dasks = [], [], []
+        for k in range(args.repeat):  # alternated, so a drift of the machine touches every figure alike
             last = k == args.repeat - 1
             ones.append(timed_build(layout, args.samples, args.size, rps, tmp / ("w1" if last else f"w1-{k}"), 1))
             manys.append(timed_build(layout, args.samples, args.size, rps, tmp / ("wn" if last else f"wn-{k}"), n))
+            if not args.skip_dask:
+                dasks.append(timed_build(layout, args.samples, args.size, rps, tmp / f"dask-{k}", n, backend="dask"))
             if not last:
-                shutil.rmtree(tmp / f"w1-{k}")
-                shutil.rmtree(tmp / f"wn-{k}")
+                for name in (f"w1-{k}", f"wn-{k}", f"dask-{k}"):
+                    shutil.rmtree(tmp / name, ignore_errors=True)
         one, many = median_build(ones), median_build(manys)
         big = timed_build(layout, 2 * args.samples, args.size, rps, tmp / "big", n)
         floors.append(io_floor(layout, floor_n, args.size, rps, tmp / "floor-b"))
@@ -365,8 +368,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"speedup_1_to_{n}_steady": [round(b["steady_rows_per_s"] / a["steady_rows_per_s"], 3)
                                             for a, b in zip(ones, manys)],
             }
-        if not args.skip_dask:
-            dask = timed_build(layout, args.samples, args.size, rps, tmp / "dask", n, backend="dask")
+            if dasks:
+                result["runs"]["dask_over_loky"] = [round(d["rows_per_s"] / b["rows_per_s"], 3)
+                                                    for b, d in zip(manys, dasks)]
+        if dasks:
+            dask = median_build(dasks)
             result[f"samples_per_s_dask_{n}_workers"] = round(dask["rows_per_s"], 2)
             result["dask_over_loky"] = round(dask["rows_per_s"] / many["rows_per_s"], 3)
             result["dask_over_loky_steady"] = round(dask["steady_rows_per_s"] / many["steady_rows_per_s"], 3)
