@@ -63,6 +63,21 @@ def test_checked_pixels_are_kept_and_unchecked_ones_read_on_use(tmp_path):
         lazy.get("acc-x-001").rgba()
 
 
+def test_a_library_keeps_checked_pixels_only_up_to_its_budget(tmp_path, monkeypatch):
+    # A large imported set would otherwise sit whole in every worker's memory.
+    import celebamat.occluders.asset as asset_module
+
+    write_asset(tmp_path, _meta(), _rgba())
+    write_asset(tmp_path, _meta(id="acc-x-002"), _rgba())
+    monkeypatch.setattr(asset_module, "KEEP_PIXELS_BYTES", _rgba().nbytes)  # room for one
+    lib = load_library([tmp_path])
+    for name in ("acc-x-001", "acc-x-002"):
+        (tmp_path / f"{name}.png").unlink()
+    assert np.array_equal(lib.get("acc-x-001").rgba(), _rgba())
+    with pytest.raises(FileNotFoundError):
+        lib.get("acc-x-002").rgba()
+
+
 def test_bad_assets_are_reported_and_rest_loads(tmp_path):
     write_asset(tmp_path, _meta(), _rgba())
     # no alpha channel
