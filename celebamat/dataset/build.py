@@ -27,7 +27,7 @@ from celebamat.dataset.recipe import Recipe
 from celebamat.dataset.scan import scan_build_faces
 from celebamat.dataset.schema import SAMPLE_FORMAT_VERSION, SPLITS
 from celebamat.dataset.shards import STATE_DIR, write_shard
-from celebamat.dataset.worker import library_for, source_for
+from celebamat.dataset.worker import library_for, source_for, worker_memory
 from celebamat.errors import CelebAMatError
 from celebamat.utils.io import atomic_write_text, output_dir, sha256_file
 
@@ -350,7 +350,7 @@ def build_dataset(
         parts = build_key_parts(recipe, library_digest(library))
         key = _build_key(parts)
         _prepare_out(out, key, recipe, overwrite, parts)
-        with backend_context(backend, workers, scheduler) as client:
+        with backend_context(backend, workers, scheduler, worker_memory(recipe.faces.size)) as client:
             if client is not None:
                 _check_cluster(client, recipe, out, scheduler)
             scan = scan_build_faces(recipe, out, workers, backend, progress)
@@ -398,7 +398,8 @@ def _write_shards(recipe: Recipe, out: Path, total: int, todo: list[ShardTask], 
     t_shards = time.perf_counter()
     with tqdm(total=total, initial=total - todo_rows, desc="building", unit="sample",
               disable=not progress, smoothing=0.1) as bar:
-        for s in run_tasks(_ShardTaskRunner(recipe, str(out)), todo, workers, backend):
+        for s in run_tasks(_ShardTaskRunner(recipe, str(out)), todo, workers, backend,
+                           worker_memory(recipe.faces.size)):
             summaries[s["path"]] = s
             timeline.append((time.perf_counter() - t_shards, s["rows"]))
             bar.update(s["rows"])

@@ -17,14 +17,13 @@ from celebamat.errors import CelebAMatError
 log = logging.getLogger("celebamat.build")
 
 BACKENDS = ("loky", "dask")
-#: Peak memory of one build worker at 512 px (measured by benchmarks/bench_build.py), with headroom.
-WORKER_MEMORY = 700 << 20
 
 
 @contextlib.contextmanager
-def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterator[Any]:
+def backend_context(backend: str, workers: int, scheduler: str | None, memory: int) -> Iterator[Any]:
     """joblib set up for a whole build; yields the client of the Dask scheduler at ``scheduler`` (so that the
-    build can check its workers, :func:`check_workers`), else ``None``."""
+    build can check its workers, :func:`check_workers`), else ``None``. ``memory`` is the bytes one worker needs:
+    a local cluster starts no more workers than fit in 80 % of this machine's memory."""
     import joblib
 
     if backend == "loky":
@@ -50,6 +49,7 @@ def backend_context(backend: str, workers: int, scheduler: str | None) -> Iterat
         finally:
             client.close()
         return
+    workers = _fit_memory(workers, memory)
     client = _local_dask_client(workers)
     with joblib.parallel_config(backend="dask", n_jobs=workers):
         yield None
@@ -138,7 +138,10 @@ def _local_dask_client(workers: int) -> Any:
                           "distributed.admin.system-monitor.interval": "2s",
                           "distributed.admin.tick.interval": "1s",
                           "distributed.worker.memory.monitor-interval": "1s"}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+        # No memory limit: the worker count is already fitted to the memory (_fit_memory), and Dask's own
+        # limit (this machine's memory over the workers) would pause or restart a 1024 px worker on a machine of
+        # many cores and little memory per core; as `dask worker --memory-limit 0` on a cluster (docs).
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     if not held.get("atexit"):
@@ -166,21 +169,23 @@ def _close_local_dask() -> None:
             q.setLevel(level)
 
 
-def _fit_memory(workers: int) -> int:
-    """Fewer local workers when ``workers`` of them would not fit in 80 % of this machine's memory."""
+def _fit_memory(workers: int, memory: int) -> int:
+    """Fewer local workers when ``workers`` of ``memory`` bytes each would not fit in 80 % of this machine's
+    memory."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return workers
-    cap = max(1, int(0.8 * total) // WORKER_MEMORY)
+    cap = max(1, int(0.8 * total) // memory)
     if workers > cap:
         log.warning("using %d workers instead of %d: each needs about %d MiB and this machine has %d MiB",
-                    cap, workers, WORKER_MEMORY >> 20, total >> 20)
+                    cap, workers, memory >> 20, total >> 20)
     return min(workers, cap)
 
 
-def run_tasks(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
-    """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker)."""
+def run_tasks(fn, items: list, workers: int, backend: str, memory: int) -> Iterator[Any]:
+    """Run ``fn(item)`` for every item, yielding results as they finish (in-process when one worker);
+    ``memory`` is the bytes one worker needs (:func:`_fit_memory`)."""
     import joblib
 
     if workers == 1 and backend == "loky":
@@ -188,6 +193,6 @@ def run_tasks(fn, items: list, workers: int, backend: str) -> Iterator[Any]:
             yield fn(it)
         return
     # loky starts every worker up front: never more processes than tasks, or than memory holds.
-    n_jobs = _fit_memory(min(workers, max(1, len(items)))) if backend == "loky" else None
+    n_jobs = _fit_memory(min(workers, max(1, len(items))), memory) if backend == "loky" else None
     par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
     yield from par(joblib.delayed(fn)(it) for it in items)

@@ -16,7 +16,7 @@ from celebamat.dataset.cluster import run_tasks
 from celebamat.dataset.plan import make_plan
 from celebamat.dataset.recipe import Recipe
 from celebamat.dataset.shards import STATE_DIR
-from celebamat.dataset.worker import configure_worker, load_face, source_for
+from celebamat.dataset.worker import configure_worker, load_face, source_for, worker_memory
 from celebamat.errors import CelebAMatError, FaceSkipped
 from celebamat.utils.io import atomic_write_text
 
@@ -62,7 +62,7 @@ def scan_build_faces(recipe: Recipe, out: Path, workers: int, backend: str, prog
     chunks = [keys[i : i + _FACE_SCAN_CHUNK] for i in range(0, len(keys), _FACE_SCAN_CHUNK)]
     results: list[dict[str, Any]] = []
     with tqdm(total=len(keys), desc="scanning faces", unit="face", disable=not progress) as bar:
-        for part in run_tasks(_ScanTask(recipe), chunks, workers, backend):
+        for part in run_tasks(_ScanTask(recipe), chunks, workers, backend, worker_memory(recipe.faces.size)):
             results.extend(part)
             bar.update(len(part))
     results.sort(key=lambda r: r["key"])

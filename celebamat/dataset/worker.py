@@ -32,6 +32,16 @@ def _library(bundled: bool, extra: tuple[str, ...]):
     return load_library(paths)
 
 
+def worker_memory(size: int) -> int:
+    """Bytes a build worker needs for samples of ``size`` px: what ``--workers`` is capped by on one machine.
+
+    Its peak RSS (``benchmarks/bench_build.py``, flat in the number of samples) grows with the frame: 416-430 MiB
+    at 256 px, 571-594 MiB at 512 px, 1046-1111 MiB at 1024 px, about 420 MiB (the packages, the mesh model, the
+    occluder library) plus 680 bytes a pixel (frame-sized float buffers), here with 15 % on top.
+    """
+    return int(1.15 * ((420 << 20) + 680 * size * size))
+
+
 @lru_cache(maxsize=1)
 def configure_worker() -> None:
     """Per-process set-up of a build worker (idempotent).
@@ -66,7 +76,7 @@ def _keep_loky_worker() -> None:
 
     loky measures a worker's memory after its first task and replaces the worker once it has grown 300 MB past
     that. A build worker grows that much by design while it fills its caches (faces, assets, the mesh model,
-    parquet buffers: about 600 MB in all, see ``build.WORKER_MEMORY``), and a replaced worker pays its whole
+    parquet buffers: 0.4-1.1 GB in all, see :func:`worker_memory`), and a replaced worker pays its whole
     start-up again and warns of a leak. (Turning the check off instead would make loky run a full garbage
     collection after every task.)
     """

@@ -230,14 +230,28 @@ def test_broken_occluder_assets_are_reported_and_the_rest_used(tmp_path, tiny_li
 
 def test_local_workers_fit_in_memory(monkeypatch, caplog):
     from celebamat.dataset import cluster
+    from celebamat.dataset.worker import worker_memory
 
-    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * cluster.WORKER_MEMORY) // 4096}
+    memory = worker_memory(512)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 * memory) // 4096}
     monkeypatch.setattr(cluster.os, "sysconf", lambda name: pages[name])
     with caplog.at_level("WARNING", logger="celebamat.build"):
-        assert cluster._fit_memory(32) == 1
+        assert cluster._fit_memory(32, memory) == 1
     assert "instead of 32" in caplog.text
-    pages["SC_PHYS_PAGES"] = (64 * cluster.WORKER_MEMORY) // 4096
-    assert cluster._fit_memory(32) == 32
+    pages["SC_PHYS_PAGES"] = (64 * memory) // 4096
+    assert cluster._fit_memory(32, memory) == 32
+    # A 1024 px worker needs about twice a 512 px one: 32 GiB hold 32 workers at 512 px, not at 1024 px.
+    pages["SC_PHYS_PAGES"] = (32 << 30) // 4096
+    assert cluster._fit_memory(32, worker_memory(512)) == 32
+    assert cluster._fit_memory(32, worker_memory(1024)) == 20
+
+
+def test_worker_memory_covers_the_measured_peaks():
+    from celebamat.dataset.worker import worker_memory
+
+    # Peak RSS of one worker as bench_build.py measured it (MiB): each below the estimate, by at most a third.
+    for size, peak in ((256, 430), (512, 594), (1024, 1111)):
+        assert peak << 20 < worker_memory(size) < 1.35 * (peak << 20)
 
 
 @pytest.mark.slow
