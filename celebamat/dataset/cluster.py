@@ -1,8 +1,9 @@
 """Where a build's tasks run: in this process, in loky's worker processes, or on a Dask cluster.
 
-``backend_context(backend, workers, scheduler)`` sets joblib up for the whole build (a Dask scheduler given
-by address, or a local cluster kept for the next build like loky's reusable executor), and ``run_tasks``
-runs one function over many items, yielding results as they finish. Nothing here knows what a task does.
+``backend_context(backend, workers, scheduler, memory)`` sets joblib up for the whole build (a Dask scheduler
+given by address, or a local cluster kept for the next build like loky's reusable executor), and ``run_tasks``
+runs one function over many items, yielding results as they finish. Nothing here knows what a task does: the
+caller says how much memory one worker needs, and local workers are counted to fit this machine's memory.
 """
 
 from __future__ import annotations
