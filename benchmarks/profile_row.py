@@ -144,13 +144,14 @@ def _warm_assets(library: Any) -> None:
     """What a worker computes once per asset on the asset's first use (its pixels, visible boxes, colour), done
     before the clock starts: a long build spreads it over thousands of rows, a few dozen profiled rows would each
     pay a large share of it (about 1.2 ms a row at 512 px over 48 rows)."""
+    import celebamat.occluders.asset as asset_module
     import celebamat.synth.render as render
 
     lab = getattr(render, "_opaque_lab_median", None)
     for asset in library:
         asset.rgba()
         if hasattr(asset, "visible_box"):
-            for edge in ("", "top", "bottom", "left", "right"):
+            for edge in ("", *asset_module.EDGES):
                 asset.visible_box(edge)
         if lab is not None and hasattr(asset, "memo"):
             asset.memo("opaque_lab_median", lab)
